@@ -1,0 +1,17 @@
+"""Errors that reach the user as one clear message (never a deep stack trace)."""
+
+
+class LotteryError(Exception):
+    """Base class: the command line prints the message and exits non-zero."""
+
+
+class ConfigError(LotteryError):
+    """A config value is unknown, out of range or contradicts stored results."""
+
+
+class DataError(LotteryError):
+    """A dataset is missing, truncated or corrupt."""
+
+
+class StoreError(LotteryError):
+    """Stored experiment state is unreadable or locked."""
