@@ -1,0 +1,74 @@
+"""Command line: `python -m lottery_tf <train|lottery> --config=configs/X.py --root=runs`.
+
+`lottery` runs iterative magnitude pruning with rewinding for every replicate;
+`train` trains the dense network only (level 0 of the same experiment). Every
+config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
+"""
+import sys
+
+import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
+from absl import app, flags
+from ml_collections import config_flags
+
+from lottery_tf.errors import LotteryError
+
+COMMANDS = ("train", "lottery")
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).",
+                                lock_config=True)
+flags.DEFINE_string("root", "runs", "Folder that holds all experiments.")
+flags.DEFINE_integer("replicate", 0, "The replicate to run (seed = config.seed + replicate).")
+flags.DEFINE_string("replicates", None, "Several replicates, e.g. '1-5' or '0,2,4'; "
+                    "overrides --replicate.")
+flags.DEFINE_bool("quiet", False, "Print nothing while training.")
+
+
+def parse_replicates(text: str | None, single: int) -> list[int]:
+    """'1-3,7' -> [1, 2, 3, 7]; None -> [single]."""
+    if not text:
+        return [single]
+    replicates = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        try:
+            replicates.extend(range(int(low), int(high or low) + 1))
+        except ValueError:
+            raise LotteryError(f"--replicates={text!r} is not a list of numbers or ranges like '1-5'.")
+    if not replicates or min(replicates) < 0:
+        raise LotteryError(f"--replicates={text!r} must name replicates >= 0.")
+    return sorted(set(replicates))
+
+
+def run(argv: list[str]) -> None:
+    """Dispatches the command named in argv."""
+    commands = argv[1:]
+    if len(commands) != 1 or commands[0] not in COMMANDS:
+        raise LotteryError(f"Name one command: {' | '.join(COMMANDS)} (got {commands or 'none'}).")
+    if FLAGS.config is None:
+        raise LotteryError("--config is required, e.g. --config=configs/lenet_mnist.py.")
+    import tensorflow as tf
+
+    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.training.strategies import make_strategy
+
+    tf.config.experimental.enable_op_determinism()
+    config = FLAGS.config
+    if commands[0] == "train":
+        with config.unlocked():
+            config.levels = 0
+    replicates = parse_replicates(FLAGS.replicates, FLAGS.replicate)
+    run_lottery(config, FLAGS.root, replicates, make_strategy(config.runtime.strategy),
+                quiet=FLAGS.quiet)
+
+
+def main(argv: list[str]) -> None:
+    try:
+        run(argv)
+    except LotteryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app.run(main)

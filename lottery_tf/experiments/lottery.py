@@ -1,0 +1,242 @@
+"""Iterative magnitude pruning with rewinding: the trunk of every experiment.
+
+Level 0 trains the dense network from its seeded initialization and records the
+weights at the rewind step. Each later level prunes the previous level's
+trained weights (pure mask math), rewinds the survivors to the recorded
+weights, and retrains from the rewind step with a fresh optimizer. Finished
+levels are skipped on a rerun; an unfinished level resumes from its checkpoint.
+"""
+import dataclasses
+import os
+import shutil
+import sys
+import time
+
+import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
+import ml_collections
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from lottery_tf.data.pipeline import steps_per_epoch
+from lottery_tf.data.registry import get_spec
+from lottery_tf.data.splits import Splits, load_splits
+from lottery_tf.errors import ConfigError, StoreError
+from lottery_tf.experiments import config as config_lib
+from lottery_tf.experiments import store
+from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
+from lottery_tf.models.prunable import prunable_layers
+from lottery_tf.models.registry import build_model
+from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.pruning.rates import layer_rates
+from lottery_tf.training.callbacks import (ConsoleLogger, EarlyStopTracker, RewindCapture,
+                                           TensorBoardLogger)
+from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
+from lottery_tf.training.loop import LoopSpec, Trainer
+from lottery_tf.training.optimizers import make_optimizer
+from lottery_tf.training.steps import parse_steps
+
+
+@dataclasses.dataclass
+class Setup:
+    """Everything resolved from the config before any training starts."""
+
+    config: ml_collections.ConfigDict
+    paths: ExperimentPaths
+    splits: Splits
+    strategy: tf.distribute.Strategy
+    steps_per_epoch: int
+    train_steps: int
+    rewind_step: int
+    eval_every: int
+    checkpoint_every: int
+    layer_kinds: dict
+    layer_rates: dict
+    quiet: bool = False
+
+
+def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribute.Strategy,
+            quiet: bool = False) -> Setup:
+    """Validates the config, loads data and claims the experiment folder.
+
+    Raises:
+      ConfigError: a bad value, or a stored experiment with a contradicting config.
+      DataError: the dataset is missing or corrupt.
+    """
+    config_lib.check_ranges(config)
+    spec = get_spec(config.dataset.name)
+    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                        config.model.initializer, config.seed)
+    kinds = prunable_layers(model)
+    pruning = config.pruning
+    ignored = [name.strip() for name in pruning.layers_to_ignore.split(",") if name.strip()]
+    rates = layer_rates(kinds, pruning.rate, pruning.conv_rate, pruning.dense_rate,
+                        pruning.output_rate, ignored)
+    splits = load_splits(config.dataset.name, config.dataset.data_dir, config.dataset.validation_size)
+    per_epoch = steps_per_epoch(len(splits.train_y), config.training.batch_size)
+    train_steps = parse_steps(config.training.train_steps, per_epoch)
+    rewind_step = parse_steps(config.rewind, per_epoch)
+    if train_steps <= 0:
+        raise ConfigError("training.train_steps must be positive.")
+    if rewind_step >= train_steps:
+        raise ConfigError(f"rewind={config.rewind!r} is step {rewind_step}, at or past the end of "
+                          f"training (step {train_steps}); choose an earlier rewind point.")
+    paths = ExperimentPaths(root, config_lib.experiment_name(config))
+    _claim(paths, config)
+    return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
+                 parse_steps(config.training.eval_every, per_epoch),
+                 parse_steps(config.runtime.checkpoint_every, per_epoch), kinds, rates, quiet)
+
+
+def _claim(paths: ExperimentPaths, config) -> None:
+    """Writes config.json, or checks that the stored one agrees with `config`."""
+    hashed = config_lib.hashed_fields(config)
+    if os.path.exists(paths.config):
+        stored = store.read_json(paths.config)
+        differences = config_lib.differing_fields(stored.get("hashed", {}), config)
+        if differences:
+            raise ConfigError(f"{paths.dir} holds an experiment with a different config:\n  "
+                              + "\n  ".join(differences)
+                              + "\nUse another --root or restore the stored settings.")
+        return
+    try:
+        store.write_json(paths.config, {"hash": config_lib.config_hash(config),
+                                        "hashed": hashed, "config": config.to_dict()})
+    except OSError as error:
+        raise StoreError(f"Cannot write to {paths.dir} ({error.strerror}); "
+                         "choose a writable --root.") from error
+
+
+def replicate_seed(config, replicate: int) -> int:
+    """The seed of one replicate (recorded in replicate.json)."""
+    return int(config.seed) + int(replicate)
+
+
+def run_replicate(setup: Setup, replicate: int) -> list[dict]:
+    """Runs (or resumes) levels 0..config.levels of one replicate; returns their metrics."""
+    paths, config = setup.paths, setup.config
+    seed = replicate_seed(config, replicate)
+    info = paths.replicate_info(replicate)
+    if not os.path.exists(info):
+        store.write_json(info, {"replicate": replicate, "seed": seed})
+    results = []
+    for level in range(config.levels + 1):
+        metrics_path = paths.metrics(replicate, level)
+        if os.path.exists(metrics_path):
+            results.append(store.read_json(metrics_path))
+            continue
+        results.append(run_level(setup, replicate, level, seed))
+        log_level_to_tensorboard(paths, replicate, results[-1])
+        write_replicate_summary(paths, replicate, results)
+    write_replicate_summary(paths, replicate, results)
+    return results
+
+
+def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict:
+    """The mask of `level`: all ones at level 0, else pruned from level-1's trained weights."""
+    paths = setup.paths
+    if level == 0:
+        return mask_lib.ones_like(kernels)
+    path = paths.mask(replicate, level)
+    if os.path.exists(path):
+        return store.load_arrays(path)
+    previous_mask = level_masks(setup, replicate, level - 1, kernels)
+    previous_end = paths.weights_end(replicate, level - 1)
+    if not os.path.exists(previous_end):
+        raise StoreError(f"Level {level - 1} of replicate {replicate} has no trained weights "
+                         f"({previous_end}); rerun the lottery command to finish it first.")
+    trained = store.load_arrays(previous_end)
+    masks = mask_lib.prune(setup.config.pruning.strategy,
+                           {name: trained[f"{name}/kernel"] for name in previous_mask},
+                           previous_mask, setup.layer_rates)
+    store.save_arrays(path, masks)
+    return masks
+
+
+def _start_weights(setup: Setup, replicate: int, level: int, initial: dict) -> dict:
+    if level == 0:
+        return initial
+    path = setup.paths.rewind_weights(replicate)
+    if not os.path.exists(path):
+        raise StoreError(f"The rewind weights {path} are missing; delete "
+                         f"{setup.paths.replicate(replicate)} to rerun this replicate.")
+    return store.load_arrays(path)
+
+
+def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
+    """Trains one level to the end and stores its weights and metrics."""
+    config, paths = setup.config, setup.paths
+    spec = get_spec(config.dataset.name)
+    started = time.perf_counter()
+    keras.backend.clear_session()
+    with setup.strategy.scope():
+        model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                            config.model.initializer, seed)
+        wrapped = tfmot_adapter.wrap(model, setup.layer_kinds)
+        masks = level_masks(setup, replicate, level, tfmot_adapter.prunable_kernels(wrapped))
+        tfmot_adapter.set_weights(wrapped, _start_weights(setup, replicate, level,
+                                                          tfmot_adapter.get_weights(wrapped)))
+        tfmot_adapter.set_masks(wrapped, masks)
+        start_step = 0 if level == 0 else setup.rewind_step
+        optimizer = make_optimizer(config.training, setup.steps_per_epoch, start_step)
+    if not os.path.exists(paths.weights_start(replicate, level)):
+        store.save_arrays(paths.weights_start(replicate, level), tfmot_adapter.get_weights(wrapped))
+
+    loop_spec = LoopSpec(
+        batch_size=config.training.batch_size, start_step=start_step, end_step=setup.train_steps,
+        data_seed=seed, augment=config.dataset.augment, eval_every=setup.eval_every,
+        jit_compile=config.runtime.jit_compile, eval_batch_size=config.runtime.eval_batch_size,
+        weight_decay=config.training.weight_decay or 0.0)
+    trainer = Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
+    tracker = EarlyStopTracker()
+    checkpoint = LevelCheckpoint(paths.checkpoints(replicate, level), wrapped, optimizer)
+    checkpoint.restore(tracker)
+
+    remaining = mask_lib.percent_remaining(masks)
+    by_layer = mask_lib.percent_remaining_by_layer(masks)
+    callbacks = [tracker, Checkpointer(checkpoint, setup.checkpoint_every, tracker),
+                 TensorBoardLogger(paths.tensorboard(replicate, f"level_{level}"),
+                                   {n: 1 - p / 100 for n, p in by_layer.items()}, 1 - remaining / 100)]
+    if level == 0 and not os.path.exists(paths.rewind_weights(replicate)):
+        callbacks.append(RewindCapture(setup.rewind_step, lambda weights: store.save_arrays(
+            paths.rewind_weights(replicate), weights)))
+    if not setup.quiet:
+        callbacks.append(ConsoleLogger(f"[rep {replicate} level {level} {remaining:5.1f}%]",
+                                       setup.train_steps))
+    trainer.run(callbacks)
+
+    tfmot_adapter.apply_masks(wrapped)
+    store.save_arrays(paths.weights_end(replicate, level), tfmot_adapter.get_weights(wrapped))
+    metrics = {"level": level, "replicate": replicate, "seed": seed, "start_step": start_step,
+               "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
+               "wall_seconds": time.perf_counter() - started, **tracker.summary(),
+               "curve": tracker.state()}
+    store.write_json(paths.metrics(replicate, level), metrics)
+    shutil.rmtree(paths.checkpoints(replicate, level), ignore_errors=True)
+    return metrics
+
+
+def format_table(results: list[dict]) -> str:
+    """The per-level table printed when a replicate finishes."""
+    lines = [f"{'level':>5} {'% left':>7} {'test acc':>9} {'early stop':>10} {'acc@es':>7}"]
+    for m in results:
+        lines.append(f"{m['level']:>5} {m['percent_remaining']:>7.1f} {m['test_accuracy']:>9.4f} "
+                     f"{m['early_stop_step']:>10} {m['early_stop_test_accuracy']:>7.4f}")
+    return "\n".join(lines)
+
+
+def run_lottery(config, root: str, replicates, strategy=None, quiet: bool = False,
+                stream=sys.stdout) -> dict[int, list[dict]]:
+    """Runs IMP for every replicate; returns replicate -> per-level metrics."""
+    strategy = strategy or tf.distribute.get_strategy()
+    setup = prepare(config, root, strategy, quiet)
+    if not quiet:
+        stream.write(f"experiment {setup.paths.dir}\n")
+    results = {}
+    for replicate in replicates:
+        results[replicate] = run_replicate(setup, replicate)
+        if not quiet:
+            stream.write(f"replicate {replicate}:\n{format_table(results[replicate])}\n")
+    return results

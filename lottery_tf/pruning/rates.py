@@ -1,0 +1,38 @@
+"""Per-layer pruning rates from the config's per-kind rates."""
+from typing import Iterable, Mapping
+
+from lottery_tf.errors import ConfigError
+
+
+def layer_rates(kinds: Mapping[str, str], rate: float, conv_rate: float | None = None,
+                dense_rate: float | None = None, output_rate: float | None = None,
+                layers_to_ignore: Iterable[str] = ()) -> dict[str, float]:
+    """Maps each prunable layer to the fraction of its surviving weights to remove per level.
+
+    Args:
+      kinds: layer name -> "conv" | "dense" | "output", as the model reports them.
+      rate: default rate for every kind left unset.
+      conv_rate, dense_rate, output_rate: rates per layer kind (None: `rate`).
+      layers_to_ignore: layer names never pruned (rate 0).
+
+    Returns:
+      layer name -> rate in [0, 1).
+
+    Raises:
+      ConfigError: a rate is outside [0, 1) or an ignored layer does not exist.
+    """
+    by_kind = {
+        "conv": rate if conv_rate is None else conv_rate,
+        "dense": rate if dense_rate is None else dense_rate,
+        "output": rate if output_rate is None else output_rate,
+    }
+    for kind, value in by_kind.items():
+        if not 0.0 <= value < 1.0:
+            raise ConfigError(f"The {kind} pruning rate must be in [0, 1), got {value}.")
+    ignored = set(layers_to_ignore)
+    unknown = ignored - set(kinds)
+    if unknown:
+        raise ConfigError(
+            f"layers_to_ignore names unknown layers {sorted(unknown)}; "
+            f"prunable layers are {list(kinds)}.")
+    return {name: 0.0 if name in ignored else by_kind[kind] for name, kind in kinds.items()}

@@ -1,0 +1,142 @@
+"""Callbacks that observe training: rewind capture, early stop, TensorBoard, console."""
+import sys
+import time
+from typing import Callable
+
+import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
+import numpy as np
+import tensorflow as tf
+
+from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.training.loop import PausingCallback
+
+
+class RewindCapture(PausingCallback):
+    """Hands the (masked) weights at step `rewind_step` to `save`.
+
+    Step 0 is the initialization, captured before any update.
+    """
+
+    def __init__(self, rewind_step: int, save: Callable[[dict], None]):
+        super().__init__()
+        self.rewind_step = rewind_step
+        self._save = save
+
+    def pause_steps(self, start, end):
+        return [self.rewind_step] if start < self.rewind_step <= end else []
+
+    def on_train_begin(self, logs=None):
+        if logs and logs.get("step") == self.rewind_step:
+            self._save(tfmot_adapter.get_weights(self.model))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.rewind_step:
+            self._save(tfmot_adapter.get_weights(self.model))
+
+
+class EarlyStopTracker(PausingCallback):
+    """Records every evaluation; the early-stop step is the minimum validation loss.
+
+    Its `state()` travels with checkpoints so a resumed level keeps its curve.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.curve: list[dict] = []
+
+    def on_test_end(self, logs=None):
+        self.curve = [p for p in self.curve if p["step"] != logs["step"]] + [dict(logs)]
+
+    def state(self) -> list[dict]:
+        return list(self.curve)
+
+    def load_state(self, curve: list[dict]) -> None:
+        self.curve = list(curve)
+
+    def summary(self) -> dict:
+        """Final and early-stop figures of the curve recorded so far."""
+        final = self.curve[-1]
+        candidates = [p for p in self.curve if np.isfinite(p["val_loss"])]
+        best = min(candidates, key=lambda p: p["val_loss"]) if candidates else final
+        return {
+            "final_step": final["step"],
+            "test_accuracy": final["test_accuracy"],
+            "test_loss": final["test_loss"],
+            "val_accuracy": final["val_accuracy"],
+            "val_loss": final["val_loss"],
+            "early_stop_step": best["step"],
+            "early_stop_val_loss": best["val_loss"],
+            "early_stop_test_accuracy": best["test_accuracy"],
+        }
+
+
+class TensorBoardLogger(PausingCallback):
+    """Writes train, validation, test and sparsity scalars for one level."""
+
+    def __init__(self, logdir: str, sparsity_by_layer: dict[str, float], total_sparsity: float):
+        super().__init__()
+        self._writer = tf.summary.create_file_writer(logdir)
+        self._sparsity_by_layer = sparsity_by_layer
+        self._total_sparsity = total_sparsity
+
+    def on_train_begin(self, logs=None):
+        step = logs["step"]
+        with self._writer.as_default():
+            for layer, value in self._sparsity_by_layer.items():
+                tf.summary.scalar(f"sparsity/{layer}", value, step=step)
+            tf.summary.scalar("sparsity/total", self._total_sparsity, step=step)
+        self._writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        with self._writer.as_default():
+            tf.summary.scalar("train/loss", logs["train_loss"], step=batch)
+            tf.summary.scalar("train/accuracy", logs["train_accuracy"], step=batch)
+            tf.summary.scalar("train/learning_rate", logs["learning_rate"], step=batch)
+
+    def on_test_end(self, logs=None):
+        with self._writer.as_default():
+            for key, tag in (("val_loss", "validation/loss"), ("val_accuracy", "validation/accuracy"),
+                             ("test_loss", "test/loss"), ("test_accuracy", "test/accuracy")):
+                if np.isfinite(logs[key]):
+                    tf.summary.scalar(tag, logs[key], step=logs["step"])
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        self._writer.flush()
+        self._writer.close()
+
+
+class ConsoleLogger(PausingCallback):
+    """One line per evaluation with speed and time left."""
+
+    def __init__(self, prefix: str, end_step: int, stream=sys.stdout):
+        super().__init__()
+        self._prefix = prefix
+        self._end_step = end_step
+        self._stream = stream
+        self._last_eval = None
+
+    def on_train_begin(self, logs=None):
+        self._clock = time.perf_counter()
+        self._clock_step = logs["step"]
+
+    def on_test_end(self, logs=None):
+        self._last_eval = logs
+        if logs["step"] == self._clock_step:
+            self._print(logs, "")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._last_eval is None or self._last_eval["step"] != batch:
+            return
+        elapsed = time.perf_counter() - self._clock
+        rate = (batch - self._clock_step) / elapsed if elapsed > 0 else float("nan")
+        eta = (self._end_step - batch) / rate if rate > 0 else float("nan")
+        self._print(self._last_eval,
+                    f" train loss {logs['train_loss']:.4f} | {rate:.0f} it/s | ETA {eta:.0f}s")
+
+    def _print(self, evaluation, extra):
+        self._stream.write(
+            f"{self._prefix} step {evaluation['step']:>6}/{self._end_step} |"
+            f" val loss {evaluation['val_loss']:.4f} acc {evaluation['val_accuracy']:.4f} |"
+            f" test acc {evaluation['test_accuracy']:.4f} |{extra}\n")
+        self._stream.flush()

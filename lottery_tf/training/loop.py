@@ -1,0 +1,197 @@
+"""The training loop: several steps per `tf.function` call, callbacks at pauses.
+
+The loop only trains and evaluates. Everything else (rewind capture, early-stop
+tracking, checkpoints, TensorBoard, console) is a callback. Callbacks are
+`tf_keras` callbacks; the loop calls
+
+- `on_train_begin(logs)` once,
+- `on_train_batch_end(step, logs)` at every pause, `step` = iterations done,
+  `logs` = mean train loss/accuracy since the previous pause,
+- `on_test_end(logs)` after each evaluation (`logs` has `step`, `val_loss`,
+  `val_accuracy`, `test_loss`, `test_accuracy`),
+- `on_train_end(logs)` once.
+
+A callback that needs to see a particular step (say, the rewind step) lists it
+in `pause_steps(start, end)`; the loop pauses there and nowhere else needlessly.
+"""
+import dataclasses
+from typing import Iterable, Sequence
+
+import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from lottery_tf.data import pipeline
+from lottery_tf.pruning import tfmot_adapter
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopSpec:
+    """How one training run proceeds.
+
+    Attributes:
+      batch_size: the global batch size.
+      start_step: global step at which this run's schedule and data order begin.
+      end_step: global step at which training stops.
+      data_seed: seed of the data order (and augmentation).
+      augment: random crop + flip (CIFAR).
+      eval_every: iterations between evaluations (0: only at the start and end).
+      jit_compile: compile the train step with XLA.
+      eval_batch_size: batch size for validation and test passes.
+      weight_decay: coupled L2 weight decay added to the gradients.
+    """
+
+    batch_size: int
+    start_step: int
+    end_step: int
+    data_seed: int
+    augment: bool = False
+    eval_every: int = 0
+    jit_compile: bool = True
+    eval_batch_size: int = 1000
+    weight_decay: float = 0.0
+
+
+class PausingCallback(keras.callbacks.Callback):
+    """A callback that can ask the loop to pause at given steps."""
+
+    def pause_steps(self, start: int, end: int) -> Iterable[int]:
+        return ()
+
+
+class Trainer:
+    """Trains a (tfmot-wrapped) model with masked gradients under a strategy.
+
+    Gradients of pruned weights are multiplied by the mask before the optimizer
+    sees them, so pruned weights (zeroed when the mask was set, with a fresh
+    optimizer state) stay exactly zero after every step, under any strategy.
+    """
+
+    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                 strategy: tf.distribute.Strategy, splits, spec: LoopSpec):
+        self.model = model
+        self.optimizer = optimizer
+        self.strategy = strategy
+        self.splits = splits
+        self.spec = spec
+        with strategy.scope():
+            self._train_loss = keras.metrics.Mean("train_loss")
+            self._train_accuracy = keras.metrics.SparseCategoricalAccuracy("train_accuracy")
+            optimizer.build(model.trainable_variables)
+        self._masks = tfmot_adapter.mask_by_variable(model)
+        self._train_chunk = self._make_train_chunk()
+        self._eval_batch = tf.function(self._eval_step_distributed)
+
+    @property
+    def step(self) -> int:
+        """Global iterations completed."""
+        return self.spec.start_step + int(self.optimizer.iterations.numpy())
+
+    # --- compiled pieces -------------------------------------------------
+    def _train_step(self, images, labels):
+        model, spec = self.model, self.spec
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            per_example = keras.losses.sparse_categorical_crossentropy(
+                labels, logits, from_logits=True)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=spec.batch_size)
+        variables = model.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        masked = []
+        for gradient, variable in zip(gradients, variables):
+            if spec.weight_decay:
+                gradient = gradient + spec.weight_decay * variable
+            mask = self._masks.get(id(variable))
+            masked.append(gradient if mask is None else gradient * mask)
+        self.optimizer.apply_gradients(zip(masked, variables))
+        self._train_loss.update_state(per_example)
+        self._train_accuracy.update_state(labels, logits)
+
+    def _make_train_chunk(self):
+        step = tf.function(self._train_step, jit_compile=self.spec.jit_compile)
+        strategy = self.strategy
+
+        @tf.function
+        def train_chunk(iterator, count):
+            for _ in tf.range(count):
+                images, labels = next(iterator)
+                strategy.run(step, args=(images, labels))
+
+        return train_chunk
+
+    def _eval_step_distributed(self, images, labels):
+        def replica_fn(images, labels):
+            logits = self.model(images, training=False)
+            loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+            correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
+                              tf.float32)
+            return tf.reduce_sum(loss), tf.reduce_sum(correct)
+
+        loss, correct = self.strategy.run(replica_fn, args=(images, labels))
+        reduce = self.strategy.reduce
+        return (reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                reduce(tf.distribute.ReduceOp.SUM, correct, axis=None))
+
+    # --- public ----------------------------------------------------------
+    def evaluate(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+        """Mean loss and accuracy of the model on the given examples."""
+        if len(labels) == 0:
+            return float("nan"), float("nan")
+        dataset = pipeline.eval_dataset(images, labels, self.spec.eval_batch_size)
+        total_loss = total_correct = 0.0
+        for batch in self.strategy.experimental_distribute_dataset(dataset):
+            loss, correct = self._eval_batch(*batch)
+            total_loss += float(loss)
+            total_correct += float(correct)
+        return total_loss / len(labels), total_correct / len(labels)
+
+    def evaluate_all(self) -> dict:
+        """Validation and test loss/accuracy at the current step."""
+        splits = self.splits
+        val_loss, val_accuracy = self.evaluate(splits.val_x, splits.val_y)
+        test_loss, test_accuracy = self.evaluate(splits.test_x, splits.test_y)
+        return {"step": self.step, "val_loss": val_loss, "val_accuracy": val_accuracy,
+                "test_loss": test_loss, "test_accuracy": test_accuracy}
+
+    def _eval_steps(self) -> set[int]:
+        spec = self.spec
+        steps = {spec.start_step, spec.end_step}
+        if spec.eval_every > 0:
+            first = -(-spec.start_step // spec.eval_every) * spec.eval_every
+            steps.update(range(first, spec.end_step, spec.eval_every))
+        return steps
+
+    def run(self, callbacks: Sequence[keras.callbacks.Callback] = ()) -> None:
+        """Trains from the current step to `spec.end_step`, calling callbacks at pauses."""
+        spec = self.spec
+        callback_list = keras.callbacks.CallbackList(list(callbacks), model=self.model)
+        eval_steps = self._eval_steps()
+        pauses = set(eval_steps)
+        for callback in callbacks:
+            if isinstance(callback, PausingCallback):
+                pauses.update(callback.pause_steps(spec.start_step, spec.end_step))
+        resumed_at = self.step
+        tfmot_adapter.set_pruning_step(self.model, resumed_at)
+        dataset = pipeline.train_dataset(
+            self.splits.train_x, self.splits.train_y, spec.batch_size, spec.data_seed,
+            resumed_at, spec.end_step, augment=spec.augment)
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        callback_list.on_train_begin({"step": resumed_at})
+        if resumed_at in eval_steps and resumed_at == spec.start_step:
+            callback_list.on_test_end(self.evaluate_all())
+        for pause in sorted(p for p in pauses if resumed_at < p <= spec.end_step):
+            self._train_chunk(iterator, tf.constant(pause - self.step, tf.int64))
+            logs = {"train_loss": float(self._train_loss.result()),
+                    "train_accuracy": float(self._train_accuracy.result()),
+                    "learning_rate": float(self.optimizer.learning_rate)}
+            self._train_loss.reset_state()
+            self._train_accuracy.reset_state()
+            if not np.isfinite(logs["train_loss"]):
+                raise FloatingPointError(
+                    f"Training loss became {logs['train_loss']} before step {pause}; "
+                    "lower the learning rate or check the data.")
+            if pause in eval_steps:
+                callback_list.on_test_end(self.evaluate_all())
+            callback_list.on_train_batch_end(pause, logs)
+        callback_list.on_train_end({"step": self.step})
