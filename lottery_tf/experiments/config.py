@@ -16,7 +16,7 @@ from ml_collections import config_dict
 from lottery_tf.errors import ConfigError
 
 # Top-level sections and fields left out of the hash.
-UNHASHED = {"name", "levels", "runtime", "dataset.data_dir"}
+UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -28,7 +28,8 @@ def base_config() -> ml_collections.ConfigDict:
     config.levels = 5                       # IMP levels after the dense level 0
     config.rewind = "0it"                   # rewind point: 0it = original init
     config.dataset = ml_collections.ConfigDict(dict(
-        name="mnist", validation_size=5000, augment=False, data_dir=placeholder(str)))
+        name="mnist", validation_size=5000, augment=False, data_dir=placeholder(str),
+        verify_checksums=True))             # SHA-256 of the original MNIST files
     config.model = ml_collections.ConfigDict(dict(
         name="lenet_300_100", initializer="glorot_normal"))
     config.training = ml_collections.ConfigDict(dict(

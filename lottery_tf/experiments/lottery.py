@@ -74,7 +74,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     ignored = [name.strip() for name in pruning.layers_to_ignore.split(",") if name.strip()]
     rates = layer_rates(kinds, pruning.rate, pruning.conv_rate, pruning.dense_rate,
                         pruning.output_rate, ignored)
-    splits = load_splits(config.dataset.name, config.dataset.data_dir, config.dataset.validation_size)
+    splits = load_splits(config.dataset.name, config.dataset.data_dir, config.dataset.validation_size,
+                         verify=config.dataset.verify_checksums)
     per_epoch = steps_per_epoch(len(splits.train_y), config.training.batch_size)
     train_steps = parse_steps(config.training.train_steps, per_epoch)
     rewind_step = parse_steps(config.rewind, per_epoch)

@@ -46,9 +46,12 @@ def wrap(model: keras.Model, prunable: Iterable[str]) -> keras.Model:
     names = set(prunable)
 
     def clone_layer(layer):
+        # A fresh copy of every layer: the wrapped model must not share
+        # variables with `model`.
+        copy = layer.__class__.from_config(layer.get_config())
         if layer.name in names:
-            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=NeverPrune())
-        return layer.__class__.from_config(layer.get_config())
+            return tfmot.sparsity.keras.prune_low_magnitude(copy, pruning_schedule=NeverPrune())
+        return copy
 
     wrapped = keras.models.clone_model(model, clone_function=clone_layer)
     set_weights(wrapped, get_weights(model))

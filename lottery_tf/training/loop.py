@@ -60,6 +60,21 @@ class PausingCallback(keras.callbacks.Callback):
         return ()
 
 
+class _Callbacks:
+    """Calls each callback in order (Keras' CallbackList assumes `fit`'s timing)."""
+
+    def __init__(self, callbacks, model):
+        self._callbacks = list(callbacks)
+        for callback in self._callbacks:
+            callback.set_model(model)
+
+    def __getattr__(self, hook):
+        def call(*args):
+            for callback in self._callbacks:
+                getattr(callback, hook)(*args)
+        return call
+
+
 class Trainer:
     """Trains a (tfmot-wrapped) model with masked gradients under a strategy.
 
@@ -165,7 +180,7 @@ class Trainer:
     def run(self, callbacks: Sequence[keras.callbacks.Callback] = ()) -> None:
         """Trains from the current step to `spec.end_step`, calling callbacks at pauses."""
         spec = self.spec
-        callback_list = keras.callbacks.CallbackList(list(callbacks), model=self.model)
+        callback_list = _Callbacks(callbacks, self.model)
         eval_steps = self._eval_steps()
         pauses = set(eval_steps)
         for callback in callbacks:

@@ -1,0 +1,206 @@
+"""In-memory tf.data pipelines whose order is a pure function of (seed, step).
+
+Training step ``s`` always sees batch ``s % spe`` of epoch ``s // spe`` (``spe``
+= steps per epoch), where epoch ``e`` visits the examples in the order
+``stateless_shuffle(range(n), seed=[seed, e])``. Augmentation draws are seeded
+from ``(seed, s)`` too. A run resumed at any step therefore sees exactly the
+batches an uninterrupted run would have seen from there on.
+"""
+
+from __future__ import annotations
+
+import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
+
+# isort: split
+
+import numpy as np
+import tensorflow as tf
+
+from lottery_tf.errors import ConfigError
+
+ArrayLike = np.ndarray | tf.Tensor
+
+CROP_PADDING = 4
+# Separates the augmentation random stream from the shuffle stream, which is
+# seeded with [seed, epoch]: the two must not draw from the same key.
+_AUGMENT_STREAM = 0x617567  # "aug"
+
+
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    """Number of full batches in one epoch (the incomplete last one is dropped).
+
+    Args:
+        num_examples: examples in the training set.
+        batch_size: examples per batch.
+
+    Returns:
+        ``num_examples // batch_size``.
+
+    Raises:
+        ConfigError: ``batch_size`` is not positive or exceeds ``num_examples``.
+    """
+    if batch_size <= 0:
+        raise ConfigError(f"batch_size must be positive, got {batch_size}")
+    steps = num_examples // batch_size
+    if steps < 1:
+        raise ConfigError(
+            f"batch_size={batch_size} is larger than the {num_examples} training "
+            "examples, so an epoch has no full batch; lower batch_size"
+        )
+    return steps
+
+
+def _as_tensors(x: ArrayLike, y: ArrayLike) -> tuple[tf.Tensor, tf.Tensor]:
+    """Convert the arrays once to host tensors that datasets capture by reference."""
+    if len(x) != len(y):
+        raise ConfigError(f"got {len(x)} images but {len(y)} labels; they must match")
+    if len(x.shape) != 4:
+        raise ConfigError(f"images must be NHWC (4 dimensions), got shape {tuple(x.shape)}")
+    # Eager tensors captured by a tf.data function are passed in as inputs, not
+    # copied into the graph, so the data lives in memory once per dataset.
+    with tf.device("/CPU:0"):
+        return tf.convert_to_tensor(x), tf.cast(tf.convert_to_tensor(y), tf.int32)
+
+
+def _options() -> tf.data.Options:
+    options = tf.data.Options()
+    options.deterministic = True
+    return options
+
+
+def train_dataset(
+    x: ArrayLike,
+    y: ArrayLike,
+    batch_size: int,
+    seed: int,
+    start_step: int,
+    end_step: int,
+    augment: bool = False,
+) -> tf.data.Dataset:
+    """Batches for global training steps ``[start_step, end_step)``.
+
+    Args:
+        x: (N, H, W, C) images (numpy or tensor, kept in memory).
+        y: (N,) labels.
+        batch_size: examples per batch; the epoch's incomplete last batch is
+            dropped.
+        seed: data-order seed.
+        start_step: first global step (0-based) to yield.
+        end_step: one past the last global step to yield.
+        augment: apply `augment_batch` (pad-and-crop plus horizontal flip).
+
+    Returns:
+        A dataset of ``(images, labels)`` with shapes ``(batch_size, H, W, C)``
+        and ``(batch_size,)``; labels are int32.
+
+    Raises:
+        ConfigError: bad batch size, steps, or mismatched arrays.
+    """
+    if not 0 <= start_step <= end_step:
+        raise ConfigError(
+            f"need 0 <= start_step <= end_step, got start_step={start_step}, end_step={end_step}"
+        )
+    n = len(x)
+    spe = steps_per_epoch(n, batch_size)
+    images, labels = _as_tensors(x, y)
+    seed_t = tf.constant(seed, tf.int64)
+    start_epoch = start_step // spe
+    end_epoch = -(-end_step // spe)  # ceil: the epoch holding step end_step-1, plus one
+
+    def epoch_batches(epoch: tf.Tensor) -> tf.Tensor:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([seed_t, epoch])
+        )
+        return tf.reshape(order[: spe * batch_size], [spe, batch_size])
+
+    def load(step: tf.Tensor, index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch = tf.gather(images, index)
+        if augment:
+            batch = augment_batch(batch, seed_t, step)
+        return batch, tf.gather(labels, index)
+
+    index_batches = (
+        tf.data.Dataset.range(start_epoch, end_epoch)
+        .map(epoch_batches)
+        .unbatch()
+        .skip(start_step - start_epoch * spe)
+        .take(end_step - start_step)
+    )
+    steps = tf.data.Dataset.range(start_step, end_step)
+    return (
+        tf.data.Dataset.zip((steps, index_batches))
+        .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+        .with_options(_options())
+    )
+
+
+def augment_batch(
+    images: tf.Tensor, seed: int | tf.Tensor, step: int | tf.Tensor, padding: int = CROP_PADDING
+) -> tf.Tensor:
+    """Zero-pad, randomly crop back to size, and randomly flip each image.
+
+    The draws depend only on ``(seed, step)`` and the example's position in
+    the batch, so a resumed run augments exactly as an uninterrupted one.
+    Padding is zeros of the input: on normalized images that is the dataset's
+    mean color.
+
+    Args:
+        images: (B, H, W, C) batch.
+        seed: the data-order seed.
+        step: the global step this batch belongs to.
+        padding: pixels of zero padding on each side before cropping.
+
+    Returns:
+        A batch of the same shape and dtype.
+    """
+    height, width = images.shape[1], images.shape[2]
+    key = tf.random.experimental.stateless_fold_in(
+        tf.stack([tf.cast(seed, tf.int64), tf.constant(_AUGMENT_STREAM, tf.int64)]),
+        tf.cast(step, tf.int64),
+    )
+    crop_key, flip_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+    batch = tf.shape(images)[0]
+    offsets = tf.random.stateless_uniform(
+        [batch, 2], seed=crop_key, minval=0, maxval=2 * padding + 1, dtype=tf.int32
+    )
+    flips = tf.random.stateless_uniform([batch], seed=flip_key) < 0.5
+    padded = tf.pad(images, [[0, 0], [padding, padding], [padding, padding], [0, 0]])
+    # Per-example crops as two batched gathers (rows, then columns): one op
+    # each for the whole batch instead of a map over examples.
+    rows = offsets[:, :1] + tf.range(height)[tf.newaxis]
+    cols = offsets[:, 1:] + tf.range(width)[tf.newaxis]
+    cropped = tf.gather(padded, rows, axis=1, batch_dims=1)
+    cropped = tf.gather(cropped, cols, axis=2, batch_dims=1)
+    return tf.where(flips[:, tf.newaxis, tf.newaxis, tf.newaxis], tf.reverse(cropped, [2]), cropped)
+
+
+def eval_dataset(x: ArrayLike, y: ArrayLike, batch_size: int) -> tf.data.Dataset:
+    """Batches of the whole set in order, the last one possibly smaller.
+
+    Args:
+        x: (N, H, W, C) images.
+        y: (N,) labels.
+        batch_size: examples per batch.
+
+    Returns:
+        A dataset of ``(images, labels)``; labels are int32. Empty when N is 0.
+
+    Raises:
+        ConfigError: ``batch_size`` is not positive or the arrays mismatch.
+    """
+    if batch_size <= 0:
+        raise ConfigError(f"batch_size must be positive, got {batch_size}")
+    images, labels = _as_tensors(x, y)
+    n = len(x)
+
+    def load(start: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        stop = tf.minimum(start + batch_size, n)
+        return images[start:stop], labels[start:stop]
+
+    return (
+        tf.data.Dataset.range(0, n, batch_size)
+        .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+        .with_options(_options())
+    )

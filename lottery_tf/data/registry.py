@@ -1,0 +1,103 @@
+"""Static facts about the supported datasets (shapes, sizes, normalization)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lottery_tf.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the rest of the framework needs to know about a dataset.
+
+    Attributes:
+        name: registry name, also the tensorflow-datasets name.
+        image_shape: (height, width, channels) of one image.
+        num_classes: number of labels, 0..num_classes-1.
+        train_size: examples in the official training set.
+        test_size: examples in the official test set.
+        mean: per-channel pixel mean of the training set, pixels in [0, 1].
+        std: per-channel pixel standard deviation of the training set, pixels
+            in [0, 1].
+    """
+
+    name: str
+    image_shape: tuple[int, int, int]
+    num_classes: int
+    train_size: int
+    test_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+# mean/std are over every pixel of the full official training set (all 60000
+# or 50000 images, before any validation split) with pixels scaled to [0, 1]
+# and population std (numpy's default ddof=0), per channel:
+#   x = train_images.astype(float64) / 255; x.mean(axis=(0, 1, 2)); x.std(axis=(0, 1, 2))
+# MNIST and Fashion-MNIST were computed that way from the files the checksums
+# module pins (mnist 0.13066048/0.3081078, fashion 0.2860406/0.35302424).
+# CIFAR-10 could not be computed here (no offline copy); the values are the
+# widely published ones of the same computation on its 50000 training images
+# (equal to (125.3, 123.0, 113.9) / 255 and (63.0, 62.1, 66.7) / 255).
+_SPECS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            name="mnist",
+            image_shape=(28, 28, 1),
+            num_classes=10,
+            train_size=60000,
+            test_size=10000,
+            mean=(0.1307,),
+            std=(0.3081,),
+        ),
+        DatasetSpec(
+            name="fashion_mnist",
+            image_shape=(28, 28, 1),
+            num_classes=10,
+            train_size=60000,
+            test_size=10000,
+            mean=(0.2860,),
+            std=(0.3530,),
+        ),
+        DatasetSpec(
+            name="cifar10",
+            image_shape=(32, 32, 3),
+            num_classes=10,
+            train_size=50000,
+            test_size=10000,
+            mean=(0.4914, 0.4822, 0.4465),
+            std=(0.2470, 0.2435, 0.2616),
+        ),
+    )
+}
+
+
+def known_datasets() -> tuple[str, ...]:
+    """Return the names ``get_spec`` accepts, sorted.
+
+    Returns:
+        The dataset names.
+    """
+    return tuple(sorted(_SPECS))
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """Look up a dataset by name.
+
+    Args:
+        name: one of `known_datasets()`.
+
+    Returns:
+        The dataset's spec.
+
+    Raises:
+        ConfigError: the name is unknown; the message lists the known ones.
+    """
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown dataset {name!r}; known datasets: {', '.join(known_datasets())}"
+        ) from None

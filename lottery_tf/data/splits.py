@@ -1,0 +1,99 @@
+"""Train/validation/test splits, normalized and ready for the input pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lottery_tf.data.registry import DatasetSpec, get_spec
+from lottery_tf.data.sources import load_raw
+from lottery_tf.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Normalized float32 NHWC images and int32 labels for each split.
+
+    Validation holds the last examples of the official training set and
+    training holds the ones before them, so the two never overlap.
+    """
+
+    train_x: np.ndarray
+    train_y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+
+
+def normalize_images(images: np.ndarray, spec: DatasetSpec) -> np.ndarray:
+    """Scale uint8 pixels to [0, 1], then standardize with the spec's mean/std.
+
+    Args:
+        images: (N, H, W, C) uint8 images.
+        spec: provides the per-channel ``mean`` and ``std``.
+
+    Returns:
+        A new float32 array of the same shape.
+    """
+    out = images.astype(np.float32)
+    # In place, because a float32 copy of a training set is hundreds of MB.
+    np.divide(out, np.float32(255.0), out=out)
+    np.subtract(out, np.asarray(spec.mean, dtype=np.float32), out=out)
+    np.divide(out, np.asarray(spec.std, dtype=np.float32), out=out)
+    return out
+
+
+def load_splits(
+    name: str,
+    data_dir: str | Path | None = None,
+    validation_size: int = 5000,
+    *,
+    download: bool = True,
+    verify: bool = True,
+    tfds_data_dir: str | Path | None = None,
+) -> Splits:
+    """Load a dataset and split off the last ``validation_size`` training examples.
+
+    Args:
+        name: a registry name (``mnist``, ``fashion_mnist``, ``cifar10``).
+        data_dir: optional folder with the dataset's standard files.
+        validation_size: examples taken from the end of the training set;
+            0 gives empty validation arrays.
+        download: passed to `lottery_tf.data.sources.load_raw`.
+        verify: passed to `lottery_tf.data.sources.load_raw`.
+        tfds_data_dir: passed to `lottery_tf.data.sources.load_raw`.
+
+    Returns:
+        The normalized `Splits`.
+
+    Raises:
+        ConfigError: unknown dataset, or ``validation_size`` outside
+            [0, training set size).
+        DataError: the data is missing or corrupt.
+    """
+    spec = get_spec(name)
+    if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
+        raise ConfigError(f"validation_size must be an integer, got {validation_size!r}")
+    raw = load_raw(
+        name, data_dir, download=download, tfds_data_dir=tfds_data_dir, verify=verify
+    )
+    num_train = len(raw.train_x)
+    if not 0 <= validation_size < num_train:
+        raise ConfigError(
+            f"validation_size={validation_size} is out of range for {name}: it must be "
+            f"at least 0 and less than the {num_train} training examples"
+        )
+    cut = num_train - int(validation_size)
+    train_x = normalize_images(raw.train_x, spec)
+    return Splits(
+        # Copies, so neither split keeps the other's memory alive.
+        train_x=train_x[:cut].copy() if cut < num_train else train_x,
+        train_y=raw.train_y[:cut].astype(np.int32),
+        val_x=train_x[cut:].copy(),
+        val_y=raw.train_y[cut:].astype(np.int32),
+        test_x=normalize_images(raw.test_x, spec),
+        test_y=raw.test_y.astype(np.int32),
+    )

@@ -1,0 +1,11 @@
+"""Shared fixtures."""
+import pytest
+
+import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
+from lottery_tf.testing import write_tiny_mnist
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory):
+    """A folder of four IDX files: 700 training and 200 test examples of 10 classes."""
+    return write_tiny_mnist(tmp_path_factory.mktemp("tiny_mnist"))

@@ -1,0 +1,86 @@
+"""An interrupted run, rerun with the same command, equals an uninterrupted one."""
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lottery_tf.experiments import store
+from lottery_tf.experiments.config import experiment_name
+from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.testing import tiny_config
+from lottery_tf.training import checkpoints
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _stored(paths):
+    files = {}
+    for path in sorted(glob.glob(os.path.join(paths.dir, "replicate_0", "**", "*"), recursive=True)):
+        relative = os.path.relpath(path, paths.dir)
+        if path.endswith(".npz"):
+            files[relative] = store.load_arrays(path)
+        elif path.endswith("metrics.json"):
+            metrics = store.read_json(path)
+            metrics.pop("wall_seconds")
+            files[relative] = metrics
+    return files
+
+
+@pytest.fixture(scope="module")
+def config(tiny_mnist_dir):
+    tf.config.experimental.enable_op_determinism()
+    return tiny_config(tiny_mnist_dir, rewind="20it", levels=2)
+
+
+def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
+    reference = ExperimentPaths(str(tmp_path / "straight"), experiment_name(config))
+    run_lottery(config, reference.root, [0], quiet=True)
+
+    interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
+    save = checkpoints.LevelCheckpoint.save
+    seen = []
+
+    def save_then_die(self, step, tracker):
+        save(self, step, tracker)
+        seen.append(step)
+        if "level_1" in self.directory and step == 40:
+            raise Interrupted()
+
+    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save_then_die)
+    with pytest.raises(Interrupted):
+        run_lottery(config, interrupted.root, [0], quiet=True)
+    assert not os.path.exists(interrupted.metrics(0, 1))
+
+    # The checkpoint a user could inspect holds exact zeros where pruned.
+    mask = store.load_arrays(interrupted.mask(0, 1))
+    reader = tf.train.load_checkpoint(os.path.join(interrupted.checkpoints(0, 1), "ckpt-40"))
+    shapes = reader.get_variable_to_shape_map()
+    kernel_keys = [k for k in shapes if k.startswith("model/") and "/kernel/" in k]
+    by_shape = {tuple(m.shape): m for m in mask.values()}  # the tiny LeNet's shapes are distinct
+    assert len(kernel_keys) == len(mask)
+    for key in kernel_keys:
+        layer_mask = by_shape[tuple(shapes[key])]
+        assert np.all(reader.get_tensor(key)[layer_mask == 0] == 0.0), key
+
+    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
+    run_lottery(config, interrupted.root, [0], quiet=True)
+
+    expected, actual = _stored(reference), _stored(interrupted)
+    assert expected.keys() == actual.keys()
+    for name, value in expected.items():
+        if isinstance(value, dict) and name.endswith(".npz"):
+            for key in value:
+                np.testing.assert_array_equal(actual[name][key], value[key], err_msg=f"{name}:{key}")
+        else:
+            assert actual[name] == value, name
+
+
+def test_changed_hashed_field_is_a_different_experiment(config, tmp_path):
+    other = tiny_config(config.dataset.data_dir, rewind="20it", levels=2)
+    other.pruning.rate = 0.5
+    assert experiment_name(other) != experiment_name(config)
