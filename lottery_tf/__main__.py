@@ -1,18 +1,21 @@
-"""Command line: `python -m lottery_tf <train|lottery> --config=configs/X.py --root=runs`.
+"""Command line: `python -m lottery_tf <command> --config=configs/X.py --root=runs`.
 
-`lottery` runs iterative magnitude pruning with rewinding for every replicate;
-`train` trains the dense network only (level 0 of the same experiment). Every
-config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
+- `lottery`: iterative magnitude pruning with rewinding, for every replicate.
+- `train`: the dense network only (level 0 of the same experiment).
+- `branch <name> --levels=1-7`: a control off finished trunk levels
+  (`reinit`, `random_prune`), then a table of the ticket against every control.
+
+Every config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
 """
 import sys
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from lottery_tf.errors import LotteryError
 
-COMMANDS = ("train", "lottery")
+COMMANDS = ("train", "lottery", "branch")
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).",
@@ -22,6 +25,7 @@ flags.DEFINE_integer("replicate", 0, "The replicate to run (seed = config.seed +
 flags.DEFINE_string("replicates", None, "Several replicates, e.g. '1-5' or '0,2,4'; "
                     "overrides --replicate.")
 flags.DEFINE_bool("quiet", False, "Print nothing while training.")
+flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '0-3,7'.")
 
 
 def parse_replicates(text: str | None, single: int) -> list[int]:
@@ -43,13 +47,15 @@ def parse_replicates(text: str | None, single: int) -> list[int]:
 def run(argv: list[str]) -> None:
     """Dispatches the command named in argv."""
     commands = argv[1:]
-    if len(commands) != 1 or commands[0] not in COMMANDS:
-        raise LotteryError(f"Name one command: {' | '.join(COMMANDS)} (got {commands or 'none'}).")
+    if not commands or commands[0] not in COMMANDS or len(commands) != 1 + (commands[0] == "branch"):
+        raise LotteryError(f"Name one command: {' | '.join(COMMANDS[:2])} | branch <name> "
+                           f"(got {commands or 'none'}).")
     if FLAGS.config is None:
         raise LotteryError("--config is required, e.g. --config=configs/lenet_mnist.py.")
     import tensorflow as tf
 
-    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.experiments import branches
+    from lottery_tf.experiments.lottery import prepare, run_lottery
     from lottery_tf.training.strategies import make_strategy
 
     tf.config.experimental.enable_op_determinism()
@@ -58,11 +64,26 @@ def run(argv: list[str]) -> None:
         with config.unlocked():
             config.levels = 0
     replicates = parse_replicates(FLAGS.replicates, FLAGS.replicate)
-    run_lottery(config, FLAGS.root, replicates, make_strategy(config.runtime.strategy),
-                quiet=FLAGS.quiet)
+    strategy = make_strategy(config.runtime.strategy)
+    if commands[0] != "branch":
+        run_lottery(config, FLAGS.root, replicates, strategy, quiet=FLAGS.quiet)
+        return
+    name = commands[1]
+    if name not in branches.BRANCHES:
+        raise LotteryError(f"Unknown branch {name!r}; choose one of {list(branches.BRANCHES)}.")
+    if not FLAGS.levels:
+        raise LotteryError("branch needs --levels, e.g. --levels=1-7.")
+    levels = branches.parse_levels(FLAGS.levels, config.levels)
+    setup = prepare(config, FLAGS.root, strategy, FLAGS.quiet)
+    for replicate in replicates:
+        trunk = branches.trunk_results(setup, replicate)
+        runs = [branches.run_branch(setup, name, replicate, level) for level in levels]
+        print(f"replicate {replicate} (test accuracy at early stop, early-stop step):")
+        print(branches.combined_table(trunk, {name: runs}))
 
 
 def main(argv: list[str]) -> None:
+    logging.set_verbosity(logging.WARNING)
     try:
         run(argv)
     except LotteryError as error:

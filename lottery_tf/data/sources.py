@@ -27,7 +27,12 @@ import numpy as np
 
 from lottery_tf.data import checksums
 from lottery_tf.data.cifar import read_cifar10, resolve_cifar10_dir
-from lottery_tf.data.idx import IDX_FILE_NAMES, read_idx_images, read_idx_labels, resolve_idx_path
+from lottery_tf.data.idx import (
+    IDX_FILE_NAMES,
+    read_idx_images,
+    read_idx_labels,
+    resolve_idx_path,
+)
 from lottery_tf.data.registry import DatasetSpec, get_spec
 from lottery_tf.errors import DataError
 

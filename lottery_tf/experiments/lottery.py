@@ -8,15 +8,11 @@ levels are skipped on a rerun; an unfinished level resumes from its checkpoint.
 """
 import dataclasses
 import os
-import shutil
 import sys
-import time
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import ml_collections
-import numpy as np
 import tensorflow as tf
-import tf_keras as keras
 
 from lottery_tf.data.pipeline import steps_per_epoch
 from lottery_tf.data.registry import get_spec
@@ -24,18 +20,13 @@ from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import config as config_lib
 from lottery_tf.experiments import store
+from lottery_tf.experiments.masked_run import RunPlan, fresh_weights, train_masked_run
 from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
-from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.pruning.rates import layer_rates
-from lottery_tf.training.callbacks import (ConsoleLogger, EarlyStopTracker, RewindCapture,
-                                           TensorBoardLogger)
-from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
-from lottery_tf.training.loop import LoopSpec, Trainer
-from lottery_tf.training.optimizers import make_optimizer
 from lottery_tf.training.steps import parse_steps
 
 
@@ -156,67 +147,37 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
     return masks
 
 
-def _start_weights(setup: Setup, replicate: int, level: int, initial: dict) -> dict:
+def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
+    """Trains one trunk level: level 0 from the seeded init, later levels from the rewind point."""
+    paths = setup.paths
+    initial = fresh_weights(setup, seed)
+    masks = level_masks(setup, replicate, level, {
+        name: initial[f"{name}/kernel"] for name in setup.layer_kinds})
+    on_rewind_step = None
     if level == 0:
-        return initial
+        start_weights, start_step = initial, 0
+        if not os.path.exists(paths.rewind_weights(replicate)):
+            def on_rewind_step(weights):
+                store.save_arrays(paths.rewind_weights(replicate), weights)
+    else:
+        start_weights, start_step = load_rewind_weights(setup, replicate), setup.rewind_step
+    plan = RunPlan(files=paths.level_files(replicate, level), masks=masks,
+                   start_weights=start_weights, start_step=start_step, seed=seed,
+                   label=f"rep {replicate} level {level}",
+                   tensorboard_dir=paths.tensorboard(replicate, f"level_{level}"),
+                   on_rewind_step=on_rewind_step,
+                   extra_metrics={"level": level, "replicate": replicate})
+    return train_masked_run(setup, plan)
+
+
+def load_rewind_weights(setup: Setup, replicate: int) -> dict:
+    """The weights at the rewind step of level 0 (every later level starts from them)."""
     path = setup.paths.rewind_weights(replicate)
     if not os.path.exists(path):
-        raise StoreError(f"The rewind weights {path} are missing; delete "
-                         f"{setup.paths.replicate(replicate)} to rerun this replicate.")
+        raise StoreError(f"The rewind weights {path} are missing; rerun the lottery command "
+                         f"for replicate {replicate} (delete {setup.paths.level(replicate, 0)} "
+                         "if level 0 is already finished).")
     return store.load_arrays(path)
-
-
-def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
-    """Trains one level to the end and stores its weights and metrics."""
-    config, paths = setup.config, setup.paths
-    spec = get_spec(config.dataset.name)
-    started = time.perf_counter()
-    keras.backend.clear_session()
-    with setup.strategy.scope():
-        model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                            config.model.initializer, seed)
-        wrapped = tfmot_adapter.wrap(model, setup.layer_kinds)
-        masks = level_masks(setup, replicate, level, tfmot_adapter.prunable_kernels(wrapped))
-        tfmot_adapter.set_weights(wrapped, _start_weights(setup, replicate, level,
-                                                          tfmot_adapter.get_weights(wrapped)))
-        tfmot_adapter.set_masks(wrapped, masks)
-        start_step = 0 if level == 0 else setup.rewind_step
-        optimizer = make_optimizer(config.training, setup.steps_per_epoch, start_step)
-    if not os.path.exists(paths.weights_start(replicate, level)):
-        store.save_arrays(paths.weights_start(replicate, level), tfmot_adapter.get_weights(wrapped))
-
-    loop_spec = LoopSpec(
-        batch_size=config.training.batch_size, start_step=start_step, end_step=setup.train_steps,
-        data_seed=seed, augment=config.dataset.augment, eval_every=setup.eval_every,
-        jit_compile=config.runtime.jit_compile, eval_batch_size=config.runtime.eval_batch_size,
-        weight_decay=config.training.weight_decay or 0.0)
-    trainer = Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
-    tracker = EarlyStopTracker()
-    checkpoint = LevelCheckpoint(paths.checkpoints(replicate, level), wrapped, optimizer)
-    checkpoint.restore(tracker)
-
-    remaining = mask_lib.percent_remaining(masks)
-    by_layer = mask_lib.percent_remaining_by_layer(masks)
-    callbacks = [tracker, Checkpointer(checkpoint, setup.checkpoint_every, tracker),
-                 TensorBoardLogger(paths.tensorboard(replicate, f"level_{level}"),
-                                   {n: 1 - p / 100 for n, p in by_layer.items()}, 1 - remaining / 100)]
-    if level == 0 and not os.path.exists(paths.rewind_weights(replicate)):
-        callbacks.append(RewindCapture(setup.rewind_step, lambda weights: store.save_arrays(
-            paths.rewind_weights(replicate), weights)))
-    if not setup.quiet:
-        callbacks.append(ConsoleLogger(f"[rep {replicate} level {level} {remaining:5.1f}%]",
-                                       setup.train_steps))
-    trainer.run(callbacks)
-
-    tfmot_adapter.apply_masks(wrapped)
-    store.save_arrays(paths.weights_end(replicate, level), tfmot_adapter.get_weights(wrapped))
-    metrics = {"level": level, "replicate": replicate, "seed": seed, "start_step": start_step,
-               "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
-               "wall_seconds": time.perf_counter() - started, **tracker.summary(),
-               "curve": tracker.state()}
-    store.write_json(paths.metrics(replicate, level), metrics)
-    shutil.rmtree(paths.checkpoints(replicate, level), ignore_errors=True)
-    return metrics
 
 
 def format_table(results: list[dict]) -> str:

@@ -1,0 +1,118 @@
+"""One training run of a masked network: the shared body of trunk levels and branches.
+
+A run is described by a `RunPlan` (its mask, its starting weights and step, its
+seed and where its files go). Training resumes from the run's checkpoint if one
+exists, and `metrics.json`, written last, marks the run finished.
+"""
+import dataclasses
+import shutil
+import time
+from typing import Callable
+
+import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
+import tf_keras as keras
+
+from lottery_tf.data.registry import get_spec
+from lottery_tf.experiments import store
+from lottery_tf.experiments.paths import RunFiles
+from lottery_tf.models.registry import build_model
+from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.training.callbacks import (ConsoleLogger, EarlyStopTracker, RewindCapture,
+                                           TensorBoardLogger)
+from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
+from lottery_tf.training.loop import LoopSpec, Trainer
+from lottery_tf.training.optimizers import make_optimizer
+
+
+@dataclasses.dataclass
+class RunPlan:
+    """What one masked training run does.
+
+    Attributes:
+      files: where its mask, weights, metrics and checkpoints go.
+      masks: layer name -> 0/1 mask.
+      start_weights: every weight by name; pruned kernels are zeroed on load.
+      start_step: global step the run starts at (schedule and data order resume there).
+      seed: data-order seed.
+      label: console prefix.
+      tensorboard_dir: this run's TensorBoard folder.
+      on_rewind_step: if set, called with the weights at the setup's rewind step.
+      extra_metrics: merged into metrics.json.
+    """
+
+    files: RunFiles
+    masks: dict
+    start_weights: dict
+    start_step: int
+    seed: int
+    label: str
+    tensorboard_dir: str
+    on_rewind_step: Callable[[dict], None] | None = None
+    extra_metrics: dict = dataclasses.field(default_factory=dict)
+
+
+def build_wrapped(setup, seed: int) -> keras.Model:
+    """The config's model, seeded, wrapped for pruning (call inside the strategy scope)."""
+    config = setup.config
+    spec = get_spec(config.dataset.name)
+    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                        config.model.initializer, seed)
+    return tfmot_adapter.wrap(model, setup.layer_kinds)
+
+
+def fresh_weights(setup, seed: int) -> dict:
+    """The seeded initialization of every weight."""
+    keras.backend.clear_session()
+    with setup.strategy.scope():
+        return tfmot_adapter.get_weights(build_wrapped(setup, seed))
+
+
+def train_masked_run(setup, plan: RunPlan) -> dict:
+    """Trains the plan's masked network to the end; stores weights and metrics.
+
+    Returns:
+      The run's metrics (also written to `plan.files.metrics`).
+    """
+    config, files = setup.config, plan.files
+    started = time.perf_counter()
+    keras.backend.clear_session()
+    with setup.strategy.scope():
+        wrapped = build_wrapped(setup, plan.seed)
+        tfmot_adapter.set_weights(wrapped, plan.start_weights)
+        tfmot_adapter.set_masks(wrapped, plan.masks)
+        optimizer = make_optimizer(config.training, setup.steps_per_epoch, plan.start_step)
+    store.save_arrays(files.mask, plan.masks)
+    store.save_arrays(files.weights_start, tfmot_adapter.get_weights(wrapped))
+
+    loop_spec = LoopSpec(
+        batch_size=config.training.batch_size, start_step=plan.start_step,
+        end_step=setup.train_steps, data_seed=plan.seed, augment=config.dataset.augment,
+        eval_every=setup.eval_every, jit_compile=config.runtime.jit_compile,
+        eval_batch_size=config.runtime.eval_batch_size,
+        weight_decay=config.training.weight_decay or 0.0)
+    trainer = Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
+    tracker = EarlyStopTracker()
+    checkpoint = LevelCheckpoint(files.checkpoints, wrapped, optimizer)
+    checkpoint.restore(tracker)
+
+    remaining = mask_lib.percent_remaining(plan.masks)
+    by_layer = mask_lib.percent_remaining_by_layer(plan.masks)
+    callbacks = [tracker, Checkpointer(checkpoint, setup.checkpoint_every, tracker),
+                 TensorBoardLogger(plan.tensorboard_dir,
+                                   {n: 1 - p / 100 for n, p in by_layer.items()}, 1 - remaining / 100)]
+    if plan.on_rewind_step is not None:
+        callbacks.append(RewindCapture(setup.rewind_step, plan.on_rewind_step))
+    if not setup.quiet:
+        callbacks.append(ConsoleLogger(f"[{plan.label} {remaining:5.1f}%]", setup.train_steps))
+    trainer.run(callbacks)
+
+    tfmot_adapter.apply_masks(wrapped)
+    store.save_arrays(files.weights_end, tfmot_adapter.get_weights(wrapped))
+    metrics = {"seed": plan.seed, "start_step": plan.start_step,
+               "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
+               "wall_seconds": time.perf_counter() - started, **plan.extra_metrics,
+               **tracker.summary(), "curve": tracker.state()}
+    store.write_json(files.metrics, metrics)
+    shutil.rmtree(files.checkpoints, ignore_errors=True)
+    return metrics

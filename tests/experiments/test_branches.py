@@ -1,0 +1,91 @@
+"""Controls off trunk levels keep what they promise."""
+import numpy as np
+import pytest
+
+from lottery_tf.errors import ConfigError, StoreError
+from lottery_tf.experiments import branches, store
+from lottery_tf.experiments.lottery import prepare, run_lottery
+from lottery_tf.pruning import random_masks
+from lottery_tf.testing import tiny_config
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_mnist_dir, tmp_path_factory):
+    import tensorflow as tf
+
+    config = tiny_config(tiny_mnist_dir, levels=2, rewind="20it")
+    root = str(tmp_path_factory.mktemp("branch_runs"))
+    run_lottery(config, root, [0], quiet=True)
+    return prepare(config, root, tf.distribute.get_strategy(), quiet=True)
+
+
+def _files(setup, name, level):
+    metrics = branches.run_branch(setup, name, 0, level)
+    return metrics, setup.paths.branch_files(0, level, metrics["branch_folder"])
+
+
+def test_reinit_keeps_the_mask_and_changes_every_surviving_weight(setup):
+    metrics, files = _files(setup, "reinit", 2)
+    trunk_mask = store.load_arrays(setup.paths.mask(0, 2))
+    branch_mask = store.load_arrays(files.mask)
+    ticket_start = store.load_arrays(setup.paths.weights_start(0, 2))
+    reinit_start = store.load_arrays(files.weights_start)
+    for layer, mask in trunk_mask.items():
+        np.testing.assert_array_equal(branch_mask[layer], mask)
+        kept = mask == 1
+        assert np.all(reinit_start[f"{layer}/kernel"][~kept] == 0)
+        assert np.all(reinit_start[f"{layer}/kernel"][kept] != ticket_start[f"{layer}/kernel"][kept])
+    assert metrics["percent_remaining"] == pytest.approx(64.0, abs=0.3)
+    assert metrics["seed"] != store.read_json(setup.paths.metrics(0, 2))["seed"]
+    assert metrics["start_step"] == 20 and metrics["final_step"] == 60
+
+
+def test_random_prune_keeps_per_layer_counts_from_the_rewind_point(setup):
+    _, files = _files(setup, "random_prune", 1)
+    trunk_mask = store.load_arrays(setup.paths.mask(0, 1))
+    branch_mask = store.load_arrays(files.mask)
+    rewind = store.load_arrays(setup.paths.rewind_weights(0))
+    start = store.load_arrays(files.weights_start)
+    for layer, mask in trunk_mask.items():
+        assert branch_mask[layer].sum() == mask.sum()
+        assert not np.array_equal(branch_mask[layer], mask)
+        np.testing.assert_array_equal(start[f"{layer}/kernel"],
+                                      rewind[f"{layer}/kernel"] * branch_mask[layer])
+
+
+def test_global_random_masks_keep_the_total_only():
+    rng = np.random.default_rng(0)
+    masks = {"a": np.zeros((10, 10), np.float32), "b": np.ones((10, 10), np.float32)}
+    new = random_masks.random_like_global(masks, rng)
+    assert sum(m.sum() for m in new.values()) == 100
+    assert new["a"].sum() > 0
+
+
+def test_branch_rerun_reads_back_stored_results(setup):
+    first, _ = _files(setup, "reinit", 1)
+    again, _ = _files(setup, "reinit", 1)
+    assert first == again
+
+
+def test_branch_off_an_unfinished_level_says_what_to_run(setup):
+    with pytest.raises(StoreError, match="levels>=5"):
+        branches.run_branch(setup, "reinit", 0, 5)
+
+
+def test_unknown_branch_and_bad_levels_are_refused(setup):
+    with pytest.raises(ConfigError, match="Unknown branch"):
+        branches.run_branch(setup, "magic", 0, 1)
+    assert branches.parse_levels("0-3,7") == [0, 1, 2, 3, 7]
+    with pytest.raises(ConfigError, match="0-3,7"):
+        branches.parse_levels("one")
+    with pytest.raises(ConfigError, match="last level 2"):
+        branches.parse_levels("1-4", max_level=2)
+
+
+def test_combined_table_lists_ticket_and_controls(setup):
+    trunk = branches.trunk_results(setup, 0)
+    reinit = [branches.run_branch(setup, "reinit", 0, level) for level in (1, 2)]
+    table = branches.combined_table(trunk, {"reinit": reinit}).splitlines()
+    assert len(table) == 4 and "reinit acc" in table[0]
+    assert table[1].split()[-1] == "-"  # level 0 has no reinit run
+    assert float(table[3].split()[4]) == pytest.approx(reinit[1]["early_stop_test_accuracy"], abs=1e-4)
