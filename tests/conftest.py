@@ -2,7 +2,12 @@
 import pytest
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
+import tensorflow as tf
+
 from lottery_tf.testing import write_tiny_mnist
+
+# As in the command line: bit-identical results for a seed (resume tests rely on it).
+tf.config.experimental.enable_op_determinism()
 
 
 @pytest.fixture(scope="session")

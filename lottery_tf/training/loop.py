@@ -97,6 +97,7 @@ class Trainer:
         self._masks = tfmot_adapter.mask_by_variable(model)
         self._train_chunk = self._make_train_chunk()
         self._eval_batch = tf.function(self._eval_step_distributed)
+        self._eval_cache = {}
 
     @property
     def step(self) -> int:
@@ -149,23 +150,31 @@ class Trainer:
                 reduce(tf.distribute.ReduceOp.SUM, correct, axis=None))
 
     # --- public ----------------------------------------------------------
-    def evaluate(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-        """Mean loss and accuracy of the model on the given examples."""
-        if len(labels) == 0:
+    def _eval_data(self, split: str):
+        """The split's distributed eval dataset, built once (conversion is not free)."""
+        if split not in self._eval_cache:
+            images, labels = getattr(self.splits, f"{split}_x"), getattr(self.splits, f"{split}_y")
+            dataset = pipeline.eval_dataset(images, labels, self.spec.eval_batch_size).cache()
+            self._eval_cache[split] = (self.strategy.experimental_distribute_dataset(dataset),
+                                       len(labels))
+        return self._eval_cache[split]
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        """Mean loss and accuracy on the `val` or `test` split (NaN if it is empty)."""
+        dataset, count = self._eval_data(split)
+        if count == 0:
             return float("nan"), float("nan")
-        dataset = pipeline.eval_dataset(images, labels, self.spec.eval_batch_size)
         total_loss = total_correct = 0.0
-        for batch in self.strategy.experimental_distribute_dataset(dataset):
+        for batch in dataset:
             loss, correct = self._eval_batch(*batch)
             total_loss += float(loss)
             total_correct += float(correct)
-        return total_loss / len(labels), total_correct / len(labels)
+        return total_loss / count, total_correct / count
 
     def evaluate_all(self) -> dict:
         """Validation and test loss/accuracy at the current step."""
-        splits = self.splits
-        val_loss, val_accuracy = self.evaluate(splits.val_x, splits.val_y)
-        test_loss, test_accuracy = self.evaluate(splits.test_x, splits.test_y)
+        val_loss, val_accuracy = self.evaluate("val")
+        test_loss, test_accuracy = self.evaluate("test")
         return {"step": self.step, "val_loss": val_loss, "val_accuracy": val_accuracy,
                 "test_loss": test_loss, "test_accuracy": test_accuracy}
 

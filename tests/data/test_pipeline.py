@@ -145,8 +145,11 @@ def test_augmentation_is_a_padded_crop_maybe_flipped() -> None:
 def test_training_augments_only_when_asked() -> None:
     x, y = make_data(size=32, channels=3)
     x = x + np.random.default_rng(0).normal(size=x.shape).astype(np.float32)
-    plain = list(train_dataset(x, y, BATCH, 0, 0, 2).as_numpy_iterator())
-    augmented = list(train_dataset(x, y, BATCH, 0, 0, 2, augment=True).as_numpy_iterator())
+    plain_ds = train_dataset(x, y, BATCH, 0, 0, 2)
+    augmented_ds = train_dataset(x, y, BATCH, 0, 0, 2, augment=True)
+    assert augmented_ds.element_spec == plain_ds.element_spec  # static batch size kept
+    plain = list(plain_ds.as_numpy_iterator())
+    augmented = list(augmented_ds.as_numpy_iterator())
     for (px, py), (ax, ay) in zip(plain, augmented):
         np.testing.assert_array_equal(py, ay)  # same examples, same order
         assert ax.shape == px.shape and not np.array_equal(ax, px)

@@ -33,7 +33,6 @@ def _stored(paths):
 
 @pytest.fixture(scope="module")
 def config(tiny_mnist_dir):
-    tf.config.experimental.enable_op_determinism()
     return tiny_config(tiny_mnist_dir, rewind="20it", levels=2)
 
 

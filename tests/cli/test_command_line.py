@@ -1,0 +1,72 @@
+"""The command line, run as a real subprocess like a user would."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TINY = ["--config.dataset.validation_size=100", "--config.dataset.verify_checksums=False",
+        "--config.model.name=lenet_40_20", "--config.training.batch_size=20",
+        "--config.training.train_steps=40it", "--config.training.eval_every=20it",
+        "--config.runtime.eval_batch_size=100"]
+
+
+def lottery_tf(*args, data_dir=None, env_data=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if env_data is not None:
+        env["LOTTERY_TF_DATA"] = str(env_data)
+    extra = [f"--config.dataset.data_dir={data_dir}"] if data_dir else []
+    return subprocess.run([sys.executable, "-m", "lottery_tf", *args, *extra], cwd=REPO,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_lottery_then_branch_prints_tables_and_stores_results(tiny_mnist_dir, tmp_path):
+    common = ["--config=configs/lenet_mnist.py", f"--root={tmp_path}", "--config.levels=2", *TINY]
+    run = lottery_tf("lottery", *common, data_dir=tiny_mnist_dir)
+    assert run.returncode == 0, run.stderr
+    assert "replicate 0:" in run.stdout and " 64.1 " in run.stdout
+    branch = lottery_tf("branch", "reinit", "--levels=1-2", "--quiet", *common, data_dir=tiny_mnist_dir)
+    assert branch.returncode == 0, branch.stderr
+    table = branch.stdout.splitlines()
+    assert "reinit acc" in table[1] and len(table) == 5
+    (experiment,) = tmp_path.iterdir()
+    stored = json.loads((experiment / "config.json").read_text())
+    assert stored["hashed"]["model.name"] == "lenet_40_20"
+    assert experiment.name.endswith(stored["hash"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["lottery", "--config.model.name=lenet_x"], "Unknown model"),
+    (["lottery", "--config.pruning.rate=1.5"], "[0, 1)"),
+    (["lottery", "--config.pruning.strategy=magic"], "'layerwise' or 'global'"),
+    (["lottery", "--config.levels=-2"], "levels must be >= 0"),
+    (["lottery", "--config.rewind=40it"], "past the end of training"),
+    (["lottery", "--config.dataset.name=imagenet"], "mnist"),
+    (["prune"], "Name one command"),
+    (["branch", "magic", "--levels=1"], "Unknown branch"),
+])
+def test_bad_input_gets_one_clear_message(args, message, tiny_mnist_dir, tmp_path):
+    command, overrides = args[:1 + (args[0] == "branch")], args[1 + (args[0] == "branch"):]
+    run = lottery_tf(*command, "--config=configs/lenet_mnist.py", f"--root={tmp_path}", *TINY,
+                     *overrides, data_dir=tiny_mnist_dir)
+    assert run.returncode == 1
+    assert message.lower() in run.stderr.lower()
+    assert "Traceback" not in run.stderr
+    assert not any(tmp_path.iterdir())  # nothing half-created
+
+
+def test_missing_data_lists_places_and_the_fix(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = lottery_tf("train", "--config=configs/lenet_mnist.py", f"--root={tmp_path / 'runs'}",
+                     "--config.training.train_steps=20it",
+                     env_data=empty)
+    if "prepared copy" not in run.stderr and run.returncode == 0:
+        pytest.skip("tensorflow-datasets holds a prepared MNIST on this machine")
+    assert run.returncode == 1
+    assert "scripts/get_data.sh" in run.stderr and str(empty) in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "runs").exists()
