@@ -9,7 +9,6 @@ Every config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.l
 """
 import sys
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -38,7 +37,8 @@ def parse_replicates(text: str | None, single: int) -> list[int]:
         try:
             replicates.extend(range(int(low), int(high or low) + 1))
         except ValueError:
-            raise LotteryError(f"--replicates={text!r} is not a list of numbers or ranges like '1-5'.")
+            raise LotteryError(
+                f"--replicates={text!r} is not a list of numbers or ranges like '1-5'.") from None
     if not replicates or min(replicates) < 0:
         raise LotteryError(f"--replicates={text!r} must name replicates >= 0.")
     return sorted(set(replicates))

@@ -1,9 +1,8 @@
 """Shared fixtures."""
 import pytest
-
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
 import tensorflow as tf
 
+import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
 from lottery_tf.testing import write_tiny_mnist
 
 # As in the command line: bit-identical results for a seed (resume tests rely on it).

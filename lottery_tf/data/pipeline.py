@@ -9,10 +9,6 @@ batches an uninterrupted run would have seen from there on.
 
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 import numpy as np
 import tensorflow as tf
 

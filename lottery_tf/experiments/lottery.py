@@ -10,7 +10,6 @@ import dataclasses
 import os
 import sys
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import ml_collections
 import tensorflow as tf
 

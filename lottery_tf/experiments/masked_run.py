@@ -7,9 +7,8 @@ exists, and `metrics.json`, written last, marks the run finished.
 import dataclasses
 import shutil
 import time
-from typing import Callable
+from collections.abc import Callable
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import tf_keras as keras
 
 from lottery_tf.data.registry import get_spec
@@ -18,8 +17,12 @@ from lottery_tf.experiments.paths import RunFiles
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.training.callbacks import (ConsoleLogger, EarlyStopTracker, RewindCapture,
-                                           TensorBoardLogger)
+from lottery_tf.training.callbacks import (
+    ConsoleLogger,
+    EarlyStopTracker,
+    RewindCapture,
+    TensorBoardLogger,
+)
 from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
 from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer

@@ -7,7 +7,7 @@ import io
 import json
 import os
 import tempfile
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -2,7 +2,6 @@
 import csv
 import io
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import tensorflow as tf
 
 from lottery_tf.experiments import store

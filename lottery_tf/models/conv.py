@@ -8,10 +8,6 @@ prints 1.7M for Conv-6, but the architecture it describes has ~2.26M.
 """
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError

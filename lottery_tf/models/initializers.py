@@ -6,10 +6,6 @@ papers (and OpenLTH, via PyTorch) use plain Gaussians, whereas tf_keras'
 """
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError

@@ -1,10 +1,6 @@
 """Small layer factories shared by the model families (consistent naming/settings)."""
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 import tf_keras as keras
 
 from lottery_tf.models.initializers import LayerInitializers

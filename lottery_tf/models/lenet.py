@@ -1,10 +1,6 @@
 """LeNet-style fully connected networks (LeNet-300-100 in Frankle & Carbin, 2019)."""
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 from collections.abc import Sequence
 
 import tf_keras as keras

@@ -5,10 +5,6 @@ never are (as in Frankle & Carbin and OpenLTH).
 """
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 from collections.abc import Iterator
 
 import tf_keras as keras

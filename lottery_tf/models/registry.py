@@ -1,10 +1,6 @@
 """Build any model of the zoo from its name."""
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 import re
 from collections.abc import Callable
 

@@ -13,10 +13,6 @@ BN moving mean/variance (1,568 more), 274,042 in total.
 """
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 import tensorflow as tf
 import tf_keras as keras
 

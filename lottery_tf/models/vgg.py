@@ -12,10 +12,6 @@ them (BN moving statistics included) -- the paper's 20.0M.
 """
 from __future__ import annotations
 
-import lottery_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TF loads)
-
-# isort: split
-
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError

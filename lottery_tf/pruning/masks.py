@@ -3,7 +3,7 @@
 Masks are dicts from layer name to a float32 array of 0s and 1s shaped like the
 layer's kernel. Nothing here knows about TensorFlow or tfmot.
 """
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

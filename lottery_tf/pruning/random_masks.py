@@ -21,7 +21,7 @@ def random_like_global(masks: Masks, rng: np.random.Generator) -> Masks:
     total_kept = int(sum(m.sum() for m in masks.values()))
     kept[rng.choice(kept.size, size=total_kept, replace=False)] = 1.0
     new, offset = {}, 0
-    for (name, mask), size in zip(masks.items(), sizes):
+    for (name, mask), size in zip(masks.items(), sizes, strict=False):
         new[name] = kept[offset:offset + size].reshape(mask.shape)
         offset += size
     return new

@@ -1,5 +1,5 @@
 """Per-layer pruning rates from the config's per-kind rates."""
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from lottery_tf.errors import ConfigError
 

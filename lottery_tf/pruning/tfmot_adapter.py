@@ -5,9 +5,8 @@ never prunes, so masks change only when `set_masks` is called (at level
 boundaries). Mask and weight variables are reached through the wrappers' named
 `pruning_vars`, never by position in `layer.weights`.
 """
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import numpy as np
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot

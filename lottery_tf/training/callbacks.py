@@ -1,9 +1,8 @@
 """Callbacks that observe training: rewind capture, early stop, TensorBoard, console."""
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import numpy as np
 import tensorflow as tf
 

@@ -7,7 +7,6 @@ previous checkpoint in charge.
 import glob
 import os
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import tensorflow as tf
 
 from lottery_tf.experiments import store

@@ -15,9 +15,8 @@ A callback that needs to see a particular step (say, the rewind step) lists it
 in `pause_steps(start, end)`; the loop pauses there and nowhere else needlessly.
 """
 import dataclasses
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
@@ -115,12 +114,12 @@ class Trainer:
         variables = model.trainable_variables
         gradients = tape.gradient(loss, variables)
         masked = []
-        for gradient, variable in zip(gradients, variables):
+        for gradient, variable in zip(gradients, variables, strict=False):
             if spec.weight_decay:
                 gradient = gradient + spec.weight_decay * variable
             mask = self._masks.get(id(variable))
             masked.append(gradient if mask is None else gradient * mask)
-        self.optimizer.apply_gradients(zip(masked, variables))
+        self.optimizer.apply_gradients(zip(masked, variables, strict=False))
         self._train_loss.update_state(per_example)
         self._train_accuracy.update_state(labels, logits)
 

@@ -1,7 +1,5 @@
 """Optimizer and learning-rate schedule from the config's `training` section."""
 import ml_collections
-
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import tf_keras as keras
 
 from lottery_tf.training.schedules import OffsetSchedule, WarmupStepDecay

@@ -1,5 +1,4 @@
 """Learning-rate schedules keyed by the global training step."""
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import tensorflow as tf
 import tf_keras as keras
 

@@ -1,5 +1,4 @@
 """tf.distribute strategies by name."""
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch first)
 import tensorflow as tf
 
 from lottery_tf.errors import ConfigError

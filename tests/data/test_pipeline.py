@@ -101,7 +101,7 @@ def test_resume_matches_uninterrupted(start: int, augment: bool) -> None:
     full = list(train_dataset(x, y, BATCH, 11, 0, end, augment=augment).as_numpy_iterator())
     resumed = list(train_dataset(x, y, BATCH, 11, start, end, augment=augment).as_numpy_iterator())
     assert len(resumed) == end - start
-    for (want_x, want_y), (got_x, got_y) in zip(full[start:], resumed):
+    for (want_x, want_y), (got_x, got_y) in zip(full[start:], resumed, strict=False):
         np.testing.assert_array_equal(got_x, want_x)
         np.testing.assert_array_equal(got_y, want_y)
 
@@ -131,7 +131,7 @@ def test_augmentation_is_a_padded_crop_maybe_flipped() -> None:
     out = augment_batch(tf.constant(images), seed=0, step=0).numpy()
     padded = np.pad(images, [(0, 0), (4, 4), (4, 4), (0, 0)])
     flipped = 0
-    for image, result in zip(padded, out):
+    for image, result in zip(padded, out, strict=False):
         crops = [
             image[dy : dy + 32, dx : dx + 32] for dy in range(9) for dx in range(9)
         ]
@@ -150,7 +150,7 @@ def test_training_augments_only_when_asked() -> None:
     assert augmented_ds.element_spec == plain_ds.element_spec  # static batch size kept
     plain = list(plain_ds.as_numpy_iterator())
     augmented = list(augmented_ds.as_numpy_iterator())
-    for (px, py), (ax, ay) in zip(plain, augmented):
+    for (px, py), (ax, ay) in zip(plain, augmented, strict=False):
         np.testing.assert_array_equal(py, ay)  # same examples, same order
         assert ax.shape == px.shape and not np.array_equal(ax, px)
 

@@ -61,7 +61,7 @@ def write_cifar_dir(folder: Path, per_batch: int = 2, seed: int = 0) -> sources.
 
 
 def assert_raw_equal(actual: sources.RawData, expected: sources.RawData) -> None:
-    for got, want in zip(actual, expected):
+    for got, want in zip(actual, expected, strict=False):
         np.testing.assert_array_equal(got, want)
     assert actual.train_y.dtype == np.int32 and actual.test_y.dtype == np.int32
 

@@ -8,9 +8,9 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lottery_tf.experiments import store
+from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.experiments.paths import ExperimentPaths
-from lottery_tf.experiments.config import experiment_name
 from lottery_tf.testing import tiny_config
 
 
