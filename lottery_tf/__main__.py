@@ -13,6 +13,9 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from lottery_tf.errors import LotteryError
+from lottery_tf.experiments.config import describe_fields
+
+__doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
 
 COMMANDS = ("train", "lottery", "branch")
 

@@ -19,48 +19,66 @@ from lottery_tf.errors import ConfigError
 UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
 
 
+# Every field: (default, help). A type as default means an optional field of that
+# type, unset (None) by default.
+FIELDS = {
+    "name": (str, "results folder prefix (default: <model>_<dataset>); not hashed"),
+    "seed": (0, "base seed; replicate r uses seed + r"),
+    "levels": (5, "IMP levels after the dense level 0; not hashed, so a run can be extended"),
+    "rewind": ("0it", "rewind point: 0it = the original initialization, or e.g. 500it, 2ep"),
+    "dataset.name": ("mnist", "mnist | fashion_mnist | cifar10"),
+    "dataset.validation_size": (5000, "last N training examples held out for early stopping"),
+    "dataset.augment": (False, "random crop + horizontal flip (CIFAR)"),
+    "dataset.data_dir": (str, "folder with the standard files (IDX or CIFAR binary); not hashed"),
+    "dataset.verify_checksums": (True, "check MNIST/Fashion-MNIST files against the originals' SHA-256"),
+    "model.name": ("lenet_300_100", "lenet_N_M_..., conv2/4/6, resnet20, resnet_D[_W], vgg11/13/16/19"),
+    "model.initializer": ("glorot_normal", "glorot_normal | glorot_uniform | kaiming_normal |"
+                          " kaiming_uniform"),
+    "training.optimizer": ("adam", "adam | sgd"),
+    "training.learning_rate": (1.2e-3, "base learning rate"),
+    "training.adam_epsilon": (float, "TF1's Adam (the paper's) used 1e-8; Keras defaults to 1e-7"),
+    "training.momentum": (float, "SGD momentum"),
+    "training.nesterov": (bool, "SGD Nesterov momentum"),
+    "training.weight_decay": (float, "coupled L2 decay, added to the gradients"),
+    "training.lr_boundaries": (str, "e.g. '20000it,25000it': multiply the rate by lr_gamma at each"),
+    "training.lr_gamma": (float, "learning-rate factor at each boundary (default 0.1)"),
+    "training.warmup": (str, "linear learning-rate warmup duration, e.g. 20000it"),
+    "training.batch_size": (60, "global batch size (never rescaled by the number of replicas)"),
+    "training.train_steps": ("50000it", "training length of every level"),
+    "training.eval_every": ("100it", "validation and test evaluation interval"),
+    "pruning.strategy": ("layerwise", "layerwise | global"),
+    "pruning.rate": (0.2, "fraction of the surviving weights removed per level, in [0, 1)"),
+    "pruning.conv_rate": (float, "rate for conv layers (default: rate)"),
+    "pruning.dense_rate": (float, "rate for hidden dense layers (default: rate)"),
+    "pruning.output_rate": (float, "rate for the output layer (default: rate)"),
+    "pruning.layers_to_ignore": ("", "comma-separated layer names never pruned"),
+    "runtime.strategy": ("default", "tf.distribute strategy: default | one_device | mirrored"),
+    "runtime.jit_compile": (True, "compile the train step with XLA"),
+    "runtime.eval_batch_size": (1000, "batch size of evaluation passes"),
+    "runtime.checkpoint_every": ("1ep", "mid-level checkpoint interval"),
+}
+
+
 def base_config() -> ml_collections.ConfigDict:
-    """Every field with its default. Durations are written `500it` or `2ep`."""
-    placeholder = config_dict.placeholder
+    """Every field with its default (see FIELDS). Durations are written `500it` or `2ep`."""
     config = ml_collections.ConfigDict()
-    config.name = placeholder(str)          # results folder prefix; default model_dataset
-    config.seed = 0                         # replicate r uses seed + r
-    config.levels = 5                       # IMP levels after the dense level 0
-    config.rewind = "0it"                   # rewind point: 0it = original init
-    config.dataset = ml_collections.ConfigDict(dict(
-        name="mnist", validation_size=5000, augment=False, data_dir=placeholder(str),
-        verify_checksums=True))             # SHA-256 of the original MNIST files
-    config.model = ml_collections.ConfigDict(dict(
-        name="lenet_300_100", initializer="glorot_normal"))
-    config.training = ml_collections.ConfigDict(dict(
-        optimizer="adam",
-        learning_rate=1.2e-3,
-        adam_epsilon=placeholder(float),    # TF1's Adam used 1e-8; Keras defaults to 1e-7
-        momentum=placeholder(float),        # SGD only
-        nesterov=placeholder(bool),
-        weight_decay=placeholder(float),    # coupled L2, added to the gradients
-        lr_boundaries=placeholder(str),     # "32000it,48000it": multiply by lr_gamma at each
-        lr_gamma=placeholder(float),
-        warmup=placeholder(str),            # linear warmup duration
-        batch_size=60,
-        train_steps="50000it",
-        eval_every="100it",
-    ))
-    config.pruning = ml_collections.ConfigDict(dict(
-        strategy="layerwise",               # layerwise | global
-        rate=0.2,                           # fraction of surviving weights removed per level
-        conv_rate=placeholder(float),
-        dense_rate=placeholder(float),
-        output_rate=placeholder(float),
-        layers_to_ignore="",                # comma-separated layer names never pruned
-    ))
-    config.runtime = ml_collections.ConfigDict(dict(
-        strategy="default",                 # tf.distribute strategy
-        jit_compile=True,
-        eval_batch_size=1000,
-        checkpoint_every="1ep",
-    ))
+    for key, (default, _) in FIELDS.items():
+        section, _, field = key.rpartition(".")
+        if section and section not in config:
+            config[section] = ml_collections.ConfigDict()
+        if isinstance(default, type):
+            default = config_dict.placeholder(default)  # a fresh one: configs must not share it
+        (config[section] if section else config)[field] = default
     return config
+
+
+def describe_fields() -> str:
+    """One line per config field: name, default and meaning (for --help)."""
+    lines = []
+    for key, (default, text) in FIELDS.items():
+        shown = f"unset {default.__name__}" if isinstance(default, type) else repr(default)
+        lines.append(f"  --config.{key} (default {shown}): {text}")
+    return "\n".join(lines)
 
 
 def _flatten(value, prefix=""):

@@ -87,3 +87,15 @@ def test_paper_configs_load_and_validate(name, monkeypatch):
     config = load_config(name)
     config_lib.check_ranges(config)
     assert len(config_lib.config_hash(config)) == 10
+
+
+def test_configs_do_not_share_optional_fields():
+    first, second = config_lib.base_config(), config_lib.base_config()
+    first.training.adam_epsilon = 1e-8
+    assert second.training.adam_epsilon is None
+
+
+def test_help_describes_every_field():
+    text = config_lib.describe_fields()
+    for key in config_lib.FIELDS:
+        assert f"--config.{key} " in text
