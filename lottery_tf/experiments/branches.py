@@ -1,27 +1,192 @@
-"""Controls that branch off a trunk level: same sparsity, something else changed.
+"""Controls and analyses that branch off a finished trunk level.
+
+Each branch keeps this level's sparsity and changes one thing:
 
 - `reinit`: the level's mask on a fresh random initialization (new recorded seed).
+- `reinit_sign`: the mask, fresh magnitudes, the ticket's signs (Zhou et al. 2019).
 - `random_prune`: a random mask with the level's per-layer counts (layer-wise
   trunk) or total count (global trunk), from the trunk's rewind point.
+- `shuffle_mask`: each layer's mask permuted in place, from the rewind point.
+- `one_shot`: the dense trained network pruned straight to this sparsity, rewound.
+- `rewind_sweep`: the ticket retrained from several rewind points.
+- `lmc`: two copies of the ticket trained on different data orders, and the test
+  error along the straight line between them (instability, Frankle et al. 2020).
+- `prune_at_init`: masks scored before training (SNIP, GraSP, SynFlow,
+  magnitude or random) at this sparsity, trained from the initialization.
+- `init_eval`: the masked network evaluated before any training.
 
-A branch is stored in `level_<L>/branch_<name>_<hash>/`, the hash taken over
-its name and arguments, with the same files and metrics as a trunk level.
+A branch lives in `level_<L>/branch_<name>_<hash>/`, the hash taken over its
+name, seed and arguments, with the same files and metrics as a trunk level.
 """
+import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Callable
 
 import numpy as np
 
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.lottery import Setup, load_rewind_weights, replicate_seed
-from lottery_tf.experiments.masked_run import RunPlan, fresh_weights, train_masked_run
+from lottery_tf.experiments.masked_run import RunPlan, fresh_weights, run_or_load
+from lottery_tf.experiments.paths import RunFiles
+from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import random_masks
+from lottery_tf.training.steps import parse_steps
 
-# Offsets keep branch seeds apart from replicate seeds (seed + replicate).
-_BRANCH_SEED_OFFSET = {"reinit": 1_000_003, "random_prune": 2_000_003}
-BRANCHES = tuple(_BRANCH_SEED_OFFSET)
+
+@dataclasses.dataclass
+class BranchContext:
+    """What a branch function needs: where it is, its seed, and the trunk it leaves."""
+
+    setup: Setup
+    name: str
+    replicate: int
+    level: int
+    seed: int
+    args: dict
+    files: RunFiles
+
+    @property
+    def trunk_mask(self) -> dict:
+        return store.load_arrays(self.setup.paths.mask(self.replicate, self.level))
+
+    @property
+    def start_step(self) -> int:
+        """Where the ticket of this level starts training: 0 at level 0, else the rewind step."""
+        return 0 if self.level == 0 else self.setup.rewind_step
+
+    def unmasked_start_weights(self) -> dict:
+        """The weights the ticket was rewound to, before masking."""
+        if self.level == 0:
+            return store.load_arrays(self.setup.paths.weights_start(self.replicate, 0))
+        return load_rewind_weights(self.setup, self.replicate)
+
+    def run(self, masks: dict, start_weights: dict, start_step: int | None = None,
+            end_step: int | None = None, files: RunFiles | None = None, seed: int | None = None,
+            label: str = "", extra: dict | None = None) -> dict:
+        """Trains (or reads back) one masked run belonging to this branch."""
+        setup = self.setup
+        tag = f"level_{self.level}_{self.name}" + (f"_{label}" if label else "")
+        plan = RunPlan(
+            files=files or self.files, masks=masks, start_weights=start_weights,
+            start_step=self.start_step if start_step is None else start_step,
+            seed=self.seed if seed is None else seed,
+            label=f"rep {self.replicate} level {self.level} {self.name} {label}".rstrip(),
+            tensorboard_dir=setup.paths.tensorboard(self.replicate, tag),
+            extra_metrics={"level": self.level, "replicate": self.replicate, "branch": self.name,
+                           "branch_folder": os.path.basename(self.files.dir),
+                           "branch_args": self.args, **(extra or {})},
+            end_step=end_step)
+        return run_or_load(setup, plan)
+
+
+def _kernel_names(masks: dict) -> list[str]:
+    return [f"{layer}/kernel" for layer in masks]
+
+
+def reinit(ctx: BranchContext) -> dict:
+    return ctx.run(ctx.trunk_mask, fresh_weights(ctx.setup, ctx.seed))
+
+
+def reinit_sign(ctx: BranchContext) -> dict:
+    ticket = ctx.unmasked_start_weights()
+    fresh = fresh_weights(ctx.setup, ctx.seed)
+    weights = dict(ticket)
+    for name in _kernel_names(ctx.trunk_mask):
+        # Zero-valued ticket weights (none in practice) would lose their sign; keep them positive.
+        weights[name] = np.abs(fresh[name]) * np.where(ticket[name] < 0, -1.0, 1.0).astype(np.float32)
+    return ctx.run(ctx.trunk_mask, weights)
+
+
+def random_prune(ctx: BranchContext) -> dict:
+    rng = np.random.default_rng(ctx.seed + ctx.level)
+    shuffle = (random_masks.random_like_global if ctx.setup.config.pruning.strategy == "global"
+               else random_masks.random_like_layerwise)
+    return ctx.run(shuffle(ctx.trunk_mask, rng), ctx.unmasked_start_weights())
+
+
+def shuffle_mask(ctx: BranchContext) -> dict:
+    rng = np.random.default_rng(ctx.seed + ctx.level)
+    masks = {name: rng.permutation(mask.reshape(-1)).reshape(mask.shape)
+             for name, mask in ctx.trunk_mask.items()}
+    return ctx.run(masks, ctx.unmasked_start_weights())
+
+
+def one_shot(ctx: BranchContext) -> dict:
+    setup = ctx.setup
+    dense_end = setup.paths.weights_end(ctx.replicate, 0)
+    if not os.path.exists(dense_end):
+        raise StoreError(f"one_shot needs the trained dense network {dense_end}; run the lottery "
+                         "command first.")
+    trained = store.load_arrays(dense_end)
+    target = ctx.trunk_mask
+    masks = mask_lib.prune_to_match(setup.config.pruning.strategy,
+                                    {layer: trained[f"{layer}/kernel"] for layer in target},
+                                    target, setup.layer_rates)
+    return ctx.run(masks, ctx.unmasked_start_weights())
+
+
+def init_eval(ctx: BranchContext) -> dict:
+    return ctx.run(ctx.trunk_mask, ctx.unmasked_start_weights(), end_step=ctx.start_step)
+
+
+def rewind_sweep(ctx: BranchContext) -> dict:
+    """Retrains this level's mask from the dense run's weights at each rewind point.
+
+    The weights at a rewind point are recovered by replaying level 0 (same
+    initialization, same data order) up to that step, which with op determinism
+    reproduces the trunk's level 0 exactly.
+    """
+    setup = ctx.setup
+    init = store.load_arrays(setup.paths.weights_start(ctx.replicate, 0))
+    dense = mask_lib.ones_like(ctx.trunk_mask)
+    trunk_seed = replicate_seed(setup.config, ctx.replicate)
+    results = {}
+    for text in ctx.args["points"].split(","):
+        point = parse_steps(text.strip(), setup.steps_per_epoch)
+        if point >= setup.train_steps:
+            raise ConfigError(f"Rewind point {text!r} is at or past the end of training.")
+        replay = ctx.run(dense, init, start_step=0, end_step=point, seed=trunk_seed,
+                         files=RunFiles(os.path.join(ctx.files.dir, f"replay_{point}")),
+                         label=f"replay_{point}")
+        del replay  # its weights_end are the rewind weights
+        rewound = store.load_arrays(os.path.join(ctx.files.dir, f"replay_{point}", "weights_end.npz"))
+        results[str(point)] = ctx.run(ctx.trunk_mask, rewound, start_step=point,
+                                      files=RunFiles(os.path.join(ctx.files.dir, f"rewind_{point}")),
+                                      label=f"rewind_{point}", extra={"rewind_step": point})
+    return {"branch": ctx.name, "level": ctx.level, "replicate": ctx.replicate,
+            "branch_folder": os.path.basename(ctx.files.dir), "branch_args": ctx.args,
+            "percent_remaining": mask_lib.percent_remaining(ctx.trunk_mask),
+            "by_rewind_step": {step: _headline(m) for step, m in results.items()}}
+
+
+def _headline(metrics: dict) -> dict:
+    keys = ("test_accuracy", "early_stop_step", "early_stop_test_accuracy", "start_step")
+    return {key: metrics[key] for key in keys}
+
+
+BranchFunction = Callable[[BranchContext], dict]
+BRANCHES: dict[str, tuple[BranchFunction, int]] = {
+    # name: (function, seed offset keeping branch seeds apart from replicate seeds)
+    "reinit": (reinit, 1_000_003),
+    "reinit_sign": (reinit_sign, 2_000_003),
+    "random_prune": (random_prune, 3_000_017),
+    "shuffle_mask": (shuffle_mask, 4_000_037),
+    "one_shot": (one_shot, 0),
+    "init_eval": (init_eval, 0),
+    "rewind_sweep": (rewind_sweep, 0),
+}
+DEFAULT_ARGS = {"rewind_sweep": {"points": "0it,100it,500it,2ep"}}
+
+
+def register(name: str, function: BranchFunction, seed_offset: int = 0,
+             default_args: dict | None = None) -> None:
+    """Adds a branch (used by modules that need heavier imports, e.g. lmc)."""
+    BRANCHES[name] = (function, seed_offset)
+    if default_args:
+        DEFAULT_ARGS[name] = default_args
 
 
 def branch_folder(name: str, args: dict) -> str:
@@ -50,43 +215,32 @@ def parse_levels(text: str, max_level: int | None = None) -> list[int]:
     return sorted(set(levels))
 
 
-def _trunk_mask(setup: Setup, replicate: int, level: int) -> dict:
+def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict | None = None) -> dict:
+    """Runs (or resumes, or reads back) one branch off one finished trunk level.
+
+    Raises:
+      ConfigError: unknown branch or arguments.
+      StoreError: the trunk level is not finished yet.
+    """
+    if name not in BRANCHES:
+        raise ConfigError(f"Unknown branch {name!r}; choose one of {sorted(BRANCHES)}.")
+    function, seed_offset = BRANCHES[name]
+    args = {**DEFAULT_ARGS.get(name, {}), **(args or {})}
     paths = setup.paths
     if not os.path.exists(paths.metrics(replicate, level)):
         raise StoreError(f"Trunk level {level} of replicate {replicate} is not finished "
                          f"({paths.metrics(replicate, level)} is missing); run the lottery "
                          f"command with --config.levels>={level} first.")
-    return store.load_arrays(paths.mask(replicate, level))
-
-
-def run_branch(setup: Setup, name: str, replicate: int, level: int) -> dict:
-    """Runs (or resumes, or reads back) one branch off one trunk level."""
-    if name not in _BRANCH_SEED_OFFSET:
-        raise ConfigError(f"Unknown branch {name!r}; choose one of {list(BRANCHES)}.")
-    paths = setup.paths
-    seed = replicate_seed(setup.config, replicate) + _BRANCH_SEED_OFFSET[name]
-    folder = branch_folder(name, {"seed": seed})
+    seed = replicate_seed(setup.config, replicate) + seed_offset
+    folder = branch_folder(name, {"seed": seed, **args})
     files = paths.branch_files(replicate, level, folder)
     if os.path.exists(files.metrics):
         return store.read_json(files.metrics)
-    trunk_mask = _trunk_mask(setup, replicate, level)
-    start_step = 0 if level == 0 else setup.rewind_step
-    if name == "reinit":
-        masks = trunk_mask
-        start_weights = fresh_weights(setup, seed)
-    else:
-        rng = np.random.default_rng(seed + level)
-        shuffle = (random_masks.random_like_global if setup.config.pruning.strategy == "global"
-                   else random_masks.random_like_layerwise)
-        masks = shuffle(trunk_mask, rng)
-        start_weights = (fresh_weights(setup, replicate_seed(setup.config, replicate))
-                         if level == 0 else load_rewind_weights(setup, replicate))
-    plan = RunPlan(files=files, masks=masks, start_weights=start_weights, start_step=start_step,
-                   seed=seed, label=f"rep {replicate} level {level} {name}",
-                   tensorboard_dir=paths.tensorboard(replicate, f"level_{level}_{name}"),
-                   extra_metrics={"level": level, "replicate": replicate, "branch": name,
-                                  "branch_folder": folder})
-    return train_masked_run(setup, plan)
+    ctx = BranchContext(setup, name, replicate, level, seed, args, files)
+    metrics = function(ctx)
+    if not os.path.exists(files.metrics):  # multi-run branches write their summary here
+        store.write_json(files.metrics, metrics)
+    return metrics
 
 
 def trunk_results(setup: Setup, replicate: int) -> list[dict]:
@@ -100,7 +254,7 @@ def trunk_results(setup: Setup, replicate: int) -> list[dict]:
 
 
 def combined_table(trunk: list[dict], branches: dict[str, list[dict]]) -> str:
-    """Trunk and branches side by side by level.
+    """Trunk and single-run branches side by side by level.
 
     For each run: test accuracy at the early-stop step (minimum validation
     loss) and that step, as Frankle & Carbin plot them.
@@ -116,7 +270,7 @@ def combined_table(trunk: list[dict], branches: dict[str, list[dict]]) -> str:
                 f"{metrics['early_stop_test_accuracy']:>10.4f} {metrics['early_stop_step']:>9}")
         for name in names:
             other = by_level[name].get(metrics["level"])
-            line += (f" {other['early_stop_test_accuracy']:>18.4f} {other['early_stop_step']:>16}" if other
-                     else f" {'-':>18} {'-':>16}")
+            line += (f" {other['early_stop_test_accuracy']:>18.4f} {other['early_stop_step']:>16}"
+                     if other and "early_stop_test_accuracy" in other else f" {'-':>18} {'-':>16}")
         lines.append(line)
     return "\n".join(lines)

@@ -5,6 +5,7 @@ seed and where its files go). Training resumes from the run's checkpoint if one
 exists, and `metrics.json`, written last, marks the run finished.
 """
 import dataclasses
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -42,6 +43,8 @@ class RunPlan:
       tensorboard_dir: this run's TensorBoard folder.
       on_rewind_step: if set, called with the weights at the setup's rewind step.
       extra_metrics: merged into metrics.json.
+      end_step: global step the run stops at (None: the config's training length;
+        equal to `start_step` for an evaluation without training).
     """
 
     files: RunFiles
@@ -53,6 +56,7 @@ class RunPlan:
     tensorboard_dir: str
     on_rewind_step: Callable[[dict], None] | None = None
     extra_metrics: dict = dataclasses.field(default_factory=dict)
+    end_step: int | None = None
 
 
 def build_wrapped(setup, seed: int) -> keras.Model:
@@ -88,9 +92,10 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
     store.save_arrays(files.mask, plan.masks)
     store.save_arrays(files.weights_start, tfmot_adapter.get_weights(wrapped))
 
+    end_step = setup.train_steps if plan.end_step is None else plan.end_step
     loop_spec = LoopSpec(
         batch_size=config.training.batch_size, start_step=plan.start_step,
-        end_step=setup.train_steps, data_seed=plan.seed, augment=config.dataset.augment,
+        end_step=end_step, data_seed=plan.seed, augment=config.dataset.augment,
         eval_every=setup.eval_every, jit_compile=config.runtime.jit_compile,
         eval_batch_size=config.runtime.eval_batch_size,
         weight_decay=config.training.weight_decay or 0.0)
@@ -107,7 +112,7 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
     if plan.on_rewind_step is not None:
         callbacks.append(RewindCapture(setup.rewind_step, plan.on_rewind_step))
     if not setup.quiet:
-        callbacks.append(ConsoleLogger(f"[{plan.label} {remaining:5.1f}%]", setup.train_steps))
+        callbacks.append(ConsoleLogger(f"[{plan.label} {remaining:5.1f}%]", end_step))
     trainer.run(callbacks)
 
     tfmot_adapter.apply_masks(wrapped)
@@ -119,3 +124,10 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
     store.write_json(files.metrics, metrics)
     shutil.rmtree(files.checkpoints, ignore_errors=True)
     return metrics
+
+
+def run_or_load(setup, plan: RunPlan) -> dict:
+    """The run's stored metrics if it finished before, else trains it now."""
+    if os.path.exists(plan.files.metrics):
+        return store.read_json(plan.files.metrics)
+    return train_masked_run(setup, plan)

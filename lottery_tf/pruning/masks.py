@@ -94,6 +94,35 @@ def prune_global(weights: Mapping[str, np.ndarray], masks: Masks,
     return new_masks
 
 
+def prune_to_match(strategy: str, weights: Mapping[str, np.ndarray], target: Masks,
+                   rates: Mapping[str, float]) -> Masks:
+    """Prunes the dense network by magnitude in one shot to `target`'s sparsity.
+
+    Layer-wise: each layer keeps as many weights as it does in `target`. Global:
+    each group of layers sharing a rate (as in `prune_global`) keeps as many
+    weights in total as it does in `target`, wherever the magnitudes put them.
+
+    Raises:
+      ConfigError: unknown strategy or a missing rate.
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"Unknown pruning strategy {strategy!r}; choose one of {sorted(STRATEGIES)}.")
+    _check_rates(rates, target)
+    groups = ([[name] for name in target] if strategy == "layerwise" else
+              [[n for n in target if rates[n] == rate] for rate in sorted(set(rates[n] for n in target))])
+    new_masks = {}
+    for group in groups:
+        magnitudes = np.concatenate([np.abs(weights[n]).reshape(-1) for n in group])
+        keep = int(sum(target[n].sum() for n in group))
+        kept = _drop_smallest(magnitudes, np.ones(magnitudes.size, bool), magnitudes.size - keep)
+        offset = 0
+        for name in group:
+            size = target[name].size
+            new_masks[name] = kept[offset:offset + size].reshape(target[name].shape).astype(np.float32)
+            offset += size
+    return new_masks
+
+
 STRATEGIES = {"layerwise": prune_layerwise, "global": prune_global}
 
 

@@ -23,6 +23,7 @@ import tf_keras as keras
 
 from lottery_tf.data import pipeline
 from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.training.evaluation import Evaluator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,8 +96,7 @@ class Trainer:
             optimizer.build(model.trainable_variables)
         self._masks = tfmot_adapter.mask_by_variable(model)
         self._train_chunk = self._make_train_chunk()
-        self._eval_batch = tf.function(self._eval_step_distributed)
-        self._eval_cache = {}
+        self.evaluator = Evaluator(model, strategy, splits, spec.eval_batch_size)
 
     @property
     def step(self) -> int:
@@ -135,47 +135,10 @@ class Trainer:
 
         return train_chunk
 
-    def _eval_step_distributed(self, images, labels):
-        def replica_fn(images, labels):
-            logits = self.model(images, training=False)
-            loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-            correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
-                              tf.float32)
-            return tf.reduce_sum(loss), tf.reduce_sum(correct)
-
-        loss, correct = self.strategy.run(replica_fn, args=(images, labels))
-        reduce = self.strategy.reduce
-        return (reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
-                reduce(tf.distribute.ReduceOp.SUM, correct, axis=None))
-
     # --- public ----------------------------------------------------------
-    def _eval_data(self, split: str):
-        """The split's distributed eval dataset, built once (conversion is not free)."""
-        if split not in self._eval_cache:
-            images, labels = getattr(self.splits, f"{split}_x"), getattr(self.splits, f"{split}_y")
-            dataset = pipeline.eval_dataset(images, labels, self.spec.eval_batch_size).cache()
-            self._eval_cache[split] = (self.strategy.experimental_distribute_dataset(dataset),
-                                       len(labels))
-        return self._eval_cache[split]
-
-    def evaluate(self, split: str) -> tuple[float, float]:
-        """Mean loss and accuracy on the `val` or `test` split (NaN if it is empty)."""
-        dataset, count = self._eval_data(split)
-        if count == 0:
-            return float("nan"), float("nan")
-        total_loss = total_correct = 0.0
-        for batch in dataset:
-            loss, correct = self._eval_batch(*batch)
-            total_loss += float(loss)
-            total_correct += float(correct)
-        return total_loss / count, total_correct / count
-
     def evaluate_all(self) -> dict:
         """Validation and test loss/accuracy at the current step."""
-        val_loss, val_accuracy = self.evaluate("val")
-        test_loss, test_accuracy = self.evaluate("test")
-        return {"step": self.step, "val_loss": val_loss, "val_accuracy": val_accuracy,
-                "test_loss": test_loss, "test_accuracy": test_accuracy}
+        return self.evaluator.evaluate_all(self.step)
 
     def _eval_steps(self) -> set[int]:
         spec = self.spec

@@ -1,0 +1,1 @@
+"""Analyses of trained networks (e.g. linear mode connectivity, `lmc`)."""

@@ -1,0 +1,61 @@
+"""Loss and accuracy of a model on the validation and test splits."""
+import tensorflow as tf
+import tf_keras as keras
+
+from lottery_tf.data import pipeline
+
+
+class Evaluator:
+    """Evaluates `model` on a split in large batches under a strategy.
+
+    The eval datasets are built once and reused: converting the arrays again at
+    every evaluation would cost more than the forward passes on small models.
+    """
+
+    def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy, splits,
+                 batch_size: int):
+        self.model = model
+        self.strategy = strategy
+        self.splits = splits
+        self.batch_size = batch_size
+        self._batch_sums = tf.function(self._distributed_batch_sums)
+        self._datasets = {}
+
+    def _distributed_batch_sums(self, images, labels):
+        def replica_fn(images, labels):
+            logits = self.model(images, training=False)
+            loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+            correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
+                              tf.float32)
+            return tf.reduce_sum(loss), tf.reduce_sum(correct)
+
+        loss, correct = self.strategy.run(replica_fn, args=(images, labels))
+        total = self.strategy.reduce
+        return (total(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                total(tf.distribute.ReduceOp.SUM, correct, axis=None))
+
+    def _dataset(self, split: str):
+        if split not in self._datasets:
+            images, labels = getattr(self.splits, f"{split}_x"), getattr(self.splits, f"{split}_y")
+            dataset = pipeline.eval_dataset(images, labels, self.batch_size).cache()
+            self._datasets[split] = (self.strategy.experimental_distribute_dataset(dataset), len(labels))
+        return self._datasets[split]
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        """Mean loss and accuracy on the `val` or `test` split (NaN if it is empty)."""
+        dataset, count = self._dataset(split)
+        if count == 0:
+            return float("nan"), float("nan")
+        total_loss = total_correct = 0.0
+        for batch in dataset:
+            loss, correct = self._batch_sums(*batch)
+            total_loss += float(loss)
+            total_correct += float(correct)
+        return total_loss / count, total_correct / count
+
+    def evaluate_all(self, step: int) -> dict:
+        """Validation and test loss/accuracy, tagged with `step`."""
+        val_loss, val_accuracy = self.evaluate("val")
+        test_loss, test_accuracy = self.evaluate("test")
+        return {"step": step, "val_loss": val_loss, "val_accuracy": val_accuracy,
+                "test_loss": test_loss, "test_accuracy": test_accuracy}
