@@ -68,7 +68,7 @@ def interpolate(weights_a: Weights, weights_b: Weights, alpha: float) -> dict[st
     for name, value in weights_a.items():
         a = np.asarray(value)
         b = np.asarray(weights_b[name])
-        if not np.issubdtype(a.dtype, np.floating):
+        if not np.issubdtype(a.dtype, np.floating) or alpha == 0.0:
             result[name] = a.copy()
         elif alpha == 1.0:
             # The formula below gives a + (b - a), which can differ from b by
@@ -77,7 +77,7 @@ def interpolate(weights_a: Weights, weights_b: Weights, alpha: float) -> dict[st
         else:
             # a + alpha * (b - a) rather than (1 - alpha) * a + alpha * b: equal
             # entries (shared or masked weights, identical networks) then stay
-            # bit-identical along the whole path, and alpha = 0 gives exactly a.
+            # bit-identical along the whole path.
             step = np.asarray(alpha, dtype=a.dtype)
             result[name] = (a + step * (b.astype(a.dtype) - a)).astype(a.dtype)
     return result

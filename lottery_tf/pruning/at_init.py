@@ -179,7 +179,7 @@ def snip_scores(model: keras.Model, images, labels, kernels: Sequence[str], *,
     """
     grads = loss_gradients(model, images, labels, kernels, batch_size=batch_size, training=training)
     variables = _kernel_variables(model, kernels)
-    return {name: np.abs(grads[name]) for name, v in zip(kernels, variables, strict=True)}
+    return {name: np.abs(grads[name] * v.numpy()) for name, v in zip(kernels, variables, strict=True)}
 
 
 def hessian_gradient_product(model: keras.Model, images, labels, kernels: Sequence[str], *,

@@ -89,3 +89,54 @@ def test_combined_table_lists_ticket_and_controls(setup):
     assert len(table) == 4 and "reinit acc" in table[0]
     assert table[1].split()[-1] == "-"  # level 0 has no reinit run
     assert float(table[3].split()[4]) == pytest.approx(reinit[1]["early_stop_test_accuracy"], abs=1e-4)
+
+
+def test_reinit_sign_keeps_every_sign_with_fresh_magnitudes(setup):
+    _, files = _files(setup, "reinit_sign", 2)
+    ticket = store.load_arrays(setup.paths.weights_start(0, 2))
+    start = store.load_arrays(files.weights_start)
+    for layer, mask in store.load_arrays(setup.paths.mask(0, 2)).items():
+        kept = mask == 1
+        ticket_kernel, start_kernel = ticket[f"{layer}/kernel"][kept], start[f"{layer}/kernel"][kept]
+        np.testing.assert_array_equal(np.sign(start_kernel), np.sign(ticket_kernel))
+        assert np.mean(np.abs(start_kernel) != np.abs(ticket_kernel)) > 0.99
+
+
+def test_shuffle_mask_keeps_each_layers_count_and_moves_the_mask(setup):
+    _, files = _files(setup, "shuffle_mask", 2)
+    trunk = store.load_arrays(setup.paths.mask(0, 2))
+    shuffled = store.load_arrays(files.mask)
+    for layer, mask in trunk.items():
+        assert shuffled[layer].sum() == mask.sum() and shuffled[layer].shape == mask.shape
+        assert not np.array_equal(shuffled[layer], mask)
+
+
+def test_one_shot_prunes_the_dense_trained_net_to_the_same_counts(setup):
+    _, files = _files(setup, "one_shot", 2)
+    trunk = store.load_arrays(setup.paths.mask(0, 2))
+    one_shot = store.load_arrays(files.mask)
+    dense = store.load_arrays(setup.paths.weights_end(0, 0))
+    for layer, mask in trunk.items():
+        assert one_shot[layer].sum() == mask.sum()
+        magnitudes = np.abs(dense[f"{layer}/kernel"])
+        assert magnitudes[one_shot[layer] == 1].min() >= magnitudes[one_shot[layer] == 0].max()
+
+
+def test_init_eval_evaluates_without_training(setup):
+    metrics, files = _files(setup, "init_eval", 2)
+    assert metrics["final_step"] == metrics["start_step"] == 20
+    assert [p["step"] for p in metrics["curve"]] == [20]
+    start, end = store.load_arrays(files.weights_start), store.load_arrays(files.weights_end)
+    for name in start:
+        np.testing.assert_array_equal(start[name], end[name])
+
+
+def test_rewind_sweep_replays_the_dense_run_exactly(setup):
+    metrics = branches.run_branch(setup, "rewind_sweep", 0, 1, {"points": "0it,20it,40it"})
+    assert sorted(metrics["by_rewind_step"], key=int) == ["0", "20", "40"]
+    assert metrics["by_rewind_step"]["40"]["start_step"] == 40
+    folder = setup.paths.branch_files(0, 1, metrics["branch_folder"]).dir
+    replayed = store.load_arrays(f"{folder}/replay_20/weights_end.npz")
+    stored = store.load_arrays(setup.paths.rewind_weights(0))  # the trunk's weights at step 20
+    for name in stored:
+        np.testing.assert_array_equal(replayed[name], stored[name])
