@@ -28,6 +28,14 @@ flags.DEFINE_string("replicates", None, "Several replicates, e.g. '1-5' or '0,2,
                     "overrides --replicate.")
 flags.DEFINE_bool("quiet", False, "Print nothing while training.")
 flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '0-3,7'.")
+flags.DEFINE_string("rewind_points", None, "rewind_sweep: rewind steps, e.g. '0it,100it,500it,2ep'.")
+flags.DEFINE_integer("lmc_points", None, "lmc: evaluation points on the interpolation path (30).")
+flags.DEFINE_string("method", None, "prune_at_init: snip | grasp | synflow | magnitude | random.")
+flags.DEFINE_string("scope", None, "prune_at_init: layerwise | global (default: the config's strategy).")
+
+# Branch argument name -> flag, for each branch that takes arguments.
+BRANCH_FLAGS = {"rewind_sweep": {"points": "rewind_points"}, "lmc": {"points": "lmc_points"},
+                "prune_at_init": {"method": "method", "scope": "scope"}}
 
 
 def parse_replicates(text: str | None, single: int) -> list[int]:
@@ -77,12 +85,17 @@ def run(argv: list[str]) -> None:
     if not FLAGS.levels:
         raise LotteryError("branch needs --levels, e.g. --levels=1-7.")
     levels = branches.parse_levels(FLAGS.levels, config.levels)
+    args = {arg: FLAGS[flag].value for arg, flag in BRANCH_FLAGS.get(name, {}).items()
+            if FLAGS[flag].value is not None}
     setup = prepare(config, FLAGS.root, strategy, FLAGS.quiet)
     for replicate in replicates:
-        trunk = branches.trunk_results(setup, replicate)
-        runs = [branches.run_branch(setup, name, replicate, level) for level in levels]
-        print(f"replicate {replicate} (test accuracy at early stop, early-stop step):")
-        print(branches.combined_table(trunk, {name: runs}))
+        runs = [branches.run_branch(setup, name, replicate, level, args) for level in levels]
+        if name == "rewind_sweep":
+            print(f"replicate {replicate} rewind sweep:\n{branches.sweep_table(runs)}")
+        print(f"replicate {replicate}: ticket and every control (test accuracy at early stop, "
+              "early-stop step)")
+        print(branches.combined_table(branches.trunk_results(setup, replicate),
+                                      branches.collect_branches(setup, replicate)))
 
 
 def main(argv: list[str]) -> None:

@@ -253,13 +253,47 @@ def trunk_results(setup: Setup, replicate: int) -> list[dict]:
     return results
 
 
+def collect_branches(setup: Setup, replicate: int) -> dict[str, list[dict]]:
+    """Every finished branch of a replicate, by label (the branch name, plus its
+    folder hash when one name was run with several arguments)."""
+    found: dict[str, list[dict]] = {}
+    for level in range(setup.config.levels + 1):
+        level_dir = setup.paths.level(replicate, level)
+        if not os.path.isdir(level_dir):
+            continue
+        for folder in sorted(os.listdir(level_dir)):
+            metrics_path = os.path.join(level_dir, folder, "metrics.json")
+            if folder.startswith("branch_") and os.path.exists(metrics_path):
+                found.setdefault(folder, []).append(store.read_json(metrics_path))
+    by_name: dict[str, list[str]] = {}
+    for folder, runs in found.items():
+        by_name.setdefault(runs[0]["branch"], []).append(folder)
+    labels = {}
+    for name, folders in by_name.items():
+        for folder in folders:
+            labels[name if len(folders) == 1 else f"{name}[{folder[-10:-6]}]"] = found[folder]
+    return labels
+
+
+def sweep_table(runs: list[dict]) -> str:
+    """rewind_sweep results: one row per level and rewind step."""
+    lines = [f"{'level':>5} {'% left':>7} {'rewind':>7} {'acc@es':>7} {'es step':>8} {'final acc':>9}"]
+    for run in runs:
+        for step, m in sorted(run["by_rewind_step"].items(), key=lambda item: int(item[0])):
+            lines.append(f"{run['level']:>5} {run['percent_remaining']:>7.1f} {step:>7} "
+                         f"{m['early_stop_test_accuracy']:>7.4f} {m['early_stop_step']:>8} "
+                         f"{m['test_accuracy']:>9.4f}")
+    return "\n".join(lines)
+
+
 def combined_table(trunk: list[dict], branches: dict[str, list[dict]]) -> str:
     """Trunk and single-run branches side by side by level.
 
     For each run: test accuracy at the early-stop step (minimum validation
     loss) and that step, as Frankle & Carbin plot them.
     """
-    names = sorted(branches)
+    names = sorted(name for name, runs in branches.items()
+                   if any("early_stop_test_accuracy" in run for run in runs))
     header = f"{'level':>5} {'% left':>7} {'ticket acc':>10} {'ticket es':>9}"
     for name in names:
         header += f" {name + ' acc':>18} {name + ' es':>16}"

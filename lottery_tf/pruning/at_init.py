@@ -217,8 +217,8 @@ def hessian_gradient_product(model: keras.Model, images, labels, kernels: Sequen
                 _check_connected(batch_grads, variables)
                 dot = tf.add_n([tf.reduce_sum(g * bg) for g, bg in zip(grads, batch_grads, strict=True)])
             batch_hg = outer.gradient(dot, variables)
-            # A kernel can enter the loss only linearly (e.g. a lone linear layer
-            # has zero curvature in it): then its block of H g is zero, not missing.
+            # TF returns None where g does not depend on a kernel (the loss is
+            # linear in it); that block of H g is zero, not missing.
             hg = [h + share * (tf.zeros_like(v) if bh is None else bh)
                   for h, bh, v in zip(hg, batch_hg, variables, strict=True)]
     return ({name: g.numpy() for name, g in zip(kernels, grads, strict=True)},
@@ -493,7 +493,8 @@ def iterative_synflow_masks(model: keras.Model, kernels: Sequence[str], input_sh
 
 def score_masks(method: str, model: keras.Model, kernels: Sequence[str], images, labels,
                 input_shape: Sequence[int], fraction_to_keep: float, scope: str,
-                rng: np.random.Generator, synflow_iterations: int = 100) -> Masks:
+                rng: np.random.Generator, synflow_iterations: int = 100,
+                batch_size: int | None = None) -> Masks:
     """One-shot pruning from dense at initialization by the named method.
 
     Args:
@@ -508,6 +509,8 @@ def score_masks(method: str, model: keras.Model, kernels: Sequence[str], images,
       scope: "global" or "layerwise".
       rng: randomness for "random".
       synflow_iterations: pruning rounds for "synflow".
+      batch_size: examples per forward pass for "snip" and "grasp" (None: all
+        at once); bounds memory, since GraSP keeps a second-order graph.
 
     Returns:
       Float32 0/1 masks by layer name.
@@ -527,9 +530,9 @@ def score_masks(method: str, model: keras.Model, kernels: Sequence[str], images,
         raise ConfigError(f"Pruning method {method!r} needs images and labels.")
     weights = {name: v.numpy() for name, v in zip(kernels, _kernel_variables(model, kernels), strict=True)}
     if method == "snip":
-        scores = snip_scores(model, images, labels, kernels)
+        scores = snip_scores(model, images, labels, kernels, batch_size=batch_size)
     elif method == "grasp":
-        scores = grasp_scores(model, images, labels, kernels)
+        scores = grasp_scores(model, images, labels, kernels, batch_size=batch_size)
     elif method == "magnitude":
         scores = magnitude_scores(weights)
     else:

@@ -1,7 +1,6 @@
 """Pruning at initialization: SNIP, GraSP, SynFlow scores and score-based masks."""
 import numpy as np
 import pytest
-import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
@@ -319,7 +318,6 @@ def test_unknown_method_lists_the_valid_ones():
 @pytest.mark.parametrize("method", ["snip", "grasp", "synflow", "magnitude", "random"])
 @pytest.mark.parametrize("scope", ["global", "layerwise"])
 def test_score_masks_prunes_a_lenet_to_the_requested_density(method, scope):
-    tf.keras.utils.set_random_seed(0)
     model = build_model("lenet_20_10", (28, 28, 1), 10)
     kernels = list(prunable_layers(model))
     rng = np.random.default_rng(0)
