@@ -12,7 +12,8 @@ Each branch keeps this level's sparsity and changes one thing:
 - `lmc`: two copies of the ticket trained on different data orders, and the test
   error along the straight line between them (instability, Frankle et al. 2020).
 - `prune_at_init`: masks scored before training (SNIP, GraSP, SynFlow,
-  magnitude or random) at this sparsity, trained from the initialization.
+  magnitude or random; `method`, `scope`, `examples` scored for SNIP/GraSP)
+  at this sparsity, trained from the initialization.
 - `init_eval`: the masked network evaluated before any training.
 
 A branch lives in `level_<L>/branch_<name>_<hash>/`, the hash taken over its
@@ -25,14 +26,19 @@ import os
 from collections.abc import Callable
 
 import numpy as np
+import tf_keras as keras
 
+from lottery_tf.analysis import lmc as lmc_lib
+from lottery_tf.data.registry import get_spec
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.lottery import Setup, load_rewind_weights, replicate_seed
-from lottery_tf.experiments.masked_run import RunPlan, fresh_weights, run_or_load
+from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
 from lottery_tf.experiments.paths import RunFiles
+from lottery_tf.models.registry import build_model
+from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
 from lottery_tf.pruning import masks as mask_lib
-from lottery_tf.pruning import random_masks
+from lottery_tf.training.evaluation import Evaluator
 from lottery_tf.training.steps import parse_steps
 
 
@@ -162,6 +168,71 @@ def rewind_sweep(ctx: BranchContext) -> dict:
             "by_rewind_step": {step: _headline(m) for step, m in results.items()}}
 
 
+def lmc(ctx: BranchContext) -> dict:
+    """Instability: two copies from the ticket's start, different data orders, then the
+    test error at evenly spaced points on the line between the trained copies."""
+    setup = ctx.setup
+    masks, start = ctx.trunk_mask, ctx.unmasked_start_weights()
+    copies, trained = [], []
+    for index in (1, 2):
+        files = RunFiles(os.path.join(ctx.files.dir, f"copy_{index}"))
+        copies.append(ctx.run(masks, start, seed=ctx.seed + index, files=files, label=f"copy_{index}"))
+        trained.append(store.load_arrays(files.weights_end))
+    keras.backend.clear_session()
+    with setup.strategy.scope():
+        model = build_wrapped(setup, ctx.seed)
+        tfmot_adapter.set_masks(model, masks)
+    evaluator = Evaluator(model, setup.strategy, setup.splits, setup.config.runtime.eval_batch_size)
+
+    def test_error(weights):
+        tfmot_adapter.set_weights(model, weights)
+        return 1.0 - evaluator.evaluate("test")[1]
+
+    curve = lmc_lib.error_curve(trained[0], trained[1], test_error, int(ctx.args["points"]))
+    return {"branch": ctx.name, "level": ctx.level, "replicate": ctx.replicate,
+            "branch_folder": os.path.basename(ctx.files.dir), "branch_args": ctx.args,
+            "percent_remaining": mask_lib.percent_remaining(masks), "start_step": ctx.start_step,
+            "copies": [_headline(m) for m in copies], **lmc_lib.lmc_summary(curve)}
+
+
+def prune_at_init(ctx: BranchContext) -> dict:
+    """Masks scored on the dense initialization at this level's sparsity, trained from init.
+
+    Layer-wise scope keeps each layer's count of the trunk mask; global scope keeps
+    the trunk's total over the layers it prunes (layers it never prunes stay dense).
+    """
+    setup, config = ctx.setup, ctx.setup.config
+    method = ctx.args["method"]
+    scope = ctx.args.get("scope") or config.pruning.strategy
+    if scope not in at_init.SCOPES:
+        raise ConfigError(f"--scope must be one of {list(at_init.SCOPES)}, got {scope!r}.")
+    trunk = ctx.trunk_mask
+    init = store.load_arrays(setup.paths.weights_start(ctx.replicate, 0))
+    spec = get_spec(config.dataset.name)
+    keras.backend.clear_session()
+    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                        config.model.initializer, ctx.seed)
+    tfmot_adapter.set_weights(model, init)
+    count = int(ctx.args["examples"])
+    images, labels = setup.splits.train_x[:count], setup.splits.train_y[:count]
+    rng = np.random.default_rng(ctx.seed + ctx.level)
+
+    def score(layers, fraction, scope_):
+        return at_init.score_masks(method, model, layers, images, labels, spec.image_shape, fraction,
+                                   scope_, rng, batch_size=config.runtime.eval_batch_size)
+
+    masks = mask_lib.ones_like(trunk)
+    if scope == "layerwise":
+        for layer, mask in trunk.items():
+            masks.update(score([layer], float(mask.sum()) / mask.size, "layerwise"))
+    else:
+        pruned = [layer for layer, mask in trunk.items() if mask.sum() < mask.size]
+        if pruned:
+            kept = sum(float(trunk[layer].sum()) for layer in pruned)
+            masks.update(score(pruned, kept / sum(trunk[layer].size for layer in pruned), "global"))
+    return ctx.run(masks, init, start_step=0, extra={"method": method, "scope": scope})
+
+
 def _headline(metrics: dict) -> dict:
     keys = ("test_accuracy", "early_stop_step", "early_stop_test_accuracy", "start_step")
     return {key: metrics[key] for key in keys}
@@ -177,8 +248,11 @@ BRANCHES: dict[str, tuple[BranchFunction, int]] = {
     "one_shot": (one_shot, 0),
     "init_eval": (init_eval, 0),
     "rewind_sweep": (rewind_sweep, 0),
+    "lmc": (lmc, 5_000_011),
+    "prune_at_init": (prune_at_init, 6_000_011),
 }
-DEFAULT_ARGS = {"rewind_sweep": {"points": "0it,100it,500it,2ep"}}
+DEFAULT_ARGS = {"rewind_sweep": {"points": "0it,100it,500it,2ep"}, "lmc": {"points": 30},
+                "prune_at_init": {"method": "snip", "examples": 1000}}
 
 
 def register(name: str, function: BranchFunction, seed_offset: int = 0,

@@ -140,3 +140,34 @@ def test_rewind_sweep_replays_the_dense_run_exactly(setup):
     stored = store.load_arrays(setup.paths.rewind_weights(0))  # the trunk's weights at step 20
     for name in stored:
         np.testing.assert_array_equal(replayed[name], stored[name])
+
+
+def test_lmc_endpoints_equal_the_two_trained_copies(setup):
+    metrics = branches.run_branch(setup, "lmc", 0, 1, {"points": 5})
+    assert metrics["alphas"] == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
+    first, second = metrics["copies"]
+    assert metrics["error_a"] == pytest.approx(1 - first["test_accuracy"], abs=1e-6)
+    assert metrics["error_b"] == pytest.approx(1 - second["test_accuracy"], abs=1e-6)
+    assert metrics["instability"] == pytest.approx(
+        max(metrics["errors"]) - (metrics["error_a"] + metrics["error_b"]) / 2)
+    folder = setup.paths.branch_files(0, 1, metrics["branch_folder"]).dir
+    a = store.load_arrays(f"{folder}/copy_1/weights_end.npz")
+    b = store.load_arrays(f"{folder}/copy_2/weights_end.npz")
+    assert not np.array_equal(a["dense_1/kernel"], b["dense_1/kernel"])  # different data orders
+
+
+@pytest.mark.parametrize("method,scope", [("snip", "layerwise"), ("synflow", "global")])
+def test_prune_at_init_matches_the_level_sparsity_and_trains_from_init(setup, method, scope):
+    metrics = branches.run_branch(setup, "prune_at_init", 0, 2,
+                                  {"method": method, "scope": scope, "examples": 200})
+    files = setup.paths.branch_files(0, 2, metrics["branch_folder"])
+    trunk = store.load_arrays(setup.paths.mask(0, 2))
+    masks = store.load_arrays(files.mask)
+    if scope == "layerwise":
+        assert all(masks[layer].sum() == trunk[layer].sum() for layer in trunk)
+    assert sum(m.sum() for m in masks.values()) == sum(m.sum() for m in trunk.values())
+    assert not all(np.array_equal(masks[layer], trunk[layer]) for layer in trunk)
+    assert metrics["start_step"] == 0 and metrics["method"] == method
+    init = store.load_arrays(setup.paths.weights_start(0, 0))
+    start = store.load_arrays(files.weights_start)
+    np.testing.assert_array_equal(start["dense_1/kernel"], init["dense_1/kernel"] * masks["dense_1"])
