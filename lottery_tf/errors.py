@@ -15,3 +15,7 @@ class DataError(LotteryError):
 
 class StoreError(LotteryError):
     """Stored experiment state is unreadable or locked."""
+
+
+class TrainingError(LotteryError):
+    """Training diverged (NaN or inf loss); the last checkpoint is left intact."""

@@ -22,6 +22,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.data import pipeline
+from lottery_tf.errors import TrainingError
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.training.evaluation import Evaluator
 
@@ -174,9 +175,9 @@ class Trainer:
             self._train_loss.reset_state()
             self._train_accuracy.reset_state()
             if not np.isfinite(logs["train_loss"]):
-                raise FloatingPointError(
-                    f"Training loss became {logs['train_loss']} before step {pause}; "
-                    "lower the learning rate or check the data.")
+                raise TrainingError(
+                    f"Training loss became {logs['train_loss']} before step {pause}; the last "
+                    "checkpoint is kept. Lower the learning rate or check the data, then rerun.")
             if pause in eval_steps:
                 callback_list.on_test_end(self.evaluate_all())
             callback_list.on_train_batch_end(pause, logs)
