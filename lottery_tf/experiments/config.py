@@ -56,6 +56,8 @@ FIELDS = {
     "runtime.jit_compile": (True, "compile the train step with XLA"),
     "runtime.eval_batch_size": (1000, "batch size of evaluation passes"),
     "runtime.checkpoint_every": ("1ep", "mid-level checkpoint interval"),
+    "runtime.test_every": ("1000it", "test-set interval; also wherever validation loss reaches a new "
+                           "minimum (early stop) and at the end. 0it: at every evaluation"),
 }
 
 

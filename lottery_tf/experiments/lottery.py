@@ -42,6 +42,7 @@ class Setup:
     rewind_step: int
     eval_every: int
     checkpoint_every: int
+    test_every: int
     layer_kinds: dict
     layer_rates: dict
     quiet: bool = False
@@ -78,7 +79,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     _claim(paths, config)
     return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
                  parse_steps(config.training.eval_every, per_epoch),
-                 parse_steps(config.runtime.checkpoint_every, per_epoch), kinds, rates, quiet)
+                 parse_steps(config.runtime.checkpoint_every, per_epoch),
+                 parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet)
 
 
 def _claim(paths: ExperimentPaths, config) -> None:

@@ -96,13 +96,14 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
     loop_spec = LoopSpec(
         batch_size=config.training.batch_size, start_step=plan.start_step,
         end_step=end_step, data_seed=plan.seed, augment=config.dataset.augment,
-        eval_every=setup.eval_every, jit_compile=config.runtime.jit_compile,
+        eval_every=setup.eval_every, test_every=setup.test_every, jit_compile=config.runtime.jit_compile,
         eval_batch_size=config.runtime.eval_batch_size,
         weight_decay=config.training.weight_decay or 0.0)
     trainer = Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
     tracker = EarlyStopTracker()
     checkpoint = LevelCheckpoint(files.checkpoints, wrapped, optimizer)
     checkpoint.restore(tracker)
+    trainer.best_val_loss = tracker.best_val_loss()
 
     remaining = mask_lib.percent_remaining(plan.masks)
     by_layer = mask_lib.percent_remaining_by_layer(plan.masks)

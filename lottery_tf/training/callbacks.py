@@ -10,6 +10,10 @@ from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.training.loop import PausingCallback
 
 
+def _format(value) -> str:
+    return "   -  " if value is None else f"{value:.4f}"
+
+
 class RewindCapture(PausingCallback):
     """Hands the (masked) weights at step `rewind_step` to `save`.
 
@@ -51,6 +55,11 @@ class EarlyStopTracker(PausingCallback):
 
     def load_state(self, curve: list[dict]) -> None:
         self.curve = list(curve)
+
+    def best_val_loss(self) -> float:
+        """The lowest validation loss recorded (inf if none)."""
+        losses = [p["val_loss"] for p in self.curve if np.isfinite(p["val_loss"])]
+        return min(losses, default=float("inf"))
 
     def summary(self) -> dict:
         """Final and early-stop figures of the curve recorded so far."""
@@ -96,7 +105,7 @@ class TensorBoardLogger(PausingCallback):
         with self._writer.as_default():
             for key, tag in (("val_loss", "validation/loss"), ("val_accuracy", "validation/accuracy"),
                              ("test_loss", "test/loss"), ("test_accuracy", "test/accuracy")):
-                if np.isfinite(logs[key]):
+                if logs[key] is not None and np.isfinite(logs[key]):
                     tf.summary.scalar(tag, logs[key], step=logs["step"])
         self._writer.flush()
 
@@ -137,5 +146,5 @@ class ConsoleLogger(PausingCallback):
         self._stream.write(
             f"{self._prefix} step {evaluation['step']:>6}/{self._end_step} |"
             f" val loss {evaluation['val_loss']:.4f} acc {evaluation['val_accuracy']:.4f} |"
-            f" test acc {evaluation['test_accuracy']:.4f} |{extra}\n")
+            f" test acc {_format(evaluation['test_accuracy'])} |{extra}\n")
         self._stream.flush()

@@ -13,23 +13,35 @@ class Evaluator:
     """
 
     def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy, splits,
-                 batch_size: int):
+                 batch_size: int, jit_compile: bool = True):
         self.model = model
         self.strategy = strategy
         self.splits = splits
         self.batch_size = batch_size
-        self._batch_sums = tf.function(self._distributed_batch_sums)
         self._datasets = {}
+        # XLA fuses tfmot's in-place masking into the forward pass.
+        self._replica_sums = tf.function(self._replica_batch_sums, jit_compile=jit_compile)
+
+        @tf.function
+        def dataset_sums(dataset):
+            # The whole pass in one graph: no Python between batches.
+            total_loss, total_correct = tf.constant(0.0), tf.constant(0.0)
+            for images, labels in dataset:
+                loss, correct = self._distributed_batch_sums(images, labels)
+                total_loss += loss
+                total_correct += correct
+            return total_loss, total_correct
+
+        self._dataset_sums = dataset_sums
+
+    def _replica_batch_sums(self, images, labels):
+        logits = self.model(images, training=False)
+        loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels), tf.float32)
+        return tf.reduce_sum(loss), tf.reduce_sum(correct)
 
     def _distributed_batch_sums(self, images, labels):
-        def replica_fn(images, labels):
-            logits = self.model(images, training=False)
-            loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-            correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
-                              tf.float32)
-            return tf.reduce_sum(loss), tf.reduce_sum(correct)
-
-        loss, correct = self.strategy.run(replica_fn, args=(images, labels))
+        loss, correct = self.strategy.run(self._replica_sums, args=(images, labels))
         total = self.strategy.reduce
         return (total(tf.distribute.ReduceOp.SUM, loss, axis=None),
                 total(tf.distribute.ReduceOp.SUM, correct, axis=None))
@@ -46,16 +58,5 @@ class Evaluator:
         dataset, count = self._dataset(split)
         if count == 0:
             return float("nan"), float("nan")
-        total_loss = total_correct = 0.0
-        for batch in dataset:
-            loss, correct = self._batch_sums(*batch)
-            total_loss += float(loss)
-            total_correct += float(correct)
-        return total_loss / count, total_correct / count
-
-    def evaluate_all(self, step: int) -> dict:
-        """Validation and test loss/accuracy, tagged with `step`."""
-        val_loss, val_accuracy = self.evaluate("val")
-        test_loss, test_accuracy = self.evaluate("test")
-        return {"step": step, "val_loss": val_loss, "val_accuracy": val_accuracy,
-                "test_loss": test_loss, "test_accuracy": test_accuracy}
+        total_loss, total_correct = self._dataset_sums(dataset)
+        return float(total_loss) / count, float(total_correct) / count

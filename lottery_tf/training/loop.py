@@ -38,6 +38,10 @@ class LoopSpec:
       data_seed: seed of the data order (and augmentation).
       augment: random crop + flip (CIFAR).
       eval_every: iterations between evaluations (0: only at the start and end).
+      test_every: iterations between test evaluations; in between, the test set
+        is evaluated only where the validation loss reaches a new minimum (so the
+        test accuracy at the early-stop step is always measured). 0: at every
+        evaluation.
       jit_compile: compile the train step with XLA.
       eval_batch_size: batch size for validation and test passes.
       weight_decay: coupled L2 weight decay added to the gradients.
@@ -49,6 +53,7 @@ class LoopSpec:
     data_seed: int
     augment: bool = False
     eval_every: int = 0
+    test_every: int = 0
     jit_compile: bool = True
     eval_batch_size: int = 1000
     weight_decay: float = 0.0
@@ -97,7 +102,9 @@ class Trainer:
             optimizer.build(model.trainable_variables)
         self._masks = tfmot_adapter.mask_by_variable(model)
         self._train_chunk = self._make_train_chunk()
-        self.evaluator = Evaluator(model, strategy, splits, spec.eval_batch_size)
+        self.evaluator = Evaluator(model, strategy, splits, spec.eval_batch_size, spec.jit_compile)
+        # The lowest validation loss seen so far in this run (restore it on resume).
+        self.best_val_loss = float("inf")
 
     @property
     def step(self) -> int:
@@ -138,8 +145,17 @@ class Trainer:
 
     # --- public ----------------------------------------------------------
     def evaluate_all(self) -> dict:
-        """Validation and test loss/accuracy at the current step."""
-        return self.evaluator.evaluate_all(self.step)
+        """Validation loss/accuracy at the current step, and test where it is due."""
+        spec, step = self.spec, self.step
+        val_loss, val_accuracy = self.evaluator.evaluate("val")
+        improved = not val_loss >= self.best_val_loss  # NaN (no validation set) counts as due
+        due = (improved or spec.test_every <= 0 or step % spec.test_every == 0
+               or step in (spec.start_step, spec.end_step))
+        test_loss, test_accuracy = self.evaluator.evaluate("test") if due else (None, None)
+        if improved:
+            self.best_val_loss = val_loss
+        return {"step": step, "val_loss": val_loss, "val_accuracy": val_accuracy,
+                "test_loss": test_loss, "test_accuracy": test_accuracy}
 
     def _eval_steps(self) -> set[int]:
         spec = self.spec

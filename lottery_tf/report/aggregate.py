@@ -1,0 +1,220 @@
+"""Mean, min and max over replicates, per run kind and level. Pure: no files, no plotting.
+
+A *run kind* is the ticket (the trunk) or one control/analysis branch label.
+`rewind_sweep` branches hold one training per rewind step and become one kind
+per step (`rewind_sweep@500`); `lmc` branches are summarized separately
+(`lmc_levels`) because they hold an interpolation path, not one training.
+"""
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+TICKET = "ticket"
+# What a run needs to appear in the accuracy tables and figures.
+HEADLINE = ("early_stop_test_accuracy", "test_accuracy", "early_stop_step", "percent_remaining")
+
+RunsByReplicate = Mapping[int, Mapping[int, dict]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Spread:
+    """Mean, min and max of one quantity over replicates."""
+
+    mean: float
+    min: float
+    max: float
+    count: int
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> "Spread":
+        """The spread of `values` (NaN entries, e.g. an empty validation split, are kept out).
+
+        Raises:
+          ValueError: no finite value.
+        """
+        finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+        if not finite:
+            raise ValueError("No finite value to summarize.")
+        return cls(float(np.mean(finite)), min(finite), max(finite), len(finite))
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelStats:
+    """One run kind at one level, over the replicates that have it."""
+
+    kind: str
+    level: int
+    replicates: tuple[int, ...]
+    percent_remaining: Spread
+    accuracy_at_early_stop: Spread
+    final_accuracy: Spread
+    early_stop_step: Spread
+
+
+@dataclasses.dataclass(frozen=True)
+class Band:
+    """A quantity along some x axis: mean, min and max over replicates."""
+
+    x: np.ndarray
+    mean: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LmcStats:
+    """One lmc branch label at one level, over replicates."""
+
+    level: int
+    replicates: tuple[int, ...]
+    percent_remaining: float
+    start_steps: tuple[int, ...]
+    errors: Band
+    instability: Spread
+
+
+def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -> dict[str, dict]:
+    """The ticket and every branch that is one training per level, as run kinds.
+
+    Args:
+      trunk: replicate -> level -> trunk metrics.
+      branches: label -> replicate -> level -> branch metrics.
+
+    Returns:
+      kind -> replicate -> level -> metrics holding at least `HEADLINE`, the
+      ticket first, then branch labels sorted, rewind-sweep steps in step order.
+    """
+    kinds: dict[str, dict] = {TICKET: {r: dict(levels) for r, levels in trunk.items()}}
+    for label in sorted(branches):
+        found: dict[str, dict] = {}
+        for replicate, by_level in branches[label].items():
+            for level, run in by_level.items():
+                if "by_rewind_step" in run:
+                    for step, headline in run["by_rewind_step"].items():
+                        # The sweep's summary keeps the level's sparsity once, not per step.
+                        found.setdefault(f"{label}@{step}", {}).setdefault(replicate, {})[level] = {
+                            **headline, "level": level, "percent_remaining": run["percent_remaining"]}
+                elif all(key in run for key in HEADLINE):
+                    found.setdefault(label, {}).setdefault(replicate, {})[level] = run
+        for kind in sorted(found, key=_kind_order):
+            kinds[kind] = found[kind]
+    return kinds
+
+
+def _kind_order(kind: str) -> tuple[str, int]:
+    name, _, step = kind.rpartition("@")
+    return (name, int(step)) if step.isdigit() and name else (kind, -1)
+
+
+def by_level(runs: RunsByReplicate) -> dict[int, dict[int, dict]]:
+    """replicate -> level -> run turned into level -> replicate -> run, levels sorted."""
+    levels: dict[int, dict[int, dict]] = {}
+    for replicate in sorted(runs):
+        for level, run in runs[replicate].items():
+            levels.setdefault(int(level), {})[replicate] = run
+    return dict(sorted(levels.items()))
+
+
+def level_stats(kind: str, runs: RunsByReplicate) -> list[LevelStats]:
+    """Spread over replicates of each headline number, per level (levels in order).
+
+    Args:
+      kind: the run kind's name, kept in the result.
+      runs: replicate -> level -> metrics holding `HEADLINE`.
+
+    Returns:
+      One `LevelStats` per level that at least one replicate finished.
+    """
+    stats = []
+    for level, replicates in by_level(runs).items():
+        metrics = list(replicates.values())
+        stats.append(LevelStats(
+            kind=kind, level=level, replicates=tuple(replicates),
+            percent_remaining=Spread.of(m["percent_remaining"] for m in metrics),
+            accuracy_at_early_stop=Spread.of(m["early_stop_test_accuracy"] for m in metrics),
+            final_accuracy=Spread.of(m["test_accuracy"] for m in metrics),
+            early_stop_step=Spread.of(m["early_stop_step"] for m in metrics)))
+    return stats
+
+
+def summarize(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -> dict[str, list[LevelStats]]:
+    """`level_stats` of every run kind (see `run_kinds`), in the same order."""
+    return {kind: level_stats(kind, runs) for kind, runs in run_kinds(trunk, branches).items()}
+
+
+def curve_band(runs: Iterable[dict], key: str = "test_accuracy") -> Band | None:
+    """A training curve's mean, min and max over runs at the steps all of them evaluated.
+
+    Args:
+      runs: metrics with a "curve" (list of {"step", key, ...}).
+      key: the curve quantity, e.g. "test_accuracy".
+
+    Returns:
+      The band, or None when the runs share no evaluated step.
+    """
+    curves = [{int(point["step"]): float(point[key]) for point in run["curve"]}
+              for run in runs if run.get("curve")]
+    if not curves:
+        return None
+    steps = sorted(set.intersection(*(set(curve) for curve in curves)))
+    if not steps:
+        return None
+    values = np.array([[curve[step] for step in steps] for curve in curves])
+    return Band(np.array(steps, dtype=float), values.mean(axis=0), values.min(axis=0),
+                values.max(axis=0), len(curves))
+
+
+def lmc_kinds(branches: Mapping[str, RunsByReplicate]) -> dict[str, RunsByReplicate]:
+    """The branch labels whose runs hold an interpolation path (the `lmc` branch)."""
+    return {label: runs for label, runs in sorted(branches.items())
+            if any("alphas" in run for levels in runs.values() for run in levels.values())}
+
+
+def lmc_levels(runs: RunsByReplicate) -> list[LmcStats]:
+    """Error along the path and instability of one lmc label, per level, over replicates.
+
+    Raises:
+      ValueError: replicates of one level evaluated different alphas (cannot be
+        averaged point by point).
+    """
+    stats = []
+    for level, replicates in by_level(runs).items():
+        metrics = [m for m in replicates.values() if "alphas" in m]
+        if not metrics:
+            continue
+        alphas = np.array(metrics[0]["alphas"], dtype=float)
+        if any(len(m["alphas"]) != len(alphas) or not np.allclose(m["alphas"], alphas) for m in metrics):
+            raise ValueError(f"lmc runs of level {level} used different interpolation points.")
+        errors = np.array([m["errors"] for m in metrics], dtype=float)
+        stats.append(LmcStats(
+            level=level, replicates=tuple(r for r, m in replicates.items() if "alphas" in m),
+            percent_remaining=float(np.mean([m["percent_remaining"] for m in metrics])),
+            start_steps=tuple(sorted({int(m.get("start_step", -1)) for m in metrics})),
+            errors=Band(alphas, errors.mean(axis=0), errors.min(axis=0), errors.max(axis=0), len(metrics)),
+            instability=Spread.of(m["instability"] for m in metrics)))
+    return stats
+
+
+def level_percents(stats: Iterable[LevelStats]) -> dict[int, float]:
+    """level -> mean percent remaining (the x positions of the level ticks)."""
+    return {s.level: s.percent_remaining.mean for s in stats}
+
+
+def curve_levels(percents: Mapping[int, float], target_percent: float = 20.0) -> list[int]:
+    """Default levels for the training-curve figure: 0, the one nearest `target_percent`, the last.
+
+    Args:
+      percents: level -> percent remaining.
+      target_percent: the middle level's target sparsity (Frankle & Carbin show ~20%).
+
+    Returns:
+      Sorted distinct levels (fewer than three when they coincide).
+    """
+    if not percents:
+        return []
+    levels = sorted(percents)
+    near = min(levels, key=lambda level: (abs(percents[level] - target_percent), level))
+    return sorted({levels[0], near, levels[-1]})

@@ -1,0 +1,236 @@
+"""Frankle & Carbin style figures, drawn from aggregated results.
+
+Every function returns a `matplotlib.figure.Figure` on an Agg canvas (no pyplot,
+so no global state and no display needed); `save` writes it as PNG and SVG.
+Means are lines, min-max over replicates a shaded band; the ticket is the solid
+blue line, controls are dashed.
+"""
+import io
+import os
+from collections.abc import Callable, Mapping, Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from lottery_tf.experiments import store
+from lottery_tf.report.aggregate import TICKET, Band, LevelStats, LmcStats, Spread, by_level, curve_band
+
+FORMATS = ("png", "svg")
+PERCENT_LABEL = "Percent of weights remaining"
+# Above this many level ticks, only every k-th tick is labelled so labels do not collide.
+MAX_TICK_LABELS = 12
+_CONTROL_COLORS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
+_MARKERS = ["s", "^", "v", "D", "P", "X", "<", ">", "*"]
+
+
+def new_figure(width: float = 6.4, height: float = 4.4) -> Figure:
+    """An empty figure on an Agg canvas, laid out so labels and legends fit."""
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def kind_style(kind: str, index: int) -> dict:
+    """Line style of a run kind: the ticket solid blue, the `index`-th control dashed."""
+    if kind == TICKET:
+        return {"color": "C0", "linestyle": "-", "marker": "o"}
+    return {"color": _CONTROL_COLORS[index % len(_CONTROL_COLORS)], "linestyle": "--",
+            "marker": _MARKERS[index % len(_MARKERS)]}
+
+
+def percent_axis(axes, percents: Sequence[float]) -> None:
+    """A log x axis of percent remaining, 100% on the left, ticks at the levels' percents."""
+    axes.set_xscale("log")
+    ticks = sorted(set(percents), reverse=True)
+    if not ticks:
+        return
+    axes.set_xticks(ticks)
+    every = max(1, -(-len(ticks) // MAX_TICK_LABELS))
+    axes.set_xticklabels([f"{p:.3g}" if i % every == 0 else "" for i, p in enumerate(ticks)],
+                         rotation=45 if len(ticks) > 8 else 0)
+    axes.xaxis.set_minor_locator(NullLocator())
+    # Reversed limits invert the axis: sparser networks to the right, as in the paper.
+    axes.set_xlim(ticks[0] * 1.1, ticks[-1] / 1.1)
+    axes.set_xlabel(PERCENT_LABEL)
+
+
+def _band(axes, x, low, high, color) -> None:
+    axes.fill_between(x, low, high, color=color, alpha=0.18, linewidth=0)
+
+
+def versus_sparsity(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[LevelStats], Spread],
+                    ylabel: str, title: str) -> Figure:
+    """One quantity against percent remaining, a mean line and min-max band per run kind.
+
+    Args:
+      stats: run kind -> per-level stats (ticket first).
+      value: picks the plotted `Spread` from a `LevelStats`.
+      ylabel: the y axis label.
+      title: the figure title.
+
+    Returns:
+      The figure; each kind's mean is the `Line2D` labelled with the kind.
+    """
+    figure = new_figure()
+    axes = figure.add_subplot()
+    percents = []
+    for index, (kind, levels) in enumerate(item for item in stats.items() if item[1]):
+        x = [s.percent_remaining.mean for s in levels]
+        spreads = [value(s) for s in levels]
+        style = kind_style(kind, index - 1)
+        axes.plot(x, [s.mean for s in spreads], label=kind, **style)
+        _band(axes, x, [s.min for s in spreads], [s.max for s in spreads], style["color"])
+        percents.extend(x)
+    percent_axis(axes, percents)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title, fontsize="medium")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small", ncols=2 if len(stats) > 5 else 1)
+    return figure
+
+
+def accuracy_vs_sparsity(stats: Mapping[str, Sequence[LevelStats]], title: str) -> Figure:
+    """Test accuracy at the early-stop step (minimum validation loss) vs percent remaining."""
+    return versus_sparsity(stats, lambda s: s.accuracy_at_early_stop, "Test accuracy at early stop", title)
+
+
+def early_stop_vs_sparsity(stats: Mapping[str, Sequence[LevelStats]], title: str) -> Figure:
+    """Early-stop iteration (minimum validation loss) vs percent remaining."""
+    return versus_sparsity(stats, lambda s: s.early_stop_step, "Early-stop iteration", title)
+
+
+def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], levels: Sequence[int],
+                    title: str, key: str = "test_accuracy") -> Figure:
+    """Test accuracy during training at chosen levels: one panel per level, ticket vs controls.
+
+    Args:
+      kinds: run kind -> replicate -> level -> metrics with a "curve".
+      levels: the trunk levels to show, one panel each.
+      title: the figure title.
+      key: the curve quantity.
+
+    Returns:
+      The figure; in each panel (titled with the level) every kind's mean is a
+      `Line2D` labelled with the kind. Kinds without a curve at a level are left out.
+    """
+    figure = new_figure(width=max(4.2 * len(levels), 6.4), height=4.2)
+    panels = figure.subplots(1, max(len(levels), 1), squeeze=False, sharey=True)[0]
+    for axes, level in zip(panels, levels, strict=False):
+        percent = None
+        for index, (kind, runs) in enumerate(kinds.items()):
+            at_level = list(by_level(runs).get(level, {}).values())
+            band = curve_band(at_level, key)
+            if band is None:
+                continue
+            if kind == TICKET:
+                percent = at_level[0]["percent_remaining"]
+            style = kind_style(kind, index - 1)
+            axes.plot(band.x, band.mean, label=kind, color=style["color"], linestyle=style["linestyle"])
+            _band(axes, band.x, band.min, band.max, style["color"])
+        shown = f" ({percent:.3g}% remaining)" if percent is not None else ""
+        axes.set_title(f"level {level}{shown}", fontsize="medium")
+        axes.set_xlabel("Training iteration")
+        axes.grid(True, alpha=0.3)
+        if axes.lines:
+            axes.legend(fontsize="small")
+    panels[0].set_ylabel("Test accuracy" if key == "test_accuracy" else key)
+    figure.suptitle(title, fontsize="medium")
+    return figure
+
+
+def lmc_paths(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure:
+    """Test error along the linear path between the two trained copies, one line per level.
+
+    Returns:
+      The figure; one panel per lmc label, each level's mean a `Line2D` labelled
+      `level L (P%)`.
+    """
+    figure = new_figure(width=max(5.2 * len(lmc), 6.4))
+    panels = figure.subplots(1, max(len(lmc), 1), squeeze=False, sharey=True)[0]
+    for axes, (label, levels) in zip(panels, lmc.items(), strict=False):
+        for index, stats in enumerate(levels):
+            color = f"C{index % 10}"
+            band: Band = stats.errors
+            axes.plot(band.x, band.mean, color=color, marker=".",
+                      label=f"level {stats.level} ({stats.percent_remaining:.3g}%)")
+            _band(axes, band.x, band.min, band.max, color)
+        axes.set_xlabel("Interpolation α (0 = copy 1, 1 = copy 2)")
+        axes.set_title(label, fontsize="medium")
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize="small", ncols=2 if len(levels) > 6 else 1)
+    panels[0].set_ylabel("Test error")
+    figure.suptitle(title, fontsize="medium")
+    return figure
+
+
+def lmc_instability(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure:
+    """Instability (error barrier height) vs percent remaining, mean line and min-max band per label."""
+    figure = new_figure()
+    axes = figure.add_subplot()
+    percents = []
+    for index, (label, levels) in enumerate(lmc.items()):
+        x = [s.percent_remaining for s in levels]
+        color = f"C{index % 10}"
+        axes.plot(x, [s.instability.mean for s in levels], color=color, marker="o", label=label)
+        _band(axes, x, [s.instability.min for s in levels], [s.instability.max for s in levels], color)
+        percents.extend(x)
+    percent_axis(axes, percents)
+    axes.set_ylabel("Instability (max error on path − mean endpoint error)")
+    axes.set_title(title, fontsize="medium")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    return figure
+
+
+def instability_vs_rewind(series: Mapping[str, Sequence[tuple[int, Spread]]], title: str) -> Figure:
+    """Instability vs the step the two copies started from, one line per sparsity.
+
+    Args:
+      series: line label (e.g. `64% remaining`) -> (rewind step, instability) pairs.
+      title: the figure title.
+    """
+    figure = new_figure()
+    axes = figure.add_subplot()
+    steps = []
+    for index, (label, points) in enumerate(series.items()):
+        points = sorted(points)
+        x = [step for step, _ in points]
+        color = f"C{index % 10}"
+        axes.plot(x, [s.mean for _, s in points], color=color, marker="o", label=label)
+        _band(axes, x, [s.min for _, s in points], [s.max for _, s in points], color)
+        steps.extend(x)
+    positive = [step for step in steps if step > 0]
+    # symlog keeps rewind step 0 on the axis while spreading the later points out as a log axis would.
+    axes.set_xscale("symlog", linthresh=min(positive) if positive else 1)
+    axes.set_xticks(sorted(set(steps)))
+    axes.set_xticklabels([str(step) for step in sorted(set(steps))])
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.set_xlabel("Rewind iteration (where both copies start)")
+    axes.set_ylabel("Instability")
+    axes.set_title(title, fontsize="medium")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    return figure
+
+
+def encode(figure: Figure, fmt: str) -> bytes:
+    """The figure as PNG or SVG bytes (SVG without a date, so reruns give the same file)."""
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else None
+    figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    return buffer.getvalue()
+
+
+def save(figure: Figure, directory: str, stem: str) -> list[str]:
+    """Writes `<directory>/<stem>.png` and `.svg` atomically.
+
+    Returns:
+      The paths written.
+    """
+    written = []
+    for fmt in FORMATS:
+        path = os.path.join(directory, f"{stem}.{fmt}")
+        store.atomic_write_bytes(path, encode(figure, fmt))
+        written.append(path)
+    return written
