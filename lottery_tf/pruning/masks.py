@@ -44,6 +44,34 @@ def _drop_smallest(magnitudes: np.ndarray, alive: np.ndarray, count: int) -> np.
     return alive
 
 
+def _rank_groups(strategy: str, masks: Masks, rates: Mapping[str, float]) -> list[list[str]]:
+    """Layers ranked together: each alone (layer-wise), or those sharing a rate (global)."""
+    if strategy == "layerwise":
+        return [[name] for name in masks]
+    return [[name for name in masks if rates[name] == rate]
+            for rate in sorted(set(rates[name] for name in masks))]
+
+
+def _prune_groups(strategy: str, weights: Mapping[str, np.ndarray], masks: Masks,
+                  rates: Mapping[str, float], start_dense: bool, count_for) -> Masks:
+    """Per rank group, drops `count_for(group, alive_count)` of the smallest alive weights."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"Unknown pruning strategy {strategy!r}; choose one of {sorted(STRATEGIES)}.")
+    _check_rates(rates, masks)
+    new_masks = {}
+    for group in _rank_groups(strategy, masks, rates):
+        magnitudes = np.concatenate([np.abs(weights[n]).reshape(-1) for n in group])
+        alive = (np.ones(magnitudes.size, bool) if start_dense
+                 else np.concatenate([masks[n].reshape(-1) > 0 for n in group]))
+        kept = _drop_smallest(magnitudes, alive, count_for(group, int(alive.sum())))
+        offset = 0
+        for name in group:
+            size = masks[name].size
+            new_masks[name] = kept[offset:offset + size].reshape(masks[name].shape).astype(np.float32)
+            offset += size
+    return new_masks
+
+
 def prune_layerwise(weights: Mapping[str, np.ndarray], masks: Masks,
                     rates: Mapping[str, float]) -> Masks:
     """Removes, in each layer, `rates[layer]` of its surviving weights by magnitude.
@@ -59,14 +87,8 @@ def prune_layerwise(weights: Mapping[str, np.ndarray], masks: Masks,
     Raises:
       ConfigError: a rate is missing or outside [0, 1).
     """
-    _check_rates(rates, masks)
-    new_masks = {}
-    for name, mask in masks.items():
-        alive = mask.reshape(-1) > 0
-        count = count_to_prune(int(alive.sum()), rates[name])
-        kept = _drop_smallest(np.abs(weights[name]).reshape(-1), alive, count)
-        new_masks[name] = kept.reshape(mask.shape).astype(np.float32)
-    return new_masks
+    return _prune_groups("layerwise", weights, masks, rates, False,
+                         lambda group, alive: count_to_prune(alive, rates[group[0]]))
 
 
 def prune_global(weights: Mapping[str, np.ndarray], masks: Masks,
@@ -79,19 +101,8 @@ def prune_global(weights: Mapping[str, np.ndarray], masks: Masks,
 
     Args/Returns/Raises: as `prune_layerwise`.
     """
-    _check_rates(rates, masks)
-    new_masks = {name: mask.copy() for name, mask in masks.items()}
-    for rate in sorted(set(rates[name] for name in masks)):
-        group = [name for name in masks if rates[name] == rate]
-        alive = np.concatenate([masks[n].reshape(-1) > 0 for n in group])
-        magnitudes = np.concatenate([np.abs(weights[n]).reshape(-1) for n in group])
-        kept = _drop_smallest(magnitudes, alive, count_to_prune(int(alive.sum()), rate))
-        offset = 0
-        for name in group:
-            size = masks[name].size
-            new_masks[name] = kept[offset:offset + size].reshape(masks[name].shape).astype(np.float32)
-            offset += size
-    return new_masks
+    return _prune_groups("global", weights, masks, rates, False,
+                         lambda group, alive: count_to_prune(alive, rates[group[0]]))
 
 
 def prune_to_match(strategy: str, weights: Mapping[str, np.ndarray], target: Masks,
@@ -105,22 +116,8 @@ def prune_to_match(strategy: str, weights: Mapping[str, np.ndarray], target: Mas
     Raises:
       ConfigError: unknown strategy or a missing rate.
     """
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"Unknown pruning strategy {strategy!r}; choose one of {sorted(STRATEGIES)}.")
-    _check_rates(rates, target)
-    groups = ([[name] for name in target] if strategy == "layerwise" else
-              [[n for n in target if rates[n] == rate] for rate in sorted(set(rates[n] for n in target))])
-    new_masks = {}
-    for group in groups:
-        magnitudes = np.concatenate([np.abs(weights[n]).reshape(-1) for n in group])
-        keep = int(sum(target[n].sum() for n in group))
-        kept = _drop_smallest(magnitudes, np.ones(magnitudes.size, bool), magnitudes.size - keep)
-        offset = 0
-        for name in group:
-            size = target[name].size
-            new_masks[name] = kept[offset:offset + size].reshape(target[name].shape).astype(np.float32)
-            offset += size
-    return new_masks
+    return _prune_groups(strategy, weights, target, rates, True,
+                         lambda group, alive: alive - int(sum(target[n].sum() for n in group)))
 
 
 STRATEGIES = {"layerwise": prune_layerwise, "global": prune_global}

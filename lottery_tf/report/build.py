@@ -1,0 +1,257 @@
+"""The `report` command: collect, aggregate, draw and write, for one or several experiments.
+
+Outputs of one experiment (default folder `<root>/<experiment>/report/`):
+
+  report.md                         summary, gaps, the level table, figure links
+  levels.csv, levels.md             the level table (CSV at full precision)
+  accuracy_vs_sparsity.png/.svg     test accuracy at early stop vs percent remaining
+  early_stop_vs_sparsity.png/.svg   early-stop iteration vs percent remaining
+  training_curves.png/.svg          test accuracy during training at chosen levels
+  lmc_paths.png/.svg, lmc_instability.png/.svg   when lmc branches exist
+
+With several experiments, a comparison (comparison.md/.csv,
+comparison_accuracy.png/.svg, and instability_vs_rewind.png/.svg when lmc runs
+of one sparsity exist for several rewind steps) goes to `--out` or `<root>/report/`.
+"""
+import dataclasses
+import os
+import sys
+from typing import TextIO
+
+from matplotlib.figure import Figure
+
+from lottery_tf.errors import StoreError
+from lottery_tf.experiments import store
+from lottery_tf.report import aggregate, figures, tables
+from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
+from lottery_tf.report.experiments import find_experiments
+
+INSTABILITY_NOTE = (
+    "Instability is plotted against percent remaining, not against the rewind step: the lmc branch "
+    "trains both copies from this experiment's rewind point only, and rewind_sweep stores one "
+    "training per rewind step, not the pair of copies instability needs. Report experiments that "
+    "differ only in `rewind` together (`--experiment=a,b`) to get instability vs rewind step in the "
+    "comparison.")
+
+
+@dataclasses.dataclass
+class ExperimentReport:
+    """Everything drawn and tabulated for one experiment, before and after writing.
+
+    Attributes:
+      collected: the stored runs and gaps.
+      stats: run kind -> per-level stats (what the figures and tables show).
+      lmc: lmc label -> per-level path and instability stats.
+      curve_levels: the levels of the training-curve figure.
+      figures: figure stem -> Figure (kept so callers can read the plotted data).
+      tables: table stem -> Table.
+      markdown: the report.md text.
+      files: paths written (empty until written).
+    """
+
+    collected: Collected
+    stats: dict[str, list[aggregate.LevelStats]]
+    lmc: dict[str, list[aggregate.LmcStats]]
+    curve_levels: list[int]
+    figures: dict[str, Figure]
+    tables: dict[str, tables.Table]
+    markdown: str = ""
+    files: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.collected.experiment.name
+
+
+@dataclasses.dataclass
+class Report:
+    """The whole command's result: one report per experiment, and a comparison if several."""
+
+    experiments: list[ExperimentReport]
+    comparison_figures: dict[str, Figure] = dataclasses.field(default_factory=dict)
+    comparison_tables: dict[str, tables.Table] = dataclasses.field(default_factory=dict)
+    files: list[str] = dataclasses.field(default_factory=list)
+
+
+def _config_line(config: dict) -> str:
+    def get(section, field):
+        return (config.get(section) or {}).get(field)
+
+    return (f"{get('model', 'name')} on {get('dataset', 'name')}, {get('pruning', 'strategy')} pruning "
+            f"at rate {get('pruning', 'rate')}, rewind {config.get('rewind')}, "
+            f"{get('training', 'train_steps')} per level, optimizer {get('training', 'optimizer')} "
+            f"lr {get('training', 'learning_rate')}, batch {get('training', 'batch_size')}")
+
+
+def experiment_report(collected: Collected, curve_levels: list[int] | None = None) -> ExperimentReport:
+    """Aggregates one experiment and draws its figures and tables (writes nothing).
+
+    Args:
+      collected: from `collect.collect`, with at least one finished trunk level.
+      curve_levels: levels of the training-curve figure; None for the default
+        (level 0, the level nearest 20% remaining, the last level). Levels not
+        stored are left out.
+    """
+    name = collected.experiment.name
+    stats = aggregate.summarize(collected.trunk, collected.branches)
+    percents = aggregate.level_percents(stats[aggregate.TICKET])
+    if curve_levels is None:
+        levels = aggregate.curve_levels(percents)
+    else:
+        levels = [level for level in curve_levels if level in percents]
+    kinds = aggregate.run_kinds(collected.trunk, collected.branches)
+    drawn = {
+        "accuracy_vs_sparsity": figures.accuracy_vs_sparsity(stats, f"{name}: test accuracy at early stop"),
+        "early_stop_vs_sparsity": figures.early_stop_vs_sparsity(stats, f"{name}: early-stop iteration"),
+        "training_curves": figures.training_curves(kinds, levels, f"{name}: test accuracy during training"),
+    }
+    lmc = {}
+    for label, runs in aggregate.lmc_kinds(collected.branches).items():
+        if lmc_stats := aggregate.lmc_levels(runs):
+            lmc[label] = lmc_stats
+    if lmc:
+        drawn["lmc_paths"] = figures.lmc_paths(lmc, f"{name}: test error between two trained copies")
+        drawn["lmc_instability"] = figures.lmc_instability(lmc, f"{name}: instability")
+    report = ExperimentReport(collected, stats, lmc, levels, drawn, {"levels": tables.level_table(stats)})
+    report.markdown = _markdown(report)
+    return report
+
+
+def _markdown(report: ExperimentReport) -> str:
+    collected = report.collected
+    experiment = collected.experiment
+    lines = [f"# {experiment.name}", "",
+             f"- config hash `{experiment.hash}`: {_config_line(experiment.config)}",
+             f"- stored: {describe(collected)}",
+             "- acc@es: test accuracy at the early-stop step (minimum validation loss); "
+             "mean/min/max over replicates; n = replicates", ""]
+    gaps = collected.missing.lines()
+    if gaps:
+        lines += ["## Missing", "", *(f"- {line}" for line in gaps), ""]
+    lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["levels"]),
+              "## Figures", ""]
+    lines += [f"![{stem}]({stem}.png) ([svg]({stem}.svg))" for stem in report.figures]
+    lines.append("")
+    lines.append(f"Training curves at levels {', '.join(map(str, report.curve_levels))}.")
+    if report.lmc:
+        lines += ["", "## Linear mode connectivity", ""]
+        for label, levels in report.lmc.items():
+            for s in levels:
+                lines.append(f"- {label} level {s.level} ({s.percent_remaining:.3g}%): instability "
+                             f"{s.instability.mean:.4f} (min {s.instability.min:.4f}, max "
+                             f"{s.instability.max:.4f}, n={len(s.replicates)}), copies start at step "
+                             f"{', '.join(map(str, s.start_steps))}")
+        lines += ["", INSTABILITY_NOTE]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(table: tables.Table, directory: str, stem: str) -> list[str]:
+    """Writes `<stem>.csv` and `<stem>.md` atomically; returns their paths."""
+    written = []
+    for suffix, text in (("csv", tables.to_csv(table)), ("md", tables.to_markdown(table))):
+        path = os.path.join(directory, f"{stem}.{suffix}")
+        store.atomic_write_bytes(path, text.encode())
+        written.append(path)
+    return written
+
+
+def write_experiment_report(report: ExperimentReport, directory: str) -> list[str]:
+    """Writes the report's figures, tables and report.md to `directory`, each file atomically."""
+    files = []
+    for stem, figure in report.figures.items():
+        files += figures.save(figure, directory, stem)
+    for stem, table in report.tables.items():
+        files += write_table(table, directory, stem)
+    path = os.path.join(directory, "report.md")
+    store.atomic_write_bytes(path, report.markdown.encode())
+    report.files = files + [path]
+    return report.files
+
+
+def rewind_series(reports: list[ExperimentReport]) -> dict[str, list[tuple[int, aggregate.Spread]]]:
+    """Instability by rewind step for each sparsity that lmc runs cover from 2+ rewind steps.
+
+    Returns:
+      `"<P>% remaining"` -> [(rewind step, instability spread)], only for
+      sparsities seen with at least two distinct start steps.
+    """
+    by_percent: dict[float, dict[int, aggregate.Spread]] = {}
+    for report in reports:
+        for levels in report.lmc.values():
+            for s in levels:
+                if len(s.start_steps) == 1:
+                    by_percent.setdefault(round(s.percent_remaining, 1), {})[s.start_steps[0]] = s.instability
+    return {f"{percent:.3g}% remaining": sorted(points.items())
+            for percent, points in sorted(by_percent.items(), reverse=True) if len(points) > 1}
+
+
+def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict[str, tables.Table]]:
+    """Side-by-side table and figures of several experiments."""
+    named = {report.name: report.stats for report in reports}
+    drawn = {"comparison_accuracy": figures.accuracy_vs_sparsity(
+        {name: stats[aggregate.TICKET] for name, stats in named.items()},
+        "tickets of each experiment: test accuracy at early stop")}
+    series = rewind_series(reports)
+    if series:
+        drawn["instability_vs_rewind"] = figures.instability_vs_rewind(series, "instability vs rewind step")
+    return drawn, {"comparison": tables.comparison_table(named)}
+
+
+def build_report(root: str, selector: str | None = None, out: str | None = None,
+                 curve_levels: list[int] | None = None, stream: TextIO | None = sys.stdout) -> Report:
+    """The `report` command.
+
+    Args:
+      root: the results root.
+      selector: experiments by folder name or hash, comma-separated; None for all.
+      out: output folder; default `<root>/<experiment>/report` (and `<root>/report`
+        for the comparison of several experiments). With several experiments each
+        one's files go to `<out>/<experiment>/`.
+      curve_levels: levels of the training-curve figure (None: the default choice).
+      stream: where the summary is printed (None: silent).
+
+    Returns:
+      The reports, with their figures and the files written.
+
+    Raises:
+      ConfigError: no experiment under root, or `selector` names an unknown one.
+      StoreError: no named experiment has a finished level yet, or a file is corrupt.
+    """
+    experiments = find_experiments(root, selector)
+    reports = []
+    for experiment in experiments:
+        collected = collect(experiment)
+        if not has_stored_runs(collected):
+            _say(stream, f"{experiment.name}: no finished level yet; skipped.")
+            continue
+        reports.append(experiment_report(collected, curve_levels))
+    if not reports:
+        raise StoreError(f"No finished level in {', '.join(e.name for e in experiments)} yet; "
+                         "a report needs at least level 0 of one replicate.")
+    result = Report(reports)
+    for report in reports:
+        if len(reports) == 1:
+            directory = out or os.path.join(report.collected.experiment.paths.dir, "report")
+        else:
+            directory = os.path.join(out, report.name) if out else os.path.join(
+                report.collected.experiment.paths.dir, "report")
+        result.files += write_experiment_report(report, directory)
+        _say(stream, f"{report.name}: {describe(report.collected)}")
+        for line in report.collected.missing.lines():
+            _say(stream, f"  missing: {line}")
+        _say(stream, tables.to_markdown(report.tables["levels"]))
+        _say(stream, f"wrote {len(report.files)} files to {directory}")
+    if len(reports) > 1:
+        result.comparison_figures, result.comparison_tables = comparison(reports)
+        directory = out or os.path.join(root, "report")
+        for stem, figure in result.comparison_figures.items():
+            result.files += figures.save(figure, directory, stem)
+        for stem, table in result.comparison_tables.items():
+            result.files += write_table(table, directory, stem)
+        _say(stream, f"comparison of {len(reports)} experiments written to {directory}")
+    return result
+
+
+def _say(stream: TextIO | None, text: str) -> None:
+    if stream is not None:
+        print(text, file=stream)
