@@ -21,10 +21,16 @@ fi
 
 wanted="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
-  echo "setup: installing requirements into $VENV" >&2
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -r requirements.txt
-  "$VENV/bin/python" -m pip install --quiet --no-deps -e .
+  echo "setup: installing requirements into $VENV (log: $VENV/pip.log)" >&2
+  {
+    "$VENV/bin/python" -m pip install --upgrade pip &&
+    "$VENV/bin/python" -m pip install -r requirements.txt &&
+    "$VENV/bin/python" -m pip install --no-deps -e .
+  } > "$VENV/pip.log" 2>&1 || {
+    tail -n 40 "$VENV/pip.log" >&2
+    echo "setup: error: pip install failed (full log: $VENV/pip.log)" >&2
+    exit 1
+  }
   echo "$wanted" > "$STAMP"
 else
   echo "setup: requirements already installed" >&2
