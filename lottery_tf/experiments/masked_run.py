@@ -14,6 +14,7 @@ import tf_keras as keras
 
 from lottery_tf.data.registry import get_spec
 from lottery_tf.experiments import store
+from lottery_tf.experiments.lock import run_lock
 from lottery_tf.experiments.paths import RunFiles
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
@@ -80,7 +81,17 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
 
     Returns:
       The run's metrics (also written to `plan.files.metrics`).
+
+    Raises:
+      StoreError: another process is training the same run.
     """
+    with run_lock(plan.files.dir):
+        if os.path.exists(plan.files.metrics):  # finished by the process we waited on
+            return store.read_json(plan.files.metrics)
+        return _train(setup, plan)
+
+
+def _train(setup, plan: RunPlan) -> dict:
     config, files = setup.config, plan.files
     started = time.perf_counter()
     keras.backend.clear_session()
