@@ -4,6 +4,10 @@
 - `train`: the dense network only (level 0 of the same experiment).
 - `branch <name> --levels=1-7`: a control off finished trunk levels
   (`reinit`, `random_prune`), then a table of the ticket against every control.
+- `report [--experiment=NAME_OR_HASH[,...]] [--out=DIR]`: tables and figures of
+  stored results (no --config; works while an experiment is running).
+- `export --experiment=NAME_OR_HASH --level=L [--replicate=R] [--tflite]`: a
+  trained level as a SavedModel (and TFLite), checked against the stored run.
 
 Every config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
 """
@@ -17,7 +21,7 @@ from lottery_tf.experiments.config import describe_fields
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
 
-COMMANDS = ("train", "lottery", "branch")
+COMMANDS = ("train", "lottery", "branch", "report", "export")
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).",
@@ -27,15 +31,25 @@ flags.DEFINE_integer("replicate", 0, "The replicate to run (seed = config.seed +
 flags.DEFINE_string("replicates", None, "Several replicates, e.g. '1-5' or '0,2,4'; "
                     "overrides --replicate.")
 flags.DEFINE_bool("quiet", False, "Print nothing while training.")
-flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '0-3,7'.")
+flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '0-3,7'; "
+                    "report: levels of the training-curve figure.")
 flags.DEFINE_string("rewind_points", None, "rewind_sweep: rewind steps, e.g. '0it,100it,500it,2ep'.")
 flags.DEFINE_integer("lmc_points", None, "lmc: evaluation points on the interpolation path (30).")
 flags.DEFINE_string("method", None, "prune_at_init: snip | grasp | synflow | magnitude | random.")
+flags.DEFINE_string("retrain_config", None, "retrain: config file of the target training (transfer).")
 flags.DEFINE_string("scope", None, "prune_at_init: layerwise | global (default: the config's strategy).")
+
+# report / export: read stored results only, so they need no --config.
+flags.DEFINE_string("experiment", None, "report/export: experiment folder name or config hash "
+                    "(report: comma-separated, default all).")
+flags.DEFINE_string("out", None, "report: output folder (default <root>/<experiment>/report).")
+flags.DEFINE_integer("level", None, "export: the trunk level to export.")
+flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it.")
 
 # Branch argument name -> flag, for each branch that takes arguments.
 BRANCH_FLAGS = {"rewind_sweep": {"points": "rewind_points"}, "lmc": {"points": "lmc_points"},
-                "prune_at_init": {"method": "method", "scope": "scope"}}
+                "prune_at_init": {"method": "method", "scope": "scope"},
+                "retrain": {"config": "retrain_config"}}
 
 
 def parse_replicates(text: str | None, single: int) -> list[int]:
@@ -59,8 +73,11 @@ def run(argv: list[str]) -> None:
     """Dispatches the command named in argv."""
     commands = argv[1:]
     if not commands or commands[0] not in COMMANDS or len(commands) != 1 + (commands[0] == "branch"):
-        raise LotteryError(f"Name one command: {' | '.join(COMMANDS[:2])} | branch <name> "
-                           f"(got {commands or 'none'}).")
+        raise LotteryError(f"Name one command: {' | '.join(COMMANDS[:2])} | branch <name> | "
+                           f"{' | '.join(COMMANDS[3:])} (got {commands or 'none'}).")
+    if commands[0] in ("report", "export"):
+        run_results_command(commands[0])
+        return
     if FLAGS.config is None:
         raise LotteryError("--config is required, e.g. --config=configs/lenet_mnist.py.")
     import tensorflow as tf
@@ -96,6 +113,20 @@ def run(argv: list[str]) -> None:
               "early-stop step)")
         print(branches.combined_table(branches.trunk_results(setup, replicate),
                                       branches.collect_branches(setup, replicate)))
+
+
+def run_results_command(command: str) -> None:
+    """`report` and `export`: read stored results under --root, never train."""
+    if command == "report":
+        from lottery_tf.experiments.branches import parse_levels
+        from lottery_tf.report.build import build_report
+
+        levels = parse_levels(FLAGS.levels) if FLAGS.levels else None
+        build_report(FLAGS.root, FLAGS.experiment, FLAGS.out, curve_levels=levels)
+        return
+    from lottery_tf.export import export_command
+
+    export_command(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate, FLAGS.tflite)
 
 
 def main(argv: list[str]) -> None:

@@ -15,6 +15,7 @@ Each branch keeps this level's sparsity and changes one thing:
   magnitude or random; `method`, `scope`, `examples` scored for SNIP/GraSP)
   at this sparsity, trained from the initialization.
 - `init_eval`: the masked network evaluated before any training.
+- `retrain`: the ticket trained under another config (ticket transfer).
 
 A branch lives in `level_<L>/branch_<name>_<hash>/`, the hash taken over its
 name, seed and arguments, with the same files and metrics as a trunk level.
@@ -32,7 +33,8 @@ from lottery_tf.analysis import lmc as lmc_lib
 from lottery_tf.data.registry import get_spec
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
-from lottery_tf.experiments.lottery import Setup, load_rewind_weights, replicate_seed
+from lottery_tf.experiments.config import config_hash
+from lottery_tf.experiments.lottery import Setup, load_rewind_weights, prepare, replicate_seed
 from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
 from lottery_tf.experiments.paths import RunFiles
 from lottery_tf.models.registry import build_model
@@ -71,8 +73,12 @@ class BranchContext:
 
     def run(self, masks: dict, start_weights: dict, start_step: int | None = None,
             end_step: int | None = None, files: RunFiles | None = None, seed: int | None = None,
-            label: str = "", extra: dict | None = None) -> dict:
-        """Trains (or reads back) one masked run belonging to this branch."""
+            label: str = "", extra: dict | None = None, training_setup: Setup | None = None) -> dict:
+        """Trains (or reads back) one masked run belonging to this branch.
+
+        `training_setup` trains with another config's data and settings (ticket
+        transfer); the files stay in this experiment.
+        """
         setup = self.setup
         tag = f"level_{self.level}_{self.name}" + (f"_{label}" if label else "")
         plan = RunPlan(
@@ -85,7 +91,7 @@ class BranchContext:
                            "branch_folder": os.path.basename(self.files.dir),
                            "branch_args": self.args, **(extra or {})},
             end_step=end_step)
-        return run_or_load(setup, plan)
+        return run_or_load(training_setup or setup, plan)
 
 
 def _kernel_names(masks: dict) -> list[str]:
@@ -233,6 +239,42 @@ def prune_at_init(ctx: BranchContext) -> dict:
     return ctx.run(masks, init, start_step=0, extra={"method": method, "scope": scope})
 
 
+def retrain(ctx: BranchContext) -> dict:
+    """Ticket transfer (Morcos et al. 2019): this level's ticket trained under another config.
+
+    The target config (`--retrain_config`, e.g. another dataset or optimizer) must
+    build the same architecture; an output layer of a different size is rebuilt
+    from the target's seeded initialization and left unpruned. Training follows
+    the target's schedule from step 0.
+    """
+    from lottery_tf.experiments.config_files import load_config_file
+
+    if "config" not in ctx.args:
+        raise ConfigError("retrain needs the target config: --retrain_config=configs/<file>.py.")
+    target_config = load_config_file(ctx.args["config"])
+    target = prepare(target_config, ctx.setup.paths.root, ctx.setup.strategy, ctx.setup.quiet,
+                     claim=False)
+    if target.layer_kinds != ctx.setup.layer_kinds:
+        raise ConfigError(f"retrain needs the same architecture: the ticket has layers "
+                          f"{list(ctx.setup.layer_kinds)}, {ctx.args['config']} builds "
+                          f"{list(target.layer_kinds)}.")
+    ticket = ctx.unmasked_start_weights()
+    weights = fresh_weights(target, ctx.seed)
+    masks = dict(ctx.trunk_mask)
+    rebuilt = []
+    for name, value in weights.items():
+        if name in ticket and ticket[name].shape == value.shape:
+            weights[name] = ticket[name]
+        else:
+            rebuilt.append(name)
+    for layer in masks:
+        if f"{layer}/kernel" in rebuilt:
+            masks[layer] = np.ones_like(weights[f"{layer}/kernel"], dtype=np.float32)
+    return ctx.run(masks, weights, start_step=0, training_setup=target,
+                   extra={"target_config_hash": config_hash(target_config),
+                          "target_dataset": target_config.dataset.name, "rebuilt_weights": rebuilt})
+
+
 def _headline(metrics: dict) -> dict:
     keys = ("test_accuracy", "early_stop_step", "early_stop_test_accuracy", "start_step")
     return {key: metrics[key] for key in keys}
@@ -250,6 +292,7 @@ BRANCHES: dict[str, tuple[BranchFunction, int]] = {
     "rewind_sweep": (rewind_sweep, 0),
     "lmc": (lmc, 5_000_011),
     "prune_at_init": (prune_at_init, 6_000_011),
+    "retrain": (retrain, 7_000_003),
 }
 DEFAULT_ARGS = {"rewind_sweep": {"points": "0it,100it,500it,2ep"}, "lmc": {"points": 30},
                 "prune_at_init": {"method": "snip", "examples": 1000}}
@@ -289,6 +332,15 @@ def parse_levels(text: str, max_level: int | None = None) -> list[int]:
     return sorted(set(levels))
 
 
+def _identity(name: str, args: dict) -> dict:
+    """The arguments that name a branch's folder: a target config by its hash, not its path."""
+    if name == "retrain" and "config" in args:
+        from lottery_tf.experiments.config_files import load_config_file
+
+        return {**args, "config": config_hash(load_config_file(args["config"]))}
+    return args
+
+
 def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict | None = None) -> dict:
     """Runs (or resumes, or reads back) one branch off one finished trunk level.
 
@@ -306,7 +358,7 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
                          f"({paths.metrics(replicate, level)} is missing); run the lottery "
                          f"command with --config.levels>={level} first.")
     seed = replicate_seed(setup.config, replicate) + seed_offset
-    folder = branch_folder(name, {"seed": seed, **args})
+    folder = branch_folder(name, {"seed": seed, **_identity(name, args)})
     files = paths.branch_files(replicate, level, folder)
     if os.path.exists(files.metrics):
         return store.read_json(files.metrics)

@@ -49,8 +49,8 @@ class Setup:
 
 
 def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribute.Strategy,
-            quiet: bool = False) -> Setup:
-    """Validates the config, loads data and claims the experiment folder.
+            quiet: bool = False, claim: bool = True) -> Setup:
+    """Validates the config, loads data and (if `claim`) claims the experiment folder.
 
     Raises:
       ConfigError: a bad value, or a stored experiment with a contradicting config.
@@ -76,7 +76,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
         raise ConfigError(f"rewind={config.rewind!r} is step {rewind_step}, at or past the end of "
                           f"training (step {train_steps}); choose an earlier rewind point.")
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
-    _claim(paths, config)
+    if claim:
+        _claim(paths, config)
     return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),

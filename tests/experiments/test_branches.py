@@ -171,3 +171,27 @@ def test_prune_at_init_matches_the_level_sparsity_and_trains_from_init(setup, me
     init = store.load_arrays(setup.paths.weights_start(0, 0))
     start = store.load_arrays(files.weights_start)
     np.testing.assert_array_equal(start["dense_1/kernel"], init["dense_1/kernel"] * masks["dense_1"])
+
+
+def test_retrain_transfers_the_ticket_to_another_dataset(setup, tmp_path):
+    from lottery_tf.testing import write_tiny_mnist
+
+    target_dir = write_tiny_mnist(tmp_path / "fashion", seed=7)
+    config_file = tmp_path / "target.py"
+    config_file.write_text(
+        "from lottery_tf.testing import tiny_config\n\n\n"
+        "def get_config():\n"
+        f"    config = tiny_config({str(target_dir)!r})\n"
+        "    config.dataset.name = 'fashion_mnist'\n"
+        "    config.training.train_steps = '40it'\n"
+        "    return config\n")
+    metrics = branches.run_branch(setup, "retrain", 0, 2, {"config": str(config_file)})
+    assert metrics["target_dataset"] == "fashion_mnist" and metrics["rebuilt_weights"] == []
+    assert metrics["start_step"] == 0 and metrics["final_step"] == 40
+    files = setup.paths.branch_files(0, 2, metrics["branch_folder"])
+    ticket = store.load_arrays(setup.paths.weights_start(0, 2))
+    start = store.load_arrays(files.weights_start)
+    for name in ticket:
+        np.testing.assert_array_equal(start[name], ticket[name])
+    with pytest.raises(ConfigError, match="retrain_config"):
+        branches.run_branch(setup, "retrain", 0, 2)
