@@ -37,6 +37,7 @@ from lottery_tf.experiments.config import config_hash
 from lottery_tf.experiments.lottery import Setup, load_rewind_weights, prepare, replicate_seed
 from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
 from lottery_tf.experiments.paths import RunFiles
+from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
 from lottery_tf.pruning import masks as mask_lib
@@ -366,6 +367,10 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
     metrics = function(ctx)
     if not os.path.exists(files.metrics):  # multi-run branches write their summary here
         store.write_json(files.metrics, metrics)
+    if "early_stop_test_accuracy" in metrics:  # a single run: summarized like the trunk
+        log_level_to_tensorboard(paths, replicate, metrics, run=folder)
+        write_replicate_summary(paths, replicate, collect_branches(setup, replicate, folder)[folder],
+                                run=folder)
     return metrics
 
 
@@ -379,9 +384,10 @@ def trunk_results(setup: Setup, replicate: int) -> list[dict]:
     return results
 
 
-def collect_branches(setup: Setup, replicate: int) -> dict[str, list[dict]]:
+def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> dict[str, list[dict]]:
     """Every finished branch of a replicate, by label (the branch name, plus its
-    folder hash when one name was run with several arguments)."""
+    folder hash when one name was run with several arguments); with `only`, that
+    branch folder's runs keyed by the folder name."""
     found: dict[str, list[dict]] = {}
     for level in range(setup.config.levels + 1):
         level_dir = setup.paths.level(replicate, level)
@@ -391,6 +397,8 @@ def collect_branches(setup: Setup, replicate: int) -> dict[str, list[dict]]:
             metrics_path = os.path.join(level_dir, folder, "metrics.json")
             if folder.startswith("branch_") and os.path.exists(metrics_path):
                 found.setdefault(folder, []).append(store.read_json(metrics_path))
+    if only is not None:
+        return {only: found.get(only, [])}
     by_name: dict[str, list[str]] = {}
     for folder, runs in found.items():
         by_name.setdefault(runs[0]["branch"], []).append(folder)

@@ -12,19 +12,27 @@ SUMMARY_COLUMNS = ("level", "percent_remaining", "test_accuracy", "test_loss", "
                    "seed", "wall_seconds")
 
 
-def write_replicate_summary(paths: ExperimentPaths, replicate: int, results: list[dict]) -> None:
-    """Rewrites `summary.csv` of a replicate from its levels' metrics."""
+def write_replicate_summary(paths: ExperimentPaths, replicate: int, results: list[dict],
+                            run: str = "") -> None:
+    """Rewrites `summary.csv` of a replicate (`summary_<run>.csv` for a branch) from its
+    levels' metrics."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, SUMMARY_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for metrics in sorted(results, key=lambda m: m["level"]):
         writer.writerow(metrics)
-    store.atomic_write_bytes(paths.summary_csv(replicate), buffer.getvalue().encode())
+    path = paths.summary_csv(replicate)
+    if run:
+        path = path.replace("summary.csv", f"summary_{run}.csv")
+    store.atomic_write_bytes(path, buffer.getvalue().encode())
 
 
-def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: dict) -> None:
-    """Adds one level's headline figures to the replicate's `summary` run (step = level)."""
-    writer = tf.summary.create_file_writer(paths.tensorboard(replicate, "summary"))
+def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: dict,
+                             run: str = "") -> None:
+    """Adds one level's headline figures to the replicate's `summary` run (step = level);
+    a branch writes to `summary_<run>`, so TensorBoard overlays ticket and controls."""
+    name = f"summary_{run}" if run else "summary"
+    writer = tf.summary.create_file_writer(paths.tensorboard(replicate, name))
     level = metrics["level"]
     with writer.as_default():
         tf.summary.scalar("lottery/percent_remaining", metrics["percent_remaining"], step=level)

@@ -149,13 +149,18 @@ def curve_band(runs: Iterable[dict], key: str = "test_accuracy") -> Band | None:
     """A training curve's mean, min and max over runs at the steps all of them evaluated.
 
     Args:
-      runs: metrics with a "curve" (list of {"step", key, ...}).
+      runs: metrics with a "curve" (list of {"step", key, ...}; a None or NaN
+        value means not evaluated at that step).
       key: the curve quantity, e.g. "test_accuracy".
 
     Returns:
       The band, or None when the runs share no evaluated step.
     """
-    curves = [{int(point["step"]): float(point[key]) for point in run["curve"]}
+    # Runs evaluate the test set only every `runtime.test_every` steps and where the
+    # validation loss improves (None elsewhere), so steps differ between replicates;
+    # the band uses the steps every run evaluated.
+    curves = [{int(point["step"]): float(point[key]) for point in run["curve"]
+               if point.get(key) is not None and math.isfinite(point[key])}
               for run in runs if run.get("curve")]
     if not curves:
         return None

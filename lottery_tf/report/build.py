@@ -130,9 +130,11 @@ def _markdown(report: ExperimentReport) -> str:
         lines += ["## Missing", "", *(f"- {line}" for line in gaps), ""]
     lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["levels"]),
               "## Figures", ""]
-    lines += [f"![{stem}]({stem}.png) ([svg]({stem}.svg))" for stem in report.figures]
-    lines.append("")
-    lines.append(f"Training curves at levels {', '.join(map(str, report.curve_levels))}.")
+    for stem in report.figures:
+        lines += [f"![{stem}]({stem}.png) ([svg]({stem}.svg))", ""]
+    lines.append(f"Training curves at levels {', '.join(map(str, report.curve_levels))}; their y axis "
+                 f"spans the curves after the first {figures.CURVE_ZOOM_AFTER:.0%} of training, so the "
+                 "first evaluations may lie below it.")
     if report.lmc:
         lines += ["", "## Linear mode connectivity", ""]
         for label, levels in report.lmc.items():
@@ -198,7 +200,8 @@ def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict
 
 
 def build_report(root: str, selector: str | None = None, out: str | None = None,
-                 curve_levels: list[int] | None = None, stream: TextIO | None = sys.stdout) -> Report:
+                 curve_levels: list[int] | None = None, stream: TextIO | None = None,
+                 quiet: bool = False) -> Report:
     """The `report` command.
 
     Args:
@@ -208,7 +211,8 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
         for the comparison of several experiments). With several experiments each
         one's files go to `<out>/<experiment>/`.
       curve_levels: levels of the training-curve figure (None: the default choice).
-      stream: where the summary is printed (None: silent).
+      stream: where the summary is printed (None: standard output).
+      quiet: print nothing.
 
     Returns:
       The reports, with their figures and the files written.
@@ -218,6 +222,8 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
       StoreError: no named experiment has a finished level yet, or a file is corrupt.
     """
     experiments = find_experiments(root, selector)
+    # Resolved per call, not as a default argument, so a redirected stdout is honoured.
+    stream = None if quiet else stream or sys.stdout
     reports = []
     for experiment in experiments:
         collected = collect(experiment)

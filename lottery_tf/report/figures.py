@@ -2,8 +2,9 @@
 
 Every function returns a `matplotlib.figure.Figure` on an Agg canvas (no pyplot,
 so no global state and no display needed); `save` writes it as PNG and SVG.
-Means are lines, min-max over replicates a shaded band; the ticket is the solid
-blue line, controls are dashed.
+Means are lines; min-max over replicates is a vertical bar at each level in the
+sparsity figures (as Frankle & Carbin draw it) and a shaded band along training
+curves and interpolation paths. The ticket is the solid blue line, controls are dashed.
 """
 import io
 import os
@@ -11,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import EngFormatter, MaxNLocator, NullLocator
 
 from lottery_tf.experiments import store
 from lottery_tf.report.aggregate import TICKET, Band, LevelStats, LmcStats, Spread, by_level, curve_band
@@ -22,6 +23,9 @@ PERCENT_LABEL = "Percent of weights remaining"
 MAX_TICK_LABELS = 12
 _CONTROL_COLORS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
 _MARKERS = ["s", "^", "v", "D", "P", "X", "<", ">", "*"]
+# Training curves start far below where they end; the y axis shows the range after
+# this fraction of training so ticket and controls can be told apart (as in the paper).
+CURVE_ZOOM_AFTER = 0.05
 
 
 def new_figure(width: float = 6.4, height: float = 4.4) -> Figure:
@@ -31,12 +35,18 @@ def new_figure(width: float = 6.4, height: float = 4.4) -> Figure:
     return figure
 
 
-def kind_style(kind: str, index: int) -> dict:
-    """Line style of a run kind: the ticket solid blue, the `index`-th control dashed."""
-    if kind == TICKET:
-        return {"color": "C0", "linestyle": "-", "marker": "o"}
-    return {"color": _CONTROL_COLORS[index % len(_CONTROL_COLORS)], "linestyle": "--",
-            "marker": _MARKERS[index % len(_MARKERS)]}
+def kind_styles(kinds: Sequence[str]) -> dict[str, dict]:
+    """Line style per run kind: the ticket solid blue, controls dashed, each its own color
+    and marker. Taken from the full list of kinds, so a kind looks the same in every figure."""
+    styles, index = {}, 0
+    for kind in kinds:
+        if kind == TICKET:
+            styles[kind] = {"color": "C0", "linestyle": "-", "marker": "o"}
+            continue
+        styles[kind] = {"color": _CONTROL_COLORS[index % len(_CONTROL_COLORS)], "linestyle": "--",
+                        "marker": _MARKERS[index % len(_MARKERS)]}
+        index += 1
+    return styles
 
 
 def percent_axis(axes, percents: Sequence[float]) -> None:
@@ -59,9 +69,14 @@ def _band(axes, x, low, high, color) -> None:
     axes.fill_between(x, low, high, color=color, alpha=0.18, linewidth=0)
 
 
+def _whiskers(axes, x, low, high, color) -> None:
+    # A LineCollection, so `axes.lines` holds only the mean lines.
+    axes.vlines(x, low, high, color=color, alpha=0.6, linewidth=1.5)
+
+
 def versus_sparsity(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[LevelStats], Spread],
                     ylabel: str, title: str) -> Figure:
-    """One quantity against percent remaining, a mean line and min-max band per run kind.
+    """One quantity against percent remaining: per run kind a mean line and min-max bars.
 
     Args:
       stats: run kind -> per-level stats (ticket first).
@@ -75,12 +90,15 @@ def versus_sparsity(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[
     figure = new_figure()
     axes = figure.add_subplot()
     percents = []
-    for index, (kind, levels) in enumerate(item for item in stats.items() if item[1]):
+    styles = kind_styles(list(stats))
+    for kind, levels in stats.items():
+        if not levels:
+            continue
         x = [s.percent_remaining.mean for s in levels]
         spreads = [value(s) for s in levels]
-        style = kind_style(kind, index - 1)
+        style = styles[kind]
         axes.plot(x, [s.mean for s in spreads], label=kind, **style)
-        _band(axes, x, [s.min for s in spreads], [s.max for s in spreads], style["color"])
+        _whiskers(axes, x, [s.min for s in spreads], [s.max for s in spreads], style["color"])
         percents.extend(x)
     percent_axis(axes, percents)
     axes.set_ylabel(ylabel)
@@ -113,27 +131,40 @@ def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], level
     Returns:
       The figure; in each panel (titled with the level) every kind's mean is a
       `Line2D` labelled with the kind. Kinds without a curve at a level are left out.
+      The y axis spans the curves after the first `CURVE_ZOOM_AFTER` of training,
+      so the first evaluations may lie below it.
     """
     figure = new_figure(width=max(4.2 * len(levels), 6.4), height=4.2)
     panels = figure.subplots(1, max(len(levels), 1), squeeze=False, sharey=True)[0]
+    styles = kind_styles(list(kinds))
+    shown_range = []
     for axes, level in zip(panels, levels, strict=False):
         percent = None
-        for index, (kind, runs) in enumerate(kinds.items()):
+        for kind, runs in kinds.items():
             at_level = list(by_level(runs).get(level, {}).values())
             band = curve_band(at_level, key)
             if band is None:
                 continue
             if kind == TICKET:
                 percent = at_level[0]["percent_remaining"]
-            style = kind_style(kind, index - 1)
+            style = styles[kind]
             axes.plot(band.x, band.mean, label=kind, color=style["color"], linestyle=style["linestyle"])
             _band(axes, band.x, band.min, band.max, style["color"])
+            late = band.x >= band.x[0] + CURVE_ZOOM_AFTER * (band.x[-1] - band.x[0])
+            if late.sum() > 1 and band.x[-1] > band.x[0]:
+                shown_range += [band.min[late].min(), band.max[late].max()]
         shown = f" ({percent:.3g}% remaining)" if percent is not None else ""
         axes.set_title(f"level {level}{shown}", fontsize="medium")
         axes.set_xlabel("Training iteration")
+        axes.xaxis.set_major_locator(MaxNLocator(5))
+        axes.xaxis.set_major_formatter(EngFormatter(sep=""))  # 20000 -> 20k
         axes.grid(True, alpha=0.3)
         if axes.lines:
             axes.legend(fontsize="small")
+    if shown_range:
+        low, high = min(shown_range), max(shown_range)
+        pad = 0.08 * (high - low) or 0.01
+        panels[0].set_ylim(low - pad, high + pad)  # panels share the y axis
     panels[0].set_ylabel("Test accuracy" if key == "test_accuracy" else key)
     figure.suptitle(title, fontsize="medium")
     return figure
@@ -165,7 +196,7 @@ def lmc_paths(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure:
 
 
 def lmc_instability(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure:
-    """Instability (error barrier height) vs percent remaining, mean line and min-max band per label."""
+    """Instability (error barrier height) vs percent remaining, mean line and min-max bars per label."""
     figure = new_figure()
     axes = figure.add_subplot()
     percents = []
@@ -173,10 +204,10 @@ def lmc_instability(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure
         x = [s.percent_remaining for s in levels]
         color = f"C{index % 10}"
         axes.plot(x, [s.instability.mean for s in levels], color=color, marker="o", label=label)
-        _band(axes, x, [s.instability.min for s in levels], [s.instability.max for s in levels], color)
+        _whiskers(axes, x, [s.instability.min for s in levels], [s.instability.max for s in levels], color)
         percents.extend(x)
     percent_axis(axes, percents)
-    axes.set_ylabel("Instability (max error on path − mean endpoint error)")
+    axes.set_ylabel("Instability (error barrier height)")
     axes.set_title(title, fontsize="medium")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small")
@@ -198,7 +229,7 @@ def instability_vs_rewind(series: Mapping[str, Sequence[tuple[int, Spread]]], ti
         x = [step for step, _ in points]
         color = f"C{index % 10}"
         axes.plot(x, [s.mean for _, s in points], color=color, marker="o", label=label)
-        _band(axes, x, [s.min for _, s in points], [s.max for _, s in points], color)
+        _whiskers(axes, x, [s.min for _, s in points], [s.max for _, s in points], color)
         steps.extend(x)
     positive = [step for step in steps if step > 0]
     # symlog keeps rewind step 0 on the axis while spreading the later points out as a log axis would.

@@ -195,3 +195,18 @@ def test_retrain_transfers_the_ticket_to_another_dataset(setup, tmp_path):
         np.testing.assert_array_equal(start[name], ticket[name])
     with pytest.raises(ConfigError, match="retrain_config"):
         branches.run_branch(setup, "retrain", 0, 2)
+
+
+def test_single_run_branches_get_a_summary_like_the_trunk(setup):
+    import csv
+    import os
+
+    metrics = [branches.run_branch(setup, "reinit", 0, level) for level in (1, 2)]
+    folder = metrics[0]["branch_folder"]
+    csv_path = os.path.join(setup.paths.replicate(0), f"summary_{folder}.csv")
+    with open(csv_path) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["level"]) for r in rows] == [1, 2]
+    assert [float(r["early_stop_test_accuracy"]) for r in rows] == pytest.approx(
+        [m["early_stop_test_accuracy"] for m in metrics])
+    assert os.path.isdir(setup.paths.tensorboard(0, f"summary_{folder}"))

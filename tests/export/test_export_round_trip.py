@@ -1,0 +1,98 @@
+"""Exported models reproduce the trained level: same zeros, same predictions, in SavedModel and TFLite."""
+import json
+import os
+import pathlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lottery_tf import export
+from lottery_tf.errors import ConfigError, StoreError
+from lottery_tf.experiments import store
+from lottery_tf.report.experiments import find_experiment
+
+
+@pytest.fixture(scope="module")
+def exported(export_root):
+    experiment = find_experiment(export_root, None)
+    return experiment, export.export_level(export_root, experiment.hash, level=1, tflite=True)
+
+
+def _wrapped_logits(experiment, level, images):
+    """The trained level's predictions computed independently of the export code path."""
+    import tf_keras as keras
+
+    keras.backend.clear_session()
+    model = export.rebuild(experiment.config_dict(), experiment.paths.level_files(0, level))
+    return model(images, training=False).numpy()
+
+
+def test_saved_variables_have_exactly_the_masks_zeros(exported):
+    experiment, result = exported
+    masks = store.load_arrays(experiment.paths.mask(0, 1))
+    loaded = tf.saved_model.load(result.saved_model)
+    assert sorted(loaded.kernels) == sorted(masks) == ["dense_1", "dense_2", "output"]
+    zeros = total = 0
+    for name, mask in masks.items():
+        kernel = loaded.kernels[name].numpy()
+        np.testing.assert_array_equal(kernel == 0, mask == 0)
+        trained = store.load_arrays(experiment.paths.weights_end(0, 1))[f"{name}/kernel"]
+        np.testing.assert_array_equal(kernel, trained)
+        zeros, total = zeros + int((mask == 0).sum()), total + mask.size
+    assert result.percent_zero == pytest.approx(100 * zeros / total, abs=1e-9)
+    assert result.percent_zero == pytest.approx(result.mask_percent_zero, abs=1e-9)
+    assert 85 < result.percent_zero < 95  # pruning rate 0.9, output layer included
+
+
+def test_loaded_saved_model_predicts_what_the_trained_level_does(exported, tiny_mnist_dir):
+    experiment, result = exported
+    images, described = export.check_images(experiment.config_dict(), 64)
+    assert "test images" in described  # the real (tiny) test split, not noise
+    serve = tf.saved_model.load(result.saved_model).signatures["serving_default"]
+    assert serve.structured_input_signature[1]["images"].shape.as_list() == [None, 28, 28, 1]
+    outputs = serve(images=tf.constant(images))
+    expected = _wrapped_logits(experiment, 1, images)
+    np.testing.assert_allclose(outputs["logits"].numpy(), expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(outputs["probabilities"].numpy().sum(axis=1), 1.0, atol=1e-6)
+    assert result.max_abs_diff <= 1e-5
+
+
+def test_tflite_models_run_and_match(exported):
+    experiment, result = exported
+    images, _ = export.check_images(experiment.config_dict(), 16)
+    expected = _wrapped_logits(experiment, 1, images)
+    by_name = {model.name: model for model in result.tflite}
+    assert sorted(by_name) == ["dense level 0", "plain format", "sparse format"]
+    for name in ("plain format", "sparse format"):
+        content = pathlib.Path(by_name[name].path).read_bytes()
+        np.testing.assert_allclose(export.tflite_logits(content, images), expected, rtol=0, atol=1e-4)
+        assert by_name[name].median_ms > 0 and by_name[name].median_ms_builtin > 0
+        assert by_name[name].bytes == len(content)
+    dense = pathlib.Path(by_name["dense level 0"].path).read_bytes()
+    np.testing.assert_allclose(export.tflite_logits(dense, images), _wrapped_logits(experiment, 0, images),
+                               rtol=0, atol=1e-4)
+    # 90% zeros: the sparse encoding is smaller than the plain one.
+    assert by_name["sparse format"].bytes < by_name["plain format"].bytes
+
+
+def test_sizes_and_the_export_record(exported):
+    experiment, result = exported
+    assert result.dense_saved_model == os.path.join(experiment.paths.level(0, 0), "export", "saved_model")
+    assert 0 < result.zip_bytes < result.dense_zip_bytes  # deflate squeezes the zeros
+    assert result.zip_bytes == export.zipped_size(result.saved_model)
+    record = json.loads(pathlib.Path(result.saved_model).parent.joinpath("export.json").read_text())
+    assert record["zip_bytes"] == result.zip_bytes and record["input"]["std"] == [0.3081]
+    assert [model["max_abs_diff"] is None for model in record["tflite"]] == [False, False, True]
+    leftovers = os.listdir(pathlib.Path(result.saved_model).parent)
+    assert not [name for name in leftovers if name.endswith((".partial", ".old"))]
+
+
+def test_bad_level_replicate_or_experiment_name_what_exists(export_root):
+    experiment = find_experiment(export_root, None)
+    with pytest.raises(StoreError, match="finished levels: 0, 1"):
+        export.export_level(export_root, experiment.name, level=4)
+    with pytest.raises(StoreError, match="stored replicates: 0"):
+        export.export_level(export_root, experiment.name, level=1, replicate=3)
+    with pytest.raises(ConfigError, match=experiment.name):
+        export.export_level(export_root, "resnet20_cifar10_0000000000", level=1)

@@ -1,0 +1,207 @@
+"""The report draws and tabulates exactly the stored numbers, and says what is missing."""
+import csv
+import glob
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection
+
+from lottery_tf.errors import ConfigError
+from lottery_tf.report.build import build_report
+from lottery_tf.report.collect import collect
+from lottery_tf.report.experiments import find_experiments
+
+FIGURES = ("accuracy_vs_sparsity", "early_stop_vs_sparsity", "training_curves", "lmc_paths",
+           "lmc_instability")
+
+
+def _stored(root: str) -> dict:
+    """Every metrics.json, read straight from disk: (kind, replicate, level) -> metrics."""
+    runs = {}
+    for path in glob.glob(os.path.join(root, "*", "replicate_*", "level_*", "metrics.json")):
+        parts = path.split(os.sep)
+        runs[("ticket", int(parts[-3].split("_")[1]), int(parts[-2].split("_")[1]))] = json.load(open(path))
+    for path in glob.glob(os.path.join(root, "*", "replicate_*", "level_*", "branch_*", "metrics.json")):
+        metrics = json.load(open(path))
+        runs[(metrics["branch"], metrics["replicate"], metrics["level"])] = metrics
+    return runs
+
+
+def _values(runs: dict, kind: str, level: int, key: str) -> list:
+    return [m[key] for (k, _, lvl), m in sorted(runs.items()) if k == kind and lvl == level]
+
+
+def _line(axes, label):
+    (line,) = [line for line in axes.lines if line.get_label() == label]
+    return line
+
+
+@pytest.fixture(scope="module")
+def report(report_root, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("report_out"))
+    return build_report(report_root, out=out, quiet=True), out
+
+
+def test_every_figure_and_table_is_written(report):
+    result, out = report
+    (experiment,) = result.experiments
+    assert sorted(experiment.figures) == sorted(FIGURES)
+    for stem in FIGURES:
+        with open(os.path.join(out, f"{stem}.png"), "rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+        with open(os.path.join(out, f"{stem}.svg")) as handle:
+            assert "<svg" in handle.read()
+    for name in ("levels.csv", "levels.md", "report.md"):
+        assert os.path.getsize(os.path.join(out, name)) > 0
+    assert sorted(result.files) == sorted(glob.glob(os.path.join(out, "*")))
+    assert not glob.glob(os.path.join(out, ".*"))  # no temporary files left behind
+
+
+def test_sparsity_figures_plot_the_stored_means_and_ranges(report, report_root):
+    (experiment,) = report[0].experiments
+    runs = _stored(report_root)
+    for stem, key in (("accuracy_vs_sparsity", "early_stop_test_accuracy"),
+                      ("early_stop_vs_sparsity", "early_stop_step")):
+        axes = experiment.figures[stem].axes[0]
+        ticket = _line(axes, "ticket")
+        np.testing.assert_allclose(ticket.get_xdata(), [100.0, 80.0], atol=0.2)
+        np.testing.assert_allclose(ticket.get_ydata(),
+                                   [np.mean(_values(runs, "ticket", level, key)) for level in (0, 1)])
+        reinit = _line(axes, "reinit")
+        np.testing.assert_allclose(reinit.get_ydata(), [np.mean(_values(runs, "reinit", 1, key))])
+        # The ticket's min-max bars span exactly the replicates' values.
+        bars = [c for c in axes.collections if isinstance(c, LineCollection)][0]
+        for segment, level in zip(bars.get_segments(), (0, 1), strict=True):
+            values = _values(runs, "ticket", level, key)
+            np.testing.assert_allclose(segment[:, 1], [min(values), max(values)])
+        assert axes.get_xscale() == "log"
+        left, right = axes.get_xlim()
+        assert left > right  # 100% on the left
+        np.testing.assert_allclose(sorted(axes.get_xticks()), [80.0, 100.0], atol=0.2)
+        assert axes.get_xlabel() and axes.get_ylabel()
+
+
+def test_training_curves_plot_the_mean_test_accuracy_per_step(report, report_root):
+    (experiment,) = report[0].experiments
+    runs = _stored(report_root)
+    assert experiment.curve_levels == [0, 1]
+    figure = experiment.figures["training_curves"]
+    for axes, level in zip(figure.axes, (0, 1), strict=True):
+        assert axes.get_title().startswith(f"level {level}")
+        curves = [m["curve"] for (k, _, lvl), m in runs.items() if k == "ticket" and lvl == level]
+        steps = sorted(set.intersection(*({p["step"] for p in c if p["test_accuracy"] is not None}
+                                          for c in curves)))
+        expected = [np.mean([next(p["test_accuracy"] for p in c if p["step"] == step) for c in curves])
+                    for step in steps]
+        line = _line(axes, "ticket")
+        np.testing.assert_array_equal(line.get_xdata(), steps)
+        np.testing.assert_allclose(line.get_ydata(), expected)
+    assert {line.get_label() for line in figure.axes[1].lines} == {"ticket", "reinit"}
+
+
+def test_lmc_figures_plot_the_stored_paths_and_instability(report, report_root):
+    (experiment,) = report[0].experiments
+    runs = _stored(report_root)
+    paths = experiment.figures["lmc_paths"].axes[0]
+    line = _line(paths, "level 1 (80%)")
+    np.testing.assert_allclose(line.get_xdata(), [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(line.get_ydata(), np.mean(_values(runs, "lmc", 1, "errors"), axis=0))
+    instability = _line(experiment.figures["lmc_instability"].axes[0], "lmc")
+    np.testing.assert_allclose(instability.get_ydata(), [np.mean(_values(runs, "lmc", 1, "instability"))])
+
+
+def test_csv_holds_the_stored_numbers(report, report_root):
+    _, out = report
+    runs = _stored(report_root)
+    with open(os.path.join(out, "levels.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(row["level"]) for row in rows] == [0, 1]
+    for row, level in zip(rows, (0, 1), strict=True):
+        accuracies = _values(runs, "ticket", level, "early_stop_test_accuracy")
+        assert float(row["ticket acc@es mean"]) == pytest.approx(np.mean(accuracies), abs=1e-12)
+        assert float(row["ticket acc@es min"]) == min(accuracies)
+        assert float(row["ticket acc@es max"]) == max(accuracies)
+        assert float(row["ticket es step mean"]) == np.mean(_values(runs, "ticket", level, "early_stop_step"))
+        assert float(row["ticket final acc mean"]) == pytest.approx(
+            np.mean(_values(runs, "ticket", level, "test_accuracy")), abs=1e-12)
+        assert int(row["ticket n"]) == 2
+    assert rows[0]["reinit acc@es mean"] == ""  # no reinit run at level 0
+    assert float(rows[1]["reinit acc@es mean"]) == pytest.approx(
+        np.mean(_values(runs, "reinit", 1, "early_stop_test_accuracy")), abs=1e-12)
+
+
+def test_collect_finds_every_run_and_no_gap(report_root):
+    (experiment,) = find_experiments(report_root, None)
+    collected = collect(experiment)
+    assert {r: sorted(levels) for r, levels in collected.trunk.items()} == {0: [0, 1], 1: [0, 1]}
+    assert sorted(collected.branches) == ["lmc", "reinit"]
+    assert collected.missing.replicates == [] and collected.missing.levels == {}
+    assert collected.missing.branches == {"lmc": [(1, 1)]}
+    assert collected.missing.lines() == ["branch lmc: missing at replicate 1 level 1"]
+
+
+def _damaged_copy(report_root, tmp_path):
+    """The experiment with replicate 1 renamed to 2 (so 1 is missing) and its level 1 unfinished."""
+    shutil.copytree(report_root, tmp_path / "runs")
+    (experiment,) = (tmp_path / "runs").iterdir()
+    os.rename(experiment / "replicate_1", experiment / "replicate_2")
+    os.remove(experiment / "replicate_2" / "level_1" / "metrics.json")
+    shutil.rmtree(next((experiment / "replicate_2" / "level_1").glob("branch_reinit_*")))
+    return tmp_path / "runs"
+
+
+def test_missing_replicates_levels_and_branches_are_reported(report_root, tmp_path, capsys):
+    root = _damaged_copy(report_root, tmp_path)
+    result = build_report(str(root), out=str(tmp_path / "out"))
+    missing = result.experiments[0].collected.missing
+    assert missing.replicates == [1]
+    assert missing.levels == {2: [1]} and missing.training == {2: [1]}
+    assert missing.branches == {"reinit": [(2, 1)], "lmc": [(2, 1)]}
+    printed = capsys.readouterr().out
+    text = (tmp_path / "out" / "report.md").read_text()
+    for expected in ("replicate 1: missing", "replicate 2: trunk level(s) 1 missing",
+                     "branch reinit: missing at replicate 2 level 1"):
+        assert expected in printed and expected in text
+    # Level 1's mean now covers replicate 0 only.
+    with open(tmp_path / "out" / "levels.csv") as handle:
+        assert [row["ticket n"] for row in csv.DictReader(handle)] == ["2", "1"]
+
+
+def test_unknown_experiment_and_empty_root_are_clear_errors(report_root, tmp_path):
+    (experiment,) = find_experiments(report_root, None)
+    with pytest.raises(ConfigError, match=f"available: {experiment.name}"):
+        build_report(report_root, "lenet_nope_0000000000", quiet=True)
+    with pytest.raises(ConfigError, match="No experiments under"):
+        build_report(str(tmp_path), quiet=True)
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_report(str(tmp_path / "nowhere"), quiet=True)
+    assert [e.name for e in find_experiments(report_root, experiment.hash[:6])] == [experiment.name]
+    assert [e.name for e in find_experiments(report_root, experiment.name)] == [experiment.name]
+
+
+def test_several_experiments_get_a_comparison(report_root, tmp_path):
+    """A copy of the experiment posing as one rewound to step 10 gives instability vs rewind."""
+    root = tmp_path / "runs"
+    shutil.copytree(report_root, root)
+    (original,) = root.iterdir()
+    copy = root / (original.name.rsplit("_", 1)[0] + "_0123456789")
+    shutil.copytree(original, copy)
+    stored = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**stored, "hash": "0123456789"}))
+    for path in copy.glob("replicate_*/level_1/branch_lmc_*/metrics.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "start_step": 10}))
+    out = tmp_path / "out"
+    result = build_report(str(root), f"{original.name},0123", out=str(out), quiet=True)
+    assert [e.name for e in result.experiments] == [original.name, copy.name]
+    for name in ("comparison.csv", "comparison.md", "comparison_accuracy.png", "instability_vs_rewind.svg",
+                 f"{copy.name}/report.md"):
+        assert (out / name).exists(), name
+    line = _line(result.comparison_figures["instability_vs_rewind"].axes[0], "80% remaining")
+    np.testing.assert_array_equal(line.get_xdata(), [0, 10])
+    assert line.get_ydata()[0] == line.get_ydata()[1]  # the copy holds the same numbers
+    with open(out / "comparison.csv") as handle:
+        header = next(csv.reader(handle))
+    assert f"{original.name}:ticket acc@es mean" in header and f"{copy.name}:reinit es step mean" in header
