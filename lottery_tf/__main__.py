@@ -2,8 +2,9 @@
 
 - `lottery`: iterative magnitude pruning with rewinding, for every replicate.
 - `train`: the dense network only (level 0 of the same experiment).
-- `branch <name> --levels=1-7`: a control off finished trunk levels
-  (`reinit`, `random_prune`), then a table of the ticket against every control.
+- `branch <name> --levels=1-7`: a control or analysis off finished trunk levels
+  (reinit, reinit_sign, random_prune, shuffle_mask, one_shot, rewind_sweep, lmc,
+  prune_at_init, init_eval, retrain), then a table of the ticket against every control.
 - `report [--experiment=NAME_OR_HASH[,...]] [--out=DIR]`: tables and figures of
   stored results (no --config; works while an experiment is running).
 - `export --experiment=NAME_OR_HASH --level=L [--replicate=R] [--tflite]`: a
