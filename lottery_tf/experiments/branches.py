@@ -386,7 +386,7 @@ def trunk_results(setup: Setup, replicate: int) -> list[dict]:
 
 def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> dict[str, list[dict]]:
     """Every finished branch of a replicate, by label (the branch name, plus its
-    folder hash when one name was run with several arguments); with `only`, that
+    arguments when one name was run with several); with `only`, that
     branch folder's runs keyed by the folder name."""
     found: dict[str, list[dict]] = {}
     for level in range(setup.config.levels + 1):
@@ -405,7 +405,9 @@ def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> d
     labels = {}
     for name, folders in by_name.items():
         for folder in folders:
-            labels[name if len(folders) == 1 else f"{name}[{folder[-10:-6]}]"] = found[folder]
+            args = found[folder][0].get("branch_args") or {}
+            tag = ",".join(str(value) for value in args.values()) or folder[-10:-6]
+            labels[name if len(folders) == 1 else f"{name}[{tag}]"] = found[folder]
     return labels
 
 
