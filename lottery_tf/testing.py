@@ -62,3 +62,19 @@ def tiny_config(data_dir, **overrides):
         section, _, field = key.rpartition(".")
         (config[section] if section else config)[field] = value
     return config
+
+
+def write_tiny_cifar10(directory: pathlib.Path, train: int = 500, test: int = 100, seed: int = 0):
+    """The official CIFAR-10 binary layout (5 train batches + test batch), tiny and learnable."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def write(path, count, batch_seed):
+        images, labels = synthetic_images(count, batch_seed, height=32, width=32, channels=3)
+        records = np.concatenate(
+            [labels[:, None], images.transpose(0, 3, 1, 2).reshape(count, -1)], axis=1)
+        path.write_bytes(records.astype(np.uint8).tobytes())
+
+    for index in range(1, 6):
+        write(directory / f"data_batch_{index}.bin", train // 5, seed + index)
+    write(directory / "test_batch.bin", test, seed + 10)
+    return directory

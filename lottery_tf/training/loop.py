@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
+from absl import logging
 
 from lottery_tf.data import pipeline
 from lottery_tf.errors import TrainingError
@@ -64,6 +65,15 @@ class PausingCallback(keras.callbacks.Callback):
 
     def pause_steps(self, start: int, end: int) -> Iterable[int]:
         return ()
+
+
+def _first_device(strategy: tf.distribute.Strategy) -> str:
+    """The device the strategy's (single) replica runs on."""
+    try:
+        return strategy.extended.worker_devices[0]
+    except RuntimeError:  # the default strategy: TensorFlow's own placement
+        gpus = tf.config.list_logical_devices("GPU")
+        return gpus[0].name if gpus else "/device:CPU:0"
 
 
 class _Callbacks:
@@ -131,8 +141,31 @@ class Trainer:
         self._train_loss.update_state(per_example)
         self._train_accuracy.update_state(labels, logits)
 
+    def _compiled_step(self):
+        """The train step, XLA-compiled where XLA can compile it.
+
+        Some gradients have no deterministic XLA kernel (MaxPool's, with op
+        determinism on); lowering the step on a dummy batch finds out without
+        running it, and such models train without XLA.
+        """
+        if not self.spec.jit_compile:
+            return tf.function(self._train_step)
+        step = tf.function(self._train_step, jit_compile=True)
+        if self.strategy.num_replicas_in_sync != 1:
+            return step
+        images = tf.zeros((self.spec.batch_size, *self.splits.train_x.shape[1:]), tf.float32)
+        labels = tf.zeros((self.spec.batch_size,), tf.as_dtype(self.splits.train_y.dtype))
+        try:
+            step.experimental_get_compiler_ir(images, labels)(
+                stage="hlo", device_name=_first_device(self.strategy))
+        except ValueError as error:
+            reason = str(error).split("\n")[0].split(": '")[-1]
+            logging.warning("Training without XLA: %s", reason)
+            return tf.function(self._train_step)
+        return step
+
     def _make_train_chunk(self):
-        step = tf.function(self._train_step, jit_compile=self.spec.jit_compile)
+        step = self._compiled_step()
         strategy = self.strategy
 
         @tf.function
