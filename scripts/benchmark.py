@@ -128,7 +128,6 @@ def imp_level_seconds(name, shape, batch, splits, steps) -> float:
 
 def main(argv):
     del argv
-    tf.config.experimental.enable_op_determinism()
     results = {"steps": FLAGS.steps, "models": {}}
     for name in FLAGS.models.split(","):
         shape, batch = SETTINGS[name]
