@@ -45,6 +45,8 @@ flags.DEFINE_string("experiment", None, "report/export: experiment folder name o
                     "(report: comma-separated, default all).")
 flags.DEFINE_string("out", None, "report: output folder (default <root>/<experiment>/report).")
 flags.DEFINE_integer("level", None, "export: the trunk level to export.")
+flags.DEFINE_string("worker_dir", None, "multi_worker: where a non-chief worker keeps its private "
+                    "copy of the experiment (default: a temporary folder, deleted at the end).")
 flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it.")
 
 # Branch argument name -> flag, for each branch that takes arguments.
@@ -83,9 +85,9 @@ def run(argv: list[str]) -> None:
         raise LotteryError("--config is required, e.g. --config=configs/lenet_mnist.py.")
     import tensorflow as tf
 
-    from lottery_tf.experiments import branches
-    from lottery_tf.experiments.lottery import prepare, run_lottery
-    from lottery_tf.training.strategies import make_strategy
+    from lottery_tf.experiments.config import experiment_name
+    from lottery_tf.experiments.worker_root import private_root
+    from lottery_tf.training.strategies import RuntimeSpec, barrier, is_chief, make_strategy
 
     tf.config.experimental.enable_op_determinism()
     config = FLAGS.config
@@ -93,9 +95,23 @@ def run(argv: list[str]) -> None:
         with config.unlocked():
             config.levels = 0
     replicates = parse_replicates(FLAGS.replicates, FLAGS.replicate)
-    strategy = make_strategy(config.runtime.strategy)
+    strategy = make_strategy(RuntimeSpec.from_config(config.runtime))
+    if is_chief(strategy):
+        barrier(strategy)  # write nothing before every other worker has copied the stored state
+        run_training_command(commands, config, FLAGS.root, replicates, strategy, FLAGS.quiet)
+        return
+    with private_root(FLAGS.root, experiment_name(config), FLAGS.worker_dir) as root:
+        barrier(strategy)
+        run_training_command(commands, config, root, replicates, strategy, quiet=True)
+
+
+def run_training_command(commands, config, root, replicates, strategy, quiet) -> None:
+    """`train`, `lottery` or `branch` under `strategy`, results under `root`."""
+    from lottery_tf.experiments import branches
+    from lottery_tf.experiments.lottery import prepare, run_lottery
+
     if commands[0] != "branch":
-        run_lottery(config, FLAGS.root, replicates, strategy, quiet=FLAGS.quiet)
+        run_lottery(config, root, replicates, strategy, quiet=quiet)
         return
     name = commands[1]
     if name not in branches.BRANCHES:
@@ -105,7 +121,7 @@ def run(argv: list[str]) -> None:
     levels = branches.parse_levels(FLAGS.levels, config.levels)
     args = {arg: FLAGS[flag].value for arg, flag in BRANCH_FLAGS.get(name, {}).items()
             if FLAGS[flag].value is not None}
-    setup = prepare(config, FLAGS.root, strategy, FLAGS.quiet)
+    setup = prepare(config, root, strategy, quiet)
     for replicate in replicates:
         runs = [branches.run_branch(setup, name, replicate, level, args) for level in levels]
         if name == "rewind_sweep":

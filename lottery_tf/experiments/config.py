@@ -52,7 +52,10 @@ FIELDS = {
     "pruning.dense_rate": (float, "rate for hidden dense layers (default: rate)"),
     "pruning.output_rate": (float, "rate for the output layer (default: rate)"),
     "pruning.layers_to_ignore": ("", "comma-separated layer names never pruned"),
-    "runtime.strategy": ("default", "tf.distribute strategy: default | one_device | mirrored"),
+    "runtime.strategy": ("default", "tf.distribute strategy: default | one_device | mirrored | "
+                         "multi_worker (TF_CONFIG) | tpu"),
+    "runtime.cpu_devices": (int, "split the CPU into N logical devices (mirrored without GPUs)"),
+    "runtime.tpu": (str, "tpu: TPU name or grpc:// address (unset: this host's TPU)"),
     "runtime.jit_compile": (True, "compile the train step with XLA"),
     "runtime.eval_batch_size": (1000, "batch size of evaluation passes"),
     "runtime.checkpoint_every": ("1ep", "mid-level checkpoint interval"),

@@ -26,6 +26,7 @@ from lottery_tf.data import pipeline
 from lottery_tf.errors import TrainingError
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.training.evaluation import Evaluator
+from lottery_tf.training.strategies import xla_supported
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +112,9 @@ class Trainer:
             self._train_accuracy = keras.metrics.SparseCategoricalAccuracy("train_accuracy")
             optimizer.build(model.trainable_variables)
         self._masks = tfmot_adapter.mask_by_variable(model)
+        self._jit_compile = spec.jit_compile and xla_supported(strategy)
         self._train_chunk = self._make_train_chunk()
-        self.evaluator = Evaluator(model, strategy, splits, spec.eval_batch_size, spec.jit_compile)
+        self.evaluator = Evaluator(model, strategy, splits, spec.eval_batch_size, self._jit_compile)
         # The lowest validation loss seen so far in this run (restore it on resume).
         self.best_val_loss = float("inf")
 
@@ -148,7 +150,7 @@ class Trainer:
         determinism on); lowering the step on a dummy batch finds out without
         running it, and such models train without XLA.
         """
-        if not self.spec.jit_compile:
+        if not self._jit_compile:
             return tf.function(self._train_step)
         step = tf.function(self._train_step, jit_compile=True)
         if self.strategy.num_replicas_in_sync != 1:
@@ -220,7 +222,7 @@ class Trainer:
             self._train_chunk(iterator, tf.constant(pause - self.step, tf.int64))
             logs = {"train_loss": float(self._train_loss.result()),
                     "train_accuracy": float(self._train_accuracy.result()),
-                    "learning_rate": float(self.optimizer.learning_rate)}
+                    "learning_rate": float(tf.convert_to_tensor(self.optimizer.learning_rate))}
             self._train_loss.reset_state()
             self._train_accuracy.reset_state()
             if not np.isfinite(logs["train_loss"]):
