@@ -2,7 +2,9 @@
 
 Used by the test suite; also handy for trying a change without real data.
 """
+import glob
 import gzip
+import os
 import pathlib
 import struct
 
@@ -78,3 +80,40 @@ def write_tiny_cifar10(directory: pathlib.Path, train: int = 500, test: int = 10
         write(directory / f"data_batch_{index}.bin", train // 5, seed + index)
     write(directory / "test_batch.bin", test, seed + 10)
     return directory
+
+
+def write_config_file(path: pathlib.Path, data_dir, **overrides) -> pathlib.Path:
+    """A config file (for `--config=`) holding `tiny_config(data_dir, **overrides)`."""
+    arguments = "".join(f", {key}={value!r}" for key, value in overrides.items())
+    path.write_text("from lottery_tf.testing import tiny_config\n\n\n"
+                    f"def get_config():\n    return tiny_config({str(data_dir)!r}{arguments})\n")
+    return path
+
+
+def stored_results(paths, replicate: int = 0) -> dict:
+    """Every stored array file and metrics.json of a replicate (minus wall time), by relative path."""
+    from lottery_tf.experiments import store
+
+    files = {}
+    pattern = os.path.join(paths.dir, f"replicate_{replicate}", "**", "*")
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        relative = os.path.relpath(path, paths.dir)
+        if path.endswith(".npz"):
+            files[relative] = store.load_arrays(path)
+        elif path.endswith("metrics.json"):
+            metrics = store.read_json(path)
+            metrics.pop("wall_seconds")
+            files[relative] = metrics
+    return files
+
+
+def assert_same_results(actual: dict, expected: dict) -> None:
+    """`stored_results` of two runs agree exactly: same files, arrays and metrics."""
+    assert sorted(actual) == sorted(expected)
+    for name, value in expected.items():
+        if name.endswith(".npz"):
+            assert sorted(actual[name]) == sorted(value), name
+            for key in value:
+                np.testing.assert_array_equal(actual[name][key], value[key], err_msg=f"{name}:{key}")
+        else:
+            assert actual[name] == value, name

@@ -5,13 +5,17 @@ For each model it times, on the same in-memory data and batch size:
   imp         lottery_tf's Trainer on the tfmot-wrapped model (masks, callbacks), no evaluation,
   imp_eval    the same with validation on 5,000 examples every 100 iterations (and the
               10,000 test examples every 1,000 and wherever validation loss improves),
-then one short IMP level end to end, and the process's peak memory. Ratios are
-imp / bare and imp_eval / bare steps per second. Prints a table, writes JSON.
+each in `--rounds` interleaved rounds. Ratios are imp / bare and imp_eval / bare
+steps per second within a round; the table shows the median over rounds, the
+peak memory of the process, and a full level's projected wall time (the measured
+fixed cost of a level plus the configs' iterations at the imp_eval rate).
+Prints a table, writes JSON.
 
-  python scripts/benchmark.py --models=lenet_300_100,conv2,resnet20 --steps=2000 --out=bench.json
+  python scripts/benchmark.py --models=lenet_300_100,conv2,resnet20 --out=benchmark.json
 """
 import json
 import resource
+import statistics
 import sys
 import time
 
@@ -32,13 +36,15 @@ from lottery_tf.training.optimizers import make_optimizer
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("models", "lenet_300_100,conv2,resnet20", "Models to time.")
-flags.DEFINE_integer("steps", 2000, "Timed iterations per measurement (after warm-up).")
+flags.DEFINE_integer("steps", None, "Timed iterations per measurement (after warm-up); "
+                     "default per model (2000 LeNet, 500 Conv-2, 200 ResNet-20), a multiple of 100.")
+flags.DEFINE_integer("rounds", 3, "Interleaved repetitions; the table shows medians.")
 flags.DEFINE_string("out", "benchmark.json", "Where to write the JSON results.")
 
-SETTINGS = {  # model: (input shape, batch size) as in the papers
-    "lenet_300_100": ((28, 28, 1), 60),
-    "conv2": ((32, 32, 3), 60),
-    "resnet20": ((32, 32, 3), 128),
+SETTINGS = {  # model: (input shape, batch size, timed steps, iterations per level in the configs)
+    "lenet_300_100": ((28, 28, 1), 60, 2000, 50_000),
+    "conv2": ((32, 32, 3), 60, 500, 20_000),
+    "resnet20": ((32, 32, 3), 128, 200, 30_000),
 }
 TRAIN_EXAMPLES, VALIDATION_EXAMPLES, TEST_EXAMPLES = 55_000, 5_000, 10_000
 
@@ -119,29 +125,41 @@ def imp_steps_per_second(name, shape, batch, splits, steps, eval_every) -> float
     return steps / (stopwatch.times[100 + steps] - stopwatch.times[100])
 
 
-def imp_level_seconds(name, shape, batch, splits, steps) -> float:
-    """Wall time of one whole level (build, wrap, compile, train, evaluate every 100 it)."""
-    started = time.perf_counter()
-    imp_steps_per_second(name, shape, batch, splits, steps, 100)
-    return time.perf_counter() - started
-
-
 def main(argv):
     del argv
-    results = {"steps": FLAGS.steps, "models": {}}
+    results = {"rounds": FLAGS.rounds, "models": {}}
     for name in FLAGS.models.split(","):
-        shape, batch = SETTINGS[name]
+        shape, batch, default_steps, paper_steps = SETTINGS[name]
+        steps = FLAGS.steps or default_steps
         splits = synthetic_splits(shape)
-        bare = bare_steps_per_second(name, shape, batch, splits, FLAGS.steps)
-        imp = imp_steps_per_second(name, shape, batch, splits, FLAGS.steps, 0)
-        imp_eval = imp_steps_per_second(name, shape, batch, splits, FLAGS.steps, 100)
+        rounds = []
+        for _ in range(FLAGS.rounds):  # interleaved, so a slow spell of the machine hits all three
+            started = time.perf_counter()
+            rates = {"bare": bare_steps_per_second(name, shape, batch, splits, steps),
+                     "imp": imp_steps_per_second(name, shape, batch, splits, steps, 0)}
+            level_started = time.perf_counter()
+            rates["imp_eval"] = imp_steps_per_second(name, shape, batch, splits, steps, 100)
+            rates["level_seconds"] = time.perf_counter() - level_started
+            rates["round_seconds"] = time.perf_counter() - started
+            rounds.append(rates)
+        median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+        imp_ratio = statistics.median(r["imp"] / r["bare"] for r in rounds)
+        eval_ratio = statistics.median(r["imp_eval"] / r["bare"] for r in rounds)
+        # A full level: the measured fixed cost (build, wrap, compile) plus the paper's
+        # iterations at the measured rate with validation.
+        fixed = median["level_seconds"] - (steps + 101) / median["imp_eval"]
+        projected = fixed + paper_steps / median["imp_eval"]
         results["models"][name] = {
-            "batch_size": batch, "bare_steps_per_second": bare, "imp_steps_per_second": imp,
-            "imp_eval_steps_per_second": imp_eval, "imp_over_bare_ratio": imp / bare,
-            "imp_eval_over_bare_ratio": imp_eval / bare,
+            "batch_size": batch, "timed_steps": steps, "rounds": rounds,
+            "bare_steps_per_second": median["bare"], "imp_steps_per_second": median["imp"],
+            "imp_eval_steps_per_second": median["imp_eval"],
+            "imp_over_bare_ratio": imp_ratio, "imp_eval_over_bare_ratio": eval_ratio,
+            "paper_level_steps": paper_steps,
+            "projected_level_seconds": projected,
         }
-        print(f"{name:>14} batch {batch:>3} | bare {bare:7.1f} it/s | imp {imp:7.1f} it/s "
-              f"(ratio {imp / bare:.2f}) | imp+eval {imp_eval:7.1f} it/s (ratio {imp_eval / bare:.2f})")
+        print(f"{name:>14} batch {batch:>3} | bare {median['bare']:7.1f} it/s | imp {median['imp']:7.1f} "
+              f"it/s (ratio {imp_ratio:.2f}) | imp+eval {median['imp_eval']:7.1f} it/s (ratio "
+              f"{eval_ratio:.2f}) | {paper_steps} it level ~{projected / 60:.1f} min")
         sys.stdout.flush()
     results["peak_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {results['peak_memory_mib']:.0f} MiB")

@@ -46,7 +46,7 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     return steps
 
 
-def _as_tensors(x: ArrayLike, y: ArrayLike) -> tuple[tf.Tensor, tf.Tensor]:
+def as_tensors(x: ArrayLike, y: ArrayLike) -> tuple[tf.Tensor, tf.Tensor]:
     """Convert the arrays once to host tensors that datasets capture by reference."""
     if len(x) != len(y):
         raise ConfigError(f"got {len(x)} images but {len(y)} labels; they must match")
@@ -98,7 +98,7 @@ def train_dataset(
         )
     n = len(x)
     spe = steps_per_epoch(n, batch_size)
-    images, labels = _as_tensors(x, y)
+    images, labels = as_tensors(x, y)
     seed_t = tf.constant(seed, tf.int64)
     start_epoch = start_step // spe
     end_epoch = -(-end_step // spe)  # ceil: the epoch holding step end_step-1, plus one
@@ -194,7 +194,7 @@ def eval_dataset(x: ArrayLike, y: ArrayLike, batch_size: int) -> tf.data.Dataset
     """
     if batch_size <= 0:
         raise ConfigError(f"batch_size must be positive, got {batch_size}")
-    images, labels = _as_tensors(x, y)
+    images, labels = as_tensors(x, y)
     n = len(x)
 
     def load(start: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -11,16 +11,7 @@ import socket
 import time
 
 from lottery_tf.errors import StoreError
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+from lottery_tf.experiments import store
 
 
 def _read_holder(path: str) -> dict:
@@ -47,7 +38,7 @@ def run_lock(directory: str):
         except FileExistsError:
             holder = _read_holder(path)
             same_host = holder.get("host") == me["host"]
-            if holder and (not same_host or _alive(int(holder["pid"]))):
+            if holder and (not same_host or store.process_alive(int(holder["pid"]))):
                 raise StoreError(
                     f"{directory} is being written by process {holder['pid']} on {holder['host']} "
                     f"(since {time.ctime(holder['since'])}); wait for it to finish or stop it. "

@@ -18,7 +18,7 @@ from lottery_tf.data.registry import get_spec
 from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import config as config_lib
-from lottery_tf.experiments import store
+from lottery_tf.experiments import crash_points, store
 from lottery_tf.experiments.masked_run import RunPlan, fresh_weights, train_masked_run
 from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
@@ -113,6 +113,8 @@ def run_replicate(setup: Setup, replicate: int) -> list[dict]:
     paths, config = setup.paths, setup.config
     seed = replicate_seed(config, replicate)
     info = paths.replicate_info(replicate)
+    for directory in (paths.dir, os.path.dirname(info)):
+        store.remove_dead_temporaries(directory)
     if not os.path.exists(info):
         store.write_json(info, {"replicate": replicate, "seed": seed})
     results = []
@@ -122,6 +124,7 @@ def run_replicate(setup: Setup, replicate: int) -> list[dict]:
             results.append(store.read_json(metrics_path))
             continue
         results.append(run_level(setup, replicate, level, seed))
+        crash_points.reach("level_done")
         log_level_to_tensorboard(paths, replicate, results[-1])
         write_replicate_summary(paths, replicate, results)
     write_replicate_summary(paths, replicate, results)
@@ -146,6 +149,7 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
                            {name: trained[f"{name}/kernel"] for name in previous_mask},
                            previous_mask, setup.layer_rates)
     store.save_arrays(path, masks)
+    crash_points.reach("pruned")
     return masks
 
 

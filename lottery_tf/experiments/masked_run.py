@@ -88,6 +88,7 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
     with run_lock(plan.files.dir):
         if os.path.exists(plan.files.metrics):  # finished by the process we waited on
             return store.read_json(plan.files.metrics)
+        store.remove_dead_temporaries(plan.files.dir)
         return _train(setup, plan)
 
 

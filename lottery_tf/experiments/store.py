@@ -3,6 +3,8 @@
 A reader therefore sees either the old file or the complete new one, never a
 half-written file, even if the process is killed mid-write.
 """
+import contextlib
+import glob
 import io
 import json
 import os
@@ -12,16 +14,23 @@ from collections.abc import Mapping
 import numpy as np
 
 from lottery_tf.errors import StoreError
+from lottery_tf.experiments import crash_points
+
+_TEMPORARY = ".tmp"
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Writes `data` to `path` atomically (temp file, fsync, rename)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    prefix = f".{os.path.basename(path)}.{os.getpid()}."  # the pid tells whose temporary it is
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=_TEMPORARY)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(data[:len(data) // 2])
+            handle.flush()
+            crash_points.reach("mid_write")
+            handle.write(data[len(data) // 2:])
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -29,6 +38,29 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_dead_temporaries(directory: str) -> list[str]:
+    """Deletes temporaries left in `directory` by processes killed mid-write; returns them."""
+    removed = []
+    for path in glob.glob(os.path.join(directory, f".*{_TEMPORARY}")):
+        pid = os.path.basename(path).rsplit(".", 3)[-3]
+        if pid.isdigit() and not process_alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+                removed.append(path)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_json(path: str, value) -> None:

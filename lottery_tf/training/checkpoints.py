@@ -9,7 +9,7 @@ import os
 
 import tensorflow as tf
 
-from lottery_tf.experiments import store
+from lottery_tf.experiments import crash_points, store
 from lottery_tf.training.callbacks import EarlyStopTracker
 from lottery_tf.training.loop import PausingCallback
 
@@ -27,6 +27,7 @@ class LevelCheckpoint:
         """Writes the checkpoint for `step` and then marks it as the latest."""
         prefix = os.path.join(self.directory, f"ckpt-{step}")
         self._checkpoint.write(prefix)
+        crash_points.reach("checkpoint_written")
         store.write_json(os.path.join(self.directory, _LATEST),
                          {"step": step, "prefix": os.path.basename(prefix), "curve": tracker.state()})
         for stale in glob.glob(os.path.join(self.directory, "ckpt-*")):

@@ -24,6 +24,7 @@ from absl import logging
 
 from lottery_tf.data import pipeline
 from lottery_tf.errors import TrainingError
+from lottery_tf.experiments import crash_points
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.training.evaluation import Evaluator
 from lottery_tf.training.strategies import xla_supported
@@ -232,4 +233,5 @@ class Trainer:
             if pause in eval_steps:
                 callback_list.on_test_end(self.evaluate_all())
             callback_list.on_train_batch_end(pause, logs)
+            crash_points.reach("pause")
         callback_list.on_train_end({"step": self.step})

@@ -1,5 +1,4 @@
 """An interrupted run, rerun with the same command, equals an uninterrupted one."""
-import glob
 import os
 
 import numpy as np
@@ -10,25 +9,12 @@ from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.experiments.paths import ExperimentPaths
-from lottery_tf.testing import tiny_config
+from lottery_tf.testing import assert_same_results, stored_results, tiny_config
 from lottery_tf.training import checkpoints
 
 
 class Interrupted(Exception):
     pass
-
-
-def _stored(paths):
-    files = {}
-    for path in sorted(glob.glob(os.path.join(paths.dir, "replicate_0", "**", "*"), recursive=True)):
-        relative = os.path.relpath(path, paths.dir)
-        if path.endswith(".npz"):
-            files[relative] = store.load_arrays(path)
-        elif path.endswith("metrics.json"):
-            metrics = store.read_json(path)
-            metrics.pop("wall_seconds")
-            files[relative] = metrics
-    return files
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +55,7 @@ def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
     run_lottery(config, interrupted.root, [0], quiet=True)
 
-    expected, actual = _stored(reference), _stored(interrupted)
-    assert expected.keys() == actual.keys()
-    for name, value in expected.items():
-        if isinstance(value, dict) and name.endswith(".npz"):
-            for key in value:
-                np.testing.assert_array_equal(actual[name][key], value[key], err_msg=f"{name}:{key}")
-        else:
-            assert actual[name] == value, name
+    assert_same_results(stored_results(interrupted), stored_results(reference))
 
 
 def test_changed_hashed_field_is_a_different_experiment(config, tmp_path):

@@ -18,7 +18,7 @@ from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.experiments.paths import ExperimentPaths
-from lottery_tf.testing import tiny_config
+from lottery_tf.testing import tiny_config, write_config_file
 from lottery_tf.training.strategies import RuntimeSpec, make_strategy
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -27,10 +27,7 @@ TOLERANCE = 1e-4
 
 
 def _config_file(tmp_path, data_dir) -> pathlib.Path:
-    path = tmp_path / "tiny.py"
-    path.write_text("from lottery_tf.testing import tiny_config\n\n\n"
-                    f"def get_config():\n    return tiny_config({str(data_dir)!r}, levels={LEVELS})\n")
-    return path
+    return write_config_file(tmp_path / "tiny.py", data_dir, levels=LEVELS)
 
 
 def _lottery(config_file, root, *flags, env=None):
