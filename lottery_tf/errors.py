@@ -17,5 +17,13 @@ class StoreError(LotteryError):
     """Stored experiment state is unreadable or locked."""
 
 
+class CorruptFileError(StoreError):
+    """A stored file fails its checksum or cannot be parsed."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path} is corrupt ({reason}); delete it and rerun to recompute it.")
+        self.path = path
+
+
 class TrainingError(LotteryError):
     """Training diverged (NaN or inf loss); the last checkpoint is left intact."""

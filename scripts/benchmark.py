@@ -37,14 +37,14 @@ from lottery_tf.training.optimizers import make_optimizer
 FLAGS = flags.FLAGS
 flags.DEFINE_string("models", "lenet_300_100,conv2,resnet20", "Models to time.")
 flags.DEFINE_integer("steps", None, "Timed iterations per measurement (after warm-up); "
-                     "default per model (2000 LeNet, 500 Conv-2, 200 ResNet-20), a multiple of 100.")
+                     "default per model (2000 LeNet, 100 Conv-2 and ResNet-20), a multiple of 100.")
 flags.DEFINE_integer("rounds", 3, "Interleaved repetitions; the table shows medians.")
 flags.DEFINE_string("out", "benchmark.json", "Where to write the JSON results.")
 
 SETTINGS = {  # model: (input shape, batch size, timed steps, iterations per level in the configs)
     "lenet_300_100": ((28, 28, 1), 60, 2000, 50_000),
-    "conv2": ((32, 32, 3), 60, 500, 20_000),
-    "resnet20": ((32, 32, 3), 128, 200, 30_000),
+    "conv2": ((32, 32, 3), 60, 100, 20_000),
+    "resnet20": ((32, 32, 3), 128, 100, 30_000),
 }
 TRAIN_EXAMPLES, VALIDATION_EXAMPLES, TEST_EXAMPLES = 55_000, 5_000, 10_000
 

@@ -16,10 +16,10 @@ import tensorflow as tf
 from lottery_tf.data.pipeline import steps_per_epoch
 from lottery_tf.data.registry import get_spec
 from lottery_tf.data.splits import Splits, load_splits
-from lottery_tf.errors import ConfigError, StoreError
+from lottery_tf.errors import ConfigError, CorruptFileError, StoreError
 from lottery_tf.experiments import config as config_lib
 from lottery_tf.experiments import crash_points, store
-from lottery_tf.experiments.masked_run import RunPlan, fresh_weights, train_masked_run
+from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
 from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.prunable import prunable_layers
@@ -118,10 +118,11 @@ def run_replicate(setup: Setup, replicate: int) -> list[dict]:
     if not os.path.exists(info):
         store.write_json(info, {"replicate": replicate, "seed": seed})
     results = []
+    _check_rewind_weights(paths, replicate)
     for level in range(config.levels + 1):
-        metrics_path = paths.metrics(replicate, level)
-        if os.path.exists(metrics_path):
-            results.append(store.read_json(metrics_path))
+        finished = finished_metrics(paths.level_files(replicate, level))
+        if finished is not None:
+            results.append(finished)
             continue
         results.append(run_level(setup, replicate, level, seed))
         crash_points.reach("level_done")
@@ -131,6 +132,19 @@ def run_replicate(setup: Setup, replicate: int) -> list[dict]:
     return results
 
 
+def _check_rewind_weights(paths: ExperimentPaths, replicate: int) -> None:
+    """A corrupt rewind file is moved aside with level 0's metrics: level 0 reruns and recaptures it."""
+    path = paths.rewind_weights(replicate)
+    if not os.path.exists(path):
+        return
+    try:
+        store.load_arrays(path)
+    except CorruptFileError:
+        store.quarantine(path)
+        if os.path.exists(paths.metrics(replicate, 0)):
+            store.quarantine(paths.metrics(replicate, 0))
+
+
 def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict:
     """The mask of `level`: all ones at level 0, else pruned from level-1's trained weights."""
     paths = setup.paths
@@ -138,7 +152,10 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
         return mask_lib.ones_like(kernels)
     path = paths.mask(replicate, level)
     if os.path.exists(path):
-        return store.load_arrays(path)
+        try:
+            return store.load_arrays(path)
+        except CorruptFileError:
+            store.quarantine(path)  # recomputed below from the previous level
     previous_mask = level_masks(setup, replicate, level - 1, kernels)
     previous_end = paths.weights_end(replicate, level - 1)
     if not os.path.exists(previous_end):

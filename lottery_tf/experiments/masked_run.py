@@ -13,6 +13,7 @@ from collections.abc import Callable
 import tf_keras as keras
 
 from lottery_tf.data.registry import get_spec
+from lottery_tf.errors import CorruptFileError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.lock import run_lock
 from lottery_tf.experiments.paths import RunFiles
@@ -86,10 +87,33 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
       StoreError: another process is training the same run.
     """
     with run_lock(plan.files.dir):
-        if os.path.exists(plan.files.metrics):  # finished by the process we waited on
-            return store.read_json(plan.files.metrics)
+        finished = finished_metrics(plan.files)  # finished by a process we waited on?
+        if finished is not None:
+            return finished
         store.remove_dead_temporaries(plan.files.dir)
         return _train(setup, plan)
+
+
+def finished_metrics(files: RunFiles) -> dict | None:
+    """The run's metrics if it finished and its stored files are intact, else None.
+
+    A finished run with a corrupt file gets that file and its metrics moved
+    aside (kept), so the run counts as unfinished and is trained again; runs
+    are deterministic, so the retrained files equal the lost ones.
+    """
+    if not os.path.exists(files.metrics):
+        return None
+    try:
+        metrics = store.read_json(files.metrics)
+        for path in (files.mask, files.weights_end):
+            if os.path.exists(path):
+                store.load_arrays(path)
+        return metrics
+    except CorruptFileError as error:
+        store.quarantine(error.path)
+        if os.path.exists(files.metrics):
+            store.quarantine(files.metrics)
+        return None
 
 
 def _train(setup, plan: RunPlan) -> dict:
@@ -140,7 +164,6 @@ def _train(setup, plan: RunPlan) -> dict:
 
 
 def run_or_load(setup, plan: RunPlan) -> dict:
-    """The run's stored metrics if it finished before, else trains it now."""
-    if os.path.exists(plan.files.metrics):
-        return store.read_json(plan.files.metrics)
-    return train_masked_run(setup, plan)
+    """The run's stored metrics if it finished before (intact), else trains it now."""
+    finished = finished_metrics(plan.files)
+    return train_masked_run(setup, plan) if finished is None else finished

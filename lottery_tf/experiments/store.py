@@ -1,30 +1,46 @@
-"""Atomic files: every write goes to a temporary name and is renamed into place.
+"""Atomic, checksummed files.
 
-A reader therefore sees either the old file or the complete new one, never a
-half-written file, even if the process is killed mid-write.
+Every write goes to a temporary name and is renamed into place, so a reader
+sees either the old file or the complete new one, even if the writer was killed
+mid-write. JSON objects and array files carry a SHA-256 of their content, so a
+file damaged later (a bad disk, a careless edit) is detected when read, and
+`quarantine` moves it aside (kept, never deleted) for the caller to recompute.
 """
 import contextlib
 import glob
+import hashlib
 import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 
 import numpy as np
+from absl import logging
 
-from lottery_tf.errors import StoreError
+from lottery_tf.errors import CorruptFileError, StoreError
 from lottery_tf.experiments import crash_points
 
 _TEMPORARY = ".tmp"
+_JSON_CHECKSUM = "_sha256"
+_ARRAYS_CHECKSUM = "__sha256__"
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Writes `data` to `path` atomically (temp file, fsync, rename)."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     prefix = f".{os.path.basename(path)}.{os.getpid()}."  # the pid tells whose temporary it is
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=_TEMPORARY)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=_TEMPORARY)
+        _write_and_rename(fd, tmp, path, data)
+    except OSError as error:
+        raise StoreError(f"Cannot write {path} ({error.strerror}); free disk space or choose a "
+                         "writable --root, then rerun: finished results are kept.") from error
+
+
+def _write_and_rename(fd: int, tmp: str, path: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data[:len(data) // 2])
@@ -63,41 +79,76 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def _json_digest(value) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def write_json(path: str, value) -> None:
-    """Writes JSON atomically, keys sorted for stable diffs."""
+    """Writes JSON atomically, keys sorted; an object also gets its checksum."""
+    if isinstance(value, dict):
+        value = {**value, _JSON_CHECKSUM: _json_digest(value)}
     atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
 
 
 def read_json(path: str):
-    """Reads JSON written by `write_json`.
+    """Reads JSON written by `write_json`, checking its checksum if it has one.
 
     Raises:
-      StoreError: the file is not valid JSON (named, with what to do).
+      CorruptFileError: not valid JSON, or the content does not match its checksum.
     """
     try:
-        with open(path) as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise StoreError(f"{path} is corrupt ({error}); delete it and rerun to recompute it.") from error
+        with open(path, "rb") as handle:
+            value = json.loads(handle.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CorruptFileError(path, f"not valid JSON: {error}") from error
+    if isinstance(value, dict) and _JSON_CHECKSUM in value:
+        expected = value.pop(_JSON_CHECKSUM)
+        if _json_digest(value) != expected:
+            raise CorruptFileError(path, "its content does not match its checksum")
+    return value
+
+
+def _arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def save_arrays(path: str, arrays: Mapping[str, np.ndarray]) -> None:
-    """Writes named arrays as an .npz atomically."""
+    """Writes named arrays and their checksum as an .npz, atomically."""
+    arrays = {name: np.asarray(value) for name, value in arrays.items()}
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    np.savez(buffer, **arrays, **{_ARRAYS_CHECKSUM: np.array(_arrays_digest(arrays))})
     atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_arrays(path: str) -> dict[str, np.ndarray]:
-    """Reads an .npz written by `save_arrays` (zip CRCs catch corruption).
+    """Reads an .npz written by `save_arrays`, checking its checksum.
 
     Raises:
-      StoreError: the file is truncated or corrupt.
+      CorruptFileError: the file is truncated, damaged or fails its checksum.
     """
     try:
         with np.load(path) as data:
-            return {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, KeyError) as error:
-        raise StoreError(f"{path} is unreadable ({error}); delete it and rerun to recompute it.") from error
-    except Exception as error:  # zipfile.BadZipFile and CRC errors
-        raise StoreError(f"{path} is corrupt ({error}); delete it and rerun to recompute it.") from error
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise StoreError(f"{path} is missing; rerun the command that writes it.") from None
+    except Exception as error:  # zipfile.BadZipFile, CRC errors, truncation, bad headers
+        raise CorruptFileError(path, f"unreadable: {error}") from error
+    expected = arrays.pop(_ARRAYS_CHECKSUM, None)
+    if expected is not None and _arrays_digest(arrays) != str(expected):
+        raise CorruptFileError(path, "its content does not match its checksum")
+    return arrays
+
+
+def quarantine(path: str) -> str:
+    """Moves a corrupt file or folder aside (`.corrupt-<time>-<name>`, kept); returns the new path."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    moved = os.path.join(os.path.dirname(path), f".corrupt-{stamp}-{os.path.basename(path)}")
+    os.replace(path, moved)
+    logging.warning("%s is corrupt; moved aside to %s and recomputing it.", path, moved)
+    return moved

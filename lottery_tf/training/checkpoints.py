@@ -9,6 +9,7 @@ import os
 
 import tensorflow as tf
 
+from lottery_tf.errors import CorruptFileError
 from lottery_tf.experiments import crash_points, store
 from lottery_tf.training.callbacks import EarlyStopTracker
 from lottery_tf.training.loop import PausingCallback
@@ -35,12 +36,24 @@ class LevelCheckpoint:
                 os.remove(stale)
 
     def restore(self, tracker: EarlyStopTracker) -> int | None:
-        """Restores the latest complete checkpoint; returns its step, or None if none."""
+        """Restores the latest complete checkpoint; returns its step, or None if none.
+
+        A damaged checkpoint is moved aside (kept) and the level starts over: it
+        is checked in full before any variable is assigned, so nothing is half-restored.
+        """
         latest = os.path.join(self.directory, _LATEST)
         if not os.path.exists(latest):
             return None
-        record = store.read_json(latest)
-        self._checkpoint.read(os.path.join(self.directory, record["prefix"])).assert_consumed()
+        try:
+            record = store.read_json(latest)
+            prefix = os.path.join(self.directory, record["prefix"])
+            reader = tf.train.load_checkpoint(prefix)
+            for key in reader.get_variable_to_shape_map():
+                reader.get_tensor(key)  # reads and CRC-checks every tensor
+        except (CorruptFileError, KeyError, tf.errors.OpError, ValueError):
+            store.quarantine(self.directory)
+            return None
+        self._checkpoint.read(prefix).assert_consumed()
         tracker.load_state(record["curve"])
         return record["step"]
 
