@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,14 @@ class Splits:
     val_y: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
+
+    def fingerprint(self) -> str:
+        """A hash of every split's contents: the same files give the same fingerprint."""
+        digest = hashlib.blake2b(digest_size=16)
+        for array in (self.train_x, self.train_y, self.val_x, self.val_y, self.test_x, self.test_y):
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).data)
+        return digest.hexdigest()
 
 
 def normalize_images(images: np.ndarray, spec: DatasetSpec) -> np.ndarray:

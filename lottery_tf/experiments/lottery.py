@@ -77,30 +77,40 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                           f"training (step {train_steps}); choose an earlier rewind point.")
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
     if claim:
-        _claim(paths, config)
+        _claim(paths, config, splits.fingerprint())
     return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
                  parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet)
 
 
-def _claim(paths: ExperimentPaths, config) -> None:
-    """Writes config.json, or checks that the stored one agrees with `config`."""
-    hashed = config_lib.hashed_fields(config)
-    if os.path.exists(paths.config):
-        stored = store.read_json(paths.config)
-        differences = config_lib.differing_fields(stored.get("hashed", {}), config)
-        if differences:
-            raise ConfigError(f"{paths.dir} holds an experiment with a different config:\n  "
-                              + "\n  ".join(differences)
-                              + "\nUse another --root or restore the stored settings.")
+def _claim(paths: ExperimentPaths, config, data_fingerprint: str) -> None:
+    """Writes config.json, or checks that the stored one agrees with `config` and the data.
+
+    Raises:
+      ConfigError: the stored experiment has other hashed settings, was trained
+        on other data, or its config.json is damaged. Nothing is written then.
+    """
+    if not os.path.exists(paths.config):
+        store.write_json(paths.config, {"hash": config_lib.config_hash(config), "data": data_fingerprint,
+                                        "hashed": config_lib.hashed_fields(config),
+                                        "config": config.to_dict()})
         return
     try:
-        store.write_json(paths.config, {"hash": config_lib.config_hash(config),
-                                        "hashed": hashed, "config": config.to_dict()})
-    except OSError as error:
-        raise StoreError(f"Cannot write to {paths.dir} ({error.strerror}); "
-                         "choose a writable --root.") from error
+        stored = store.read_json(paths.config)
+    except CorruptFileError as error:
+        raise ConfigError(f"{paths.config} is damaged, so the stored results cannot be matched to a "
+                          "config; restore it from a backup, or move the folder away to start afresh. "
+                          "Nothing was changed.") from error
+    differences = config_lib.differing_fields(stored.get("hashed", {}), config)
+    if stored.get("data", data_fingerprint) != data_fingerprint:
+        differences.append(f"data: stored fingerprint {stored['data']}, given {data_fingerprint} "
+                           f"(loaded from {config.dataset.data_dir or 'the default sources'})")
+    if differences:
+        raise ConfigError(f"{paths.dir} holds an experiment with a different config:\n  "
+                          + "\n  ".join(differences)
+                          + "\nRestore the stored settings and data, or use another --root. "
+                          "Nothing was changed.")
 
 
 def replicate_seed(config, replicate: int) -> int:
