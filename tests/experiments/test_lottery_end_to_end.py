@@ -2,10 +2,14 @@
 import csv
 import glob
 import os
+import re
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
@@ -97,8 +101,12 @@ def test_summary_csv_has_one_row_per_level(finished_run):
 def _scalars(logdir):
     accumulator = EventAccumulator(logdir, size_guidance={"tensors": 0})
     accumulator.Reload()
-    return {tag: [(e.step, float(np.asarray(__import__("tensorflow").make_ndarray(e.tensor_proto))))
-                  for e in accumulator.Tensors(tag)] for tag in accumulator.Tags()["tensors"]}
+    scalars = {}
+    for tag in accumulator.Tags()["tensors"]:
+        values = [(e.step, tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)]
+        if all(value.ndim == 0 and value.dtype.kind == "f" for _, value in values):
+            scalars[tag] = [(step, float(value)) for step, value in values]
+    return scalars
 
 
 def test_tensorboard_events_read_back(finished_run):
@@ -114,6 +122,24 @@ def test_tensorboard_events_read_back(finished_run):
     assert [step for step, _ in summary["lottery/test_accuracy"]] == [0, 1, 2]
     assert [v for _, v in summary["lottery/percent_remaining"]] == pytest.approx(
         [m["percent_remaining"] for m in results], abs=1e-4)
+
+
+def test_hparams_and_custom_scalars_dashboards_read_back(finished_run):
+    config, paths, _ = finished_run
+    accumulator = EventAccumulator(paths.tensorboard(0, "summary"), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    content = accumulator.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    session = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    hparams = {key: value.string_value or value.number_value for key, value in session.hparams.items()}
+    assert hparams["experiment"] == paths.name and hparams["run"] == "trunk"
+    assert hparams["model.name"] == "lenet_40_20" and hparams["rewind"] == "20it"
+    assert hparams["pruning.rate"] == pytest.approx(config.pruning.rate)
+    (event,) = accumulator.Tensors("custom_scalars__config__")
+    layout = layout_pb2.Layout.FromString(event.tensor_proto.string_val[0])
+    charts = {chart.title: chart.multiline.tag[0] for c in layout.category for chart in c.chart}
+    tags = set(accumulator.Tags()["tensors"]) | set(_scalars(paths.tensorboard(0, "level_1")))
+    for title, regex in charts.items():  # every chart shows something that exists
+        assert any(re.fullmatch(regex, tag) for tag in tags), title
 
 
 def test_rerun_skips_finished_levels(finished_run, tiny_mnist_dir):
