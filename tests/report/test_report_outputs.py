@@ -10,6 +10,7 @@ import pytest
 from matplotlib.collections import LineCollection
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.experiments import store
 from lottery_tf.report.build import build_report
 from lottery_tf.report.collect import collect
 from lottery_tf.report.experiments import find_experiments
@@ -189,10 +190,10 @@ def test_several_experiments_get_a_comparison(report_root, tmp_path):
     (original,) = root.iterdir()
     copy = root / (original.name.rsplit("_", 1)[0] + "_0123456789")
     shutil.copytree(original, copy)
-    stored = json.loads((copy / "config.json").read_text())
-    (copy / "config.json").write_text(json.dumps({**stored, "hash": "0123456789"}))
+    stored = store.read_json(str(copy / "config.json"))
+    store.write_json(str(copy / "config.json"), {**stored, "hash": "0123456789"})
     for path in copy.glob("replicate_*/level_1/branch_lmc_*/metrics.json"):
-        path.write_text(json.dumps({**json.loads(path.read_text()), "start_step": 10}))
+        store.write_json(str(path), {**store.read_json(str(path)), "start_step": 10})
     out = tmp_path / "out"
     result = build_report(str(root), f"{original.name},0123", out=str(out), quiet=True)
     assert [e.name for e in result.experiments] == [original.name, copy.name]
