@@ -2,14 +2,18 @@
 
 For each model it times, on the same in-memory data and batch size:
   bare        a tf.function(jit_compile=True) loop of the plain Keras model (the floor),
-  imp         lottery_tf's Trainer on the tfmot-wrapped model (masks, callbacks), no evaluation,
+  imp         lottery_tf's Trainer on the tfmot-wrapped model at 50% sparsity (masks,
+              callbacks), no evaluation,
   imp_eval    the same with validation on 5,000 examples every 100 iterations (and the
-              10,000 test examples every 1,000 and wherever validation loss improves),
-each in `--rounds` interleaved rounds. Ratios are imp / bare and imp_eval / bare
-steps per second within a round; the table shows the median over rounds, the
-peak memory of the process, and a full level's projected wall time (the measured
-fixed cost of a level plus the configs' iterations at the imp_eval rate).
-Prints a table, writes JSON.
+              10,000 test examples every 1,000 and wherever validation loss improves).
+
+The three are built once and then take turns: each trains one segment of
+iterations while the others wait, round after round. A slow spell of a shared
+machine therefore hits neighbouring segments alike, and each round gives one
+imp/bare and one imp_eval/bare ratio; the table shows medians over rounds, the
+process's peak memory, and a full level's projected wall time (build and compile
+time plus the configs' iterations at the imp_eval rate). Prints a table, writes
+JSON (every ratio's key contains "ratio").
 
   python scripts/benchmark.py --models=lenet_300_100,conv2,resnet20 --out=benchmark.json
 """
@@ -17,6 +21,7 @@ import json
 import resource
 import statistics
 import sys
+import threading
 import time
 
 import numpy as np
@@ -36,17 +41,20 @@ from lottery_tf.training.optimizers import make_optimizer
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("models", "lenet_300_100,conv2,resnet20", "Models to time.")
-flags.DEFINE_integer("steps", None, "Timed iterations per measurement (after warm-up); "
-                     "default per model (2000 LeNet, 100 Conv-2 and ResNet-20), a multiple of 100.")
-flags.DEFINE_integer("rounds", 3, "Interleaved repetitions; the table shows medians.")
+flags.DEFINE_integer("segment", None, "Iterations per timed segment, a multiple of 100; "
+                     "default per model (500 LeNet, 100 Conv-2 and ResNet-20).")
+flags.DEFINE_integer("rounds", None, "Timed rounds (one segment of each variant); "
+                     "default per model (15 LeNet, 3 Conv-2 and ResNet-20).")
 flags.DEFINE_string("out", "benchmark.json", "Where to write the JSON results.")
 
-SETTINGS = {  # model: (input shape, batch size, timed steps, iterations per level in the configs)
-    "lenet_300_100": ((28, 28, 1), 60, 2000, 50_000),
-    "conv2": ((32, 32, 3), 60, 100, 20_000),
-    "resnet20": ((32, 32, 3), 128, 100, 30_000),
+SETTINGS = {  # model: (input shape, batch size, segment, rounds, iterations per level in the configs)
+    "lenet_300_100": ((28, 28, 1), 60, 500, 15, 50_000),
+    "conv2": ((32, 32, 3), 60, 100, 3, 20_000),
+    "resnet20": ((32, 32, 3), 128, 100, 3, 30_000),
 }
 TRAIN_EXAMPLES, VALIDATION_EXAMPLES, TEST_EXAMPLES = 55_000, 5_000, 10_000
+WARM_UP_STEPS = 100  # compile and warm up; not timed
+EVAL_EVERY = 100
 
 
 def synthetic_splits(shape) -> Splits:
@@ -62,103 +70,196 @@ def synthetic_splits(shape) -> Splits:
     return Splits(train_x, train_y, val_x, val_y, test_x, test_y)
 
 
-def bare_steps_per_second(name, shape, batch, splits, steps) -> float:
-    """The floor: a plain model, one XLA-compiled step, the loop inside tf.function."""
-    keras.backend.clear_session()
-    model = build_model(name, shape, 10)
-    optimizer = keras.optimizers.Adam(1e-3)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+class _Turns:
+    """Lets several threads train one at a time, in a fixed rotation."""
 
-    @tf.function(jit_compile=True)
-    def step(images, labels):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(labels, model(images, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
-                                      model.trainable_variables, strict=False))
+    def __init__(self, count: int):
+        self._go = [threading.Event() for _ in range(count)]
+        self._done = [False] * count
+        self._go[0].set()
 
-    @tf.function
-    def loop(iterator, count):
-        for _ in tf.range(count):
-            step(*next(iterator))
+    def wait(self, index: int):
+        self._go[index].wait()
+        self._go[index].clear()
 
-    dataset = train_dataset(splits.train_x, splits.train_y, batch, 0, 0, steps + 100)
-    iterator = iter(dataset)
-    loop(iterator, tf.constant(100, tf.int64))  # compile and warm up
-    started = time.perf_counter()
-    loop(iterator, tf.constant(steps, tf.int64))
-    return steps / (time.perf_counter() - started)
+    def pass_on(self, index: int, finished: bool = False):
+        self._done[index] = finished
+        for offset in range(1, len(self._go) + 1):
+            following = (index + offset) % len(self._go)
+            if not self._done[following]:
+                self._go[following].set()
+                return
+        # Everyone has finished.
 
 
-class _Stopwatch(PausingCallback):
-    """Times the iterations between two pauses (evaluations in between count)."""
+class _Variant:
+    """One way of training, timed segment by segment between turns."""
 
-    def __init__(self, first: int, last: int):
+    def __init__(self, name: str, turns: _Turns, index: int, rounds: int):
+        self.name, self.turns, self.index, self.rounds = name, turns, index, rounds
+        self.segment_seconds: list[float] = []
+        self.setup_seconds = 0.0  # build and compile, up to the first boundary
+        self._resumed = None
+        self.error = None
+
+    def boundary(self):
+        """Called at each segment boundary: record, then let the others train."""
+        now = time.perf_counter()
+        if self._resumed is None:
+            self.setup_seconds = now - self._started
+        else:
+            self.segment_seconds.append(now - self._resumed)
+        finished = len(self.segment_seconds) == self.rounds
+        self.turns.pass_on(self.index, finished)
+        if not finished:
+            self.turns.wait(self.index)
+        self._resumed = time.perf_counter()
+
+    def run(self, train):
+        self.turns.wait(self.index)
+        self._started = time.perf_counter()
+        try:
+            train(self)
+        except BaseException as error:  # reported by the main thread
+            self.error = error
+            self.turns.pass_on(self.index, finished=True)
+
+
+class _SegmentClock(PausingCallback):
+    """Hands the turn on at every segment boundary.
+
+    Boundaries are evaluation steps when the Trainer evaluates, and then the
+    clock asks for no pauses of its own: a callback's pause also makes the
+    Trainer settle a deferred test pass, which a real level does only at its
+    checkpoints.
+    """
+
+    def __init__(self, variant: _Variant, boundaries: list[int], request_pauses: bool):
         super().__init__()
-        self.first, self.last, self.times = first, last, {}
+        self.variant, self.boundaries, self.request_pauses = variant, boundaries, request_pauses
 
     def pause_steps(self, start, end):
-        return [self.first, self.last]
+        return self.boundaries if self.request_pauses else []
 
-    def on_train_batch_end(self, batch, logs=None):
-        if batch in (self.first, self.last):
-            self.times[batch] = time.perf_counter()
+    def on_train_batch_end(self, step, logs=None):
+        if step in self.boundaries:
+            self.variant.boundary()
 
 
-def imp_steps_per_second(name, shape, batch, splits, steps, eval_every) -> float:
-    """lottery_tf's Trainer on the wrapped model at 50% sparsity.
+def bare_training(name, shape, batch, splits, boundaries):
+    """The floor: a plain model, one XLA-compiled step, the loop inside tf.function."""
 
-    The first 100 iterations compile and warm up; the timed window runs from
-    step 100 to 100 + steps, and ends one step before the level's final evaluation.
-    """
+    def train(variant):
+        model = build_model(name, shape, 10)
+        optimizer = keras.optimizers.Adam(1e-3)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        @tf.function(jit_compile=True)
+        def step(images, labels):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(labels, model(images, training=True))
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                          model.trainable_variables, strict=False))
+
+        @tf.function
+        def loop(iterator, count):
+            for _ in tf.range(count):
+                step(*next(iterator))
+
+        iterator = iter(train_dataset(splits.train_x, splits.train_y, batch, 0, 0, boundaries[-1]))
+        done = 0
+        for boundary in boundaries:
+            loop(iterator, tf.constant(boundary - done, tf.int64))
+            optimizer.iterations.numpy()  # wait for the steps to finish
+            done = boundary
+            variant.boundary()
+
+    return train
+
+
+def imp_training(name, shape, batch, splits, boundaries, eval_every):
+    """lottery_tf's Trainer on the wrapped model at 50% sparsity."""
+
+    def train(variant):
+        config = base_config()
+        model = build_model(name, shape, 10)
+        model = tfmot_adapter.wrap(model, prunable_layers(model))
+        kernels = tfmot_adapter.prunable_kernels(model)
+        rates = {layer: 0.5 for layer in kernels}
+        tfmot_adapter.set_masks(
+            model, mask_lib.prune_layerwise(kernels, mask_lib.ones_like(kernels), rates))
+        optimizer = make_optimizer(config.training, 1000, 0)
+        # The level's final evaluation falls one step after the last boundary.
+        spec = LoopSpec(batch_size=batch, start_step=0, end_step=boundaries[-1] + 1, data_seed=0,
+                        eval_every=eval_every, test_every=1000,
+                        eval_batch_size=VALIDATION_EXAMPLES)
+        Trainer(model, optimizer, tf.distribute.get_strategy(), splits, spec).run(
+            [_SegmentClock(variant, boundaries, request_pauses=eval_every == 0)])
+
+    return train
+
+
+def measure(name, shape, batch, segment, rounds):
+    """Runs bare, imp and imp_eval in turns; returns each one's _Variant."""
     keras.backend.clear_session()
-    config = base_config()
-    model = build_model(name, shape, 10)
-    model = tfmot_adapter.wrap(model, prunable_layers(model))
-    kernels = tfmot_adapter.prunable_kernels(model)
-    rates = {layer: 0.5 for layer in kernels}
-    tfmot_adapter.set_masks(model, mask_lib.prune_layerwise(kernels, mask_lib.ones_like(kernels), rates))
-    optimizer = make_optimizer(config.training, 1000, 0)
-    spec = LoopSpec(batch_size=batch, start_step=0, end_step=100 + steps + 1, data_seed=0,
-                    eval_every=eval_every, test_every=1000, eval_batch_size=VALIDATION_EXAMPLES)
-    stopwatch = _Stopwatch(100, 100 + steps)
-    Trainer(model, optimizer, tf.distribute.get_strategy(), splits, spec).run([stopwatch])
-    return steps / (stopwatch.times[100 + steps] - stopwatch.times[100])
+    splits = synthetic_splits(shape)
+    boundaries = [WARM_UP_STEPS + segment * r for r in range(rounds + 1)]
+    turns = _Turns(3)
+    trainings = {
+        "bare": bare_training(name, shape, batch, splits, boundaries),
+        "imp": imp_training(name, shape, batch, splits, boundaries, 0),
+        "imp_eval": imp_training(name, shape, batch, splits, boundaries, EVAL_EVERY),
+    }
+    variants, threads = {}, []
+    for index, (variant_name, train) in enumerate(trainings.items()):
+        variant = variants[variant_name] = _Variant(variant_name, turns, index, rounds)
+        threads.append(threading.Thread(target=variant.run, args=(train,), daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for variant in variants.values():
+        if variant.error is not None:
+            raise RuntimeError(f"{name} {variant.name} failed") from variant.error
+    return variants
 
 
 def main(argv):
     del argv
-    results = {"rounds": FLAGS.rounds, "models": {}}
+    results = {"models": {}}
     for name in FLAGS.models.split(","):
-        shape, batch, default_steps, paper_steps = SETTINGS[name]
-        steps = FLAGS.steps or default_steps
-        splits = synthetic_splits(shape)
-        rounds = []
-        for _ in range(FLAGS.rounds):  # interleaved, so a slow spell of the machine hits all three
-            started = time.perf_counter()
-            rates = {"bare": bare_steps_per_second(name, shape, batch, splits, steps),
-                     "imp": imp_steps_per_second(name, shape, batch, splits, steps, 0)}
-            level_started = time.perf_counter()
-            rates["imp_eval"] = imp_steps_per_second(name, shape, batch, splits, steps, 100)
-            rates["level_seconds"] = time.perf_counter() - level_started
-            rates["round_seconds"] = time.perf_counter() - started
-            rounds.append(rates)
-        median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-        imp_ratio = statistics.median(r["imp"] / r["bare"] for r in rounds)
-        eval_ratio = statistics.median(r["imp_eval"] / r["bare"] for r in rounds)
-        # A full level: the measured fixed cost (build, wrap, compile) plus the paper's
-        # iterations at the measured rate with validation.
-        fixed = median["level_seconds"] - (steps + 101) / median["imp_eval"]
-        projected = fixed + paper_steps / median["imp_eval"]
+        if name not in SETTINGS:
+            raise app.UsageError(f"Unknown model {name!r}; choose from {', '.join(SETTINGS)}.")
+        shape, batch, default_segment, default_rounds, paper_steps = SETTINGS[name]
+        segment = FLAGS.segment or default_segment
+        rounds = FLAGS.rounds or default_rounds
+        if segment <= 0 or segment % EVAL_EVERY:
+            raise app.UsageError(f"--segment must be a positive multiple of {EVAL_EVERY}.")
+        variants = measure(name, shape, batch, segment, rounds)
+        seconds = {key: variant.segment_seconds for key, variant in variants.items()}
+        rate = {key: segment / statistics.median(values) for key, values in seconds.items()}
+        imp_ratio = statistics.median(b / i for b, i in zip(seconds["bare"], seconds["imp"], strict=True))
+        eval_ratio = statistics.median(
+            b / i for b, i in zip(seconds["bare"], seconds["imp_eval"], strict=True))
+        # A full level: its build and compile time plus the configs' iterations at the
+        # measured rate with validation.
+        setup = variants["imp_eval"].setup_seconds - WARM_UP_STEPS / rate["imp_eval"]
+        projected = max(setup, 0.0) + paper_steps / rate["imp_eval"]
         results["models"][name] = {
-            "batch_size": batch, "timed_steps": steps, "rounds": rounds,
-            "bare_steps_per_second": median["bare"], "imp_steps_per_second": median["imp"],
-            "imp_eval_steps_per_second": median["imp_eval"],
+            "batch_size": batch, "segment_steps": segment, "rounds": rounds,
+            "segment_seconds": seconds,
+            "bare_steps_per_second": rate["bare"], "imp_steps_per_second": rate["imp"],
+            "imp_eval_steps_per_second": rate["imp_eval"],
             "imp_over_bare_ratio": imp_ratio, "imp_eval_over_bare_ratio": eval_ratio,
+            "imp_over_bare_ratio_by_round": [b / i for b, i in zip(seconds["bare"], seconds["imp"])],
+            "imp_eval_over_bare_ratio_by_round": [
+                b / i for b, i in zip(seconds["bare"], seconds["imp_eval"])],
+            "level_setup_seconds": setup,
             "paper_level_steps": paper_steps,
             "projected_level_seconds": projected,
         }
-        print(f"{name:>14} batch {batch:>3} | bare {median['bare']:7.1f} it/s | imp {median['imp']:7.1f} "
-              f"it/s (ratio {imp_ratio:.2f}) | imp+eval {median['imp_eval']:7.1f} it/s (ratio "
+        print(f"{name:>14} batch {batch:>3} | bare {rate['bare']:7.1f} it/s | imp {rate['imp']:7.1f} "
+              f"it/s (ratio {imp_ratio:.2f}) | imp+eval {rate['imp_eval']:7.1f} it/s (ratio "
               f"{eval_ratio:.2f}) | {paper_steps} it level ~{projected / 60:.1f} min")
         sys.stdout.flush()
     results["peak_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -59,8 +59,9 @@ FIELDS = {
     "runtime.jit_compile": (True, "compile the train step with XLA"),
     "runtime.eval_batch_size": (1000, "batch size of evaluation passes"),
     "runtime.checkpoint_every": ("1ep", "mid-level checkpoint interval"),
-    "runtime.test_every": ("1000it", "test-set interval; also wherever validation loss reaches a new "
-                           "minimum (early stop) and at the end. 0it: at every evaluation"),
+    "runtime.test_every": ("1000it", "test-set interval; also at the end and for the step of the "
+                           "lowest validation loss (early stop; evaluated on weights kept aside at "
+                           "the next checkpoint). 0it: at every evaluation"),
 }
 
 

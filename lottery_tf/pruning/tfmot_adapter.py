@@ -155,6 +155,18 @@ def prunable_kernels(model: keras.Model) -> dict[str, np.ndarray]:
     return {name: kernel.numpy() for name, kernel, _ in _mask_pairs(model)}
 
 
+def training_view(model: keras.Model) -> keras.Model:
+    """The model without its wrappers, sharing every variable with `model`.
+
+    The training step runs this view: a wrapper's forward pass rewrites its
+    whole kernel (kernel *= mask) on every call, which cost LeNet-300-100 about
+    a tenth of its training speed, while masked gradients already keep pruned
+    weights at exactly zero. Evaluation, export and pruning use the wrapped
+    model, whose forward pass still applies the masks.
+    """
+    return tfmot.sparsity.keras.strip_pruning(model)
+
+
 def strip(model: keras.Model) -> keras.Model:
     """The plain Keras model with wrappers removed and masked (exactly zero) kernels."""
     apply_masks(model)

@@ -48,7 +48,9 @@ class EarlyStopTracker(PausingCallback):
         self.curve: list[dict] = []
 
     def on_test_end(self, logs=None):
-        self.curve = [p for p in self.curve if p["step"] != logs["step"]] + [dict(logs)]
+        point = {key: value for key, value in logs.items() if key != "deferred"}
+        self.curve = sorted([p for p in self.curve if p["step"] != point["step"]] + [point],
+                            key=lambda p: p["step"])
 
     def state(self) -> list[dict]:
         return list(self.curve)
@@ -102,9 +104,11 @@ class TensorBoardLogger(PausingCallback):
             tf.summary.scalar("train/learning_rate", logs["learning_rate"], step=batch)
 
     def on_test_end(self, logs=None):
+        tags = (("test_loss", "test/loss"), ("test_accuracy", "test/accuracy"))
+        if not logs.get("deferred"):  # a deferred test pass: its validation is written already
+            tags = (("val_loss", "validation/loss"), ("val_accuracy", "validation/accuracy"), *tags)
         with self._writer.as_default():
-            for key, tag in (("val_loss", "validation/loss"), ("val_accuracy", "validation/accuracy"),
-                             ("test_loss", "test/loss"), ("test_accuracy", "test/accuracy")):
+            for key, tag in tags:
                 if logs[key] is not None and np.isfinite(logs[key]):
                     tf.summary.scalar(tag, logs[key], step=logs["step"])
         self._writer.flush()
@@ -129,6 +133,8 @@ class ConsoleLogger(PausingCallback):
         self._clock_step = logs["step"]
 
     def on_test_end(self, logs=None):
+        if logs.get("deferred"):
+            return
         self._last_eval = logs
         if logs["step"] == self._clock_step:
             self._print(logs, "")

@@ -8,7 +8,8 @@ tracking, checkpoints, TensorBoard, console) is a callback. Callbacks are
 - `on_train_batch_end(step, logs)` at every pause, `step` = iterations done,
   `logs` = mean train loss/accuracy since the previous pause,
 - `on_test_end(logs)` after each evaluation (`logs` has `step`, `val_loss`,
-  `val_accuracy`, `test_loss`, `test_accuracy`),
+  `val_accuracy`, `test_loss`, `test_accuracy`); a deferred test pass comes
+  as a second call for an earlier step, its logs marked `"deferred": True`,
 - `on_train_end(logs)` once.
 
 A callback that needs to see a particular step (say, the rewind step) lists it
@@ -41,10 +42,12 @@ class LoopSpec:
       data_seed: seed of the data order (and augmentation).
       augment: random crop + flip (CIFAR).
       eval_every: iterations between evaluations (0: only at the start and end).
-      test_every: iterations between test evaluations; in between, the test set
-        is evaluated only where the validation loss reaches a new minimum (so the
-        test accuracy at the early-stop step is always measured). 0: at every
-        evaluation.
+      test_every: iterations between test evaluations. In between, the test set
+        is evaluated only for a step where the validation loss reaches a new
+        minimum, so the test accuracy at the early-stop step is always measured;
+        that pass is deferred (the weights are kept aside) and made at the next
+        pause a callback asked for or at the end, or dropped if a lower
+        validation loss comes first. 0: at every evaluation.
       jit_compile: compile the train step with XLA.
       eval_batch_size: batch size for validation and test passes.
       weight_decay: coupled L2 weight decay added to the gradients.
@@ -113,11 +116,14 @@ class Trainer:
             self._train_accuracy = keras.metrics.SparseCategoricalAccuracy("train_accuracy")
             optimizer.build(model.trainable_variables)
         self._masks = tfmot_adapter.mask_by_variable(model)
+        self._training_view = tfmot_adapter.training_view(model)
         self._jit_compile = spec.jit_compile and xla_supported(strategy)
         self._train_chunk = self._make_train_chunk()
         self.evaluator = Evaluator(model, strategy, splits, spec.eval_batch_size, self._jit_compile)
         # The lowest validation loss seen so far in this run (restore it on resume).
         self.best_val_loss = float("inf")
+        # (evaluation logs, weights) of a new validation minimum awaiting its test pass.
+        self._deferred = None
 
     @property
     def step(self) -> int:
@@ -126,7 +132,7 @@ class Trainer:
 
     # --- compiled pieces -------------------------------------------------
     def _train_step(self, images, labels):
-        model, spec = self.model, self.spec
+        model, spec = self._training_view, self.spec
         with tf.GradientTape() as tape:
             logits = model(images, training=True)
             per_example = keras.losses.sparse_categorical_crossentropy(
@@ -181,17 +187,46 @@ class Trainer:
 
     # --- public ----------------------------------------------------------
     def evaluate_all(self) -> dict:
-        """Validation loss/accuracy at the current step, and test where it is due."""
+        """Validation loss/accuracy at the current step, and test where it is due.
+
+        A new validation minimum between test steps keeps its weights aside for
+        `settle_deferred_test`.
+        """
         spec, step = self.spec, self.step
         val_loss, val_accuracy = self.evaluator.evaluate("val")
-        improved = not val_loss >= self.best_val_loss  # NaN (no validation set) counts as due
-        due = (improved or spec.test_every <= 0 or step % spec.test_every == 0
+        due = (not np.isfinite(val_loss) or spec.test_every <= 0 or step % spec.test_every == 0
                or step in (spec.start_step, spec.end_step))
         test_loss, test_accuracy = self.evaluator.evaluate("test") if due else (None, None)
-        if improved:
-            self.best_val_loss = val_loss
-        return {"step": step, "val_loss": val_loss, "val_accuracy": val_accuracy,
+        logs = {"step": step, "val_loss": val_loss, "val_accuracy": val_accuracy,
                 "test_loss": test_loss, "test_accuracy": test_accuracy}
+        if val_loss < self.best_val_loss:
+            self.best_val_loss = val_loss
+            # The earlier minimum's test pass is no longer needed.
+            self._deferred = None if due else (logs, self._copy_weights())
+        return logs
+
+    def _copy_weights(self) -> list[tf.Tensor]:
+        return [tf.identity(v) for v in tfmot_adapter.weight_variables(self.model).values()]
+
+    def settle_deferred_test(self) -> dict | None:
+        """Evaluates the test set on the kept weights of the latest validation minimum.
+
+        Returns:
+          That evaluation's logs completed with test loss and accuracy (marked
+          `"deferred": True`), or None when no test pass is pending.
+        """
+        if self._deferred is None:
+            return None
+        logs, kept = self._deferred
+        self._deferred = None
+        variables = list(tfmot_adapter.weight_variables(self.model).values())
+        current = self._copy_weights()
+        for variable, value in zip(variables, kept, strict=True):
+            variable.assign(value)
+        test_loss, test_accuracy = self.evaluator.evaluate("test")
+        for variable, value in zip(variables, current, strict=True):
+            variable.assign(value)
+        return {**logs, "test_loss": test_loss, "test_accuracy": test_accuracy, "deferred": True}
 
     def _eval_steps(self) -> set[int]:
         spec = self.spec
@@ -206,10 +241,11 @@ class Trainer:
         spec = self.spec
         callback_list = _Callbacks(callbacks, self.model)
         eval_steps = self._eval_steps()
-        pauses = set(eval_steps)
+        requested = {spec.end_step}  # callbacks may persist state here: settle the curve first
         for callback in callbacks:
             if isinstance(callback, PausingCallback):
-                pauses.update(callback.pause_steps(spec.start_step, spec.end_step))
+                requested.update(callback.pause_steps(spec.start_step, spec.end_step))
+        pauses = eval_steps | requested
         resumed_at = self.step
         tfmot_adapter.set_pruning_step(self.model, resumed_at)
         dataset = pipeline.train_dataset(
@@ -232,6 +268,8 @@ class Trainer:
                     "checkpoint is kept. Lower the learning rate or check the data, then rerun.")
             if pause in eval_steps:
                 callback_list.on_test_end(self.evaluate_all())
+            if pause in requested and (settled := self.settle_deferred_test()) is not None:
+                callback_list.on_test_end(settled)
             callback_list.on_train_batch_end(pause, logs)
             crash_points.reach("pause")
         callback_list.on_train_end({"step": self.step})
