@@ -96,13 +96,19 @@ def run(argv: list[str]) -> None:
             config.levels = 0
     replicates = parse_replicates(FLAGS.replicates, FLAGS.replicate)
     strategy = make_strategy(RuntimeSpec.from_config(config.runtime))
-    if is_chief(strategy):
-        barrier(strategy)  # write nothing before every other worker has copied the stored state
-        run_training_command(commands, config, FLAGS.root, replicates, strategy, FLAGS.quiet)
-        return
-    with private_root(FLAGS.root, experiment_name(config), FLAGS.worker_dir) as root:
-        barrier(strategy)
-        run_training_command(commands, config, root, replicates, strategy, quiet=True)
+    try:
+        if is_chief(strategy):
+            barrier(strategy)  # write nothing before every other worker has copied the stored state
+            run_training_command(commands, config, FLAGS.root, replicates, strategy, FLAGS.quiet)
+            return
+        with private_root(FLAGS.root, experiment_name(config), FLAGS.worker_dir) as root:
+            barrier(strategy)
+            run_training_command(commands, config, root, replicates, strategy, quiet=True)
+    except (tf.errors.UnavailableError, tf.errors.CancelledError) as error:
+        # A collective lost its peer: another worker stopped (its own output says why).
+        raise LotteryError(
+            "Another worker of the cluster stopped, so this one cannot go on; its output says "
+            "why. Fix that and start every worker again: finished levels are kept.") from error
 
 
 def run_training_command(commands, config, root, replicates, strategy, quiet) -> None:

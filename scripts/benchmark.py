@@ -251,9 +251,10 @@ def main(argv):
             "bare_steps_per_second": rate["bare"], "imp_steps_per_second": rate["imp"],
             "imp_eval_steps_per_second": rate["imp_eval"],
             "imp_over_bare_ratio": imp_ratio, "imp_eval_over_bare_ratio": eval_ratio,
-            "imp_over_bare_ratio_by_round": [b / i for b, i in zip(seconds["bare"], seconds["imp"])],
+            "imp_over_bare_ratio_by_round": [
+                b / i for b, i in zip(seconds["bare"], seconds["imp"], strict=True)],
             "imp_eval_over_bare_ratio_by_round": [
-                b / i for b, i in zip(seconds["bare"], seconds["imp_eval"])],
+                b / i for b, i in zip(seconds["bare"], seconds["imp_eval"], strict=True)],
             "level_setup_seconds": setup,
             "paper_level_steps": paper_steps,
             "projected_level_seconds": projected,

@@ -109,6 +109,23 @@ def test_two_workers_train_identically_and_only_the_chief_writes(reference, tiny
     assert not list(root.glob("**/.lock"))
 
 
+def test_when_the_chief_fails_every_worker_stops_with_a_message(tiny_mnist_dir, tmp_path):
+    config_file = _config_file(tmp_path, tiny_mnist_dir)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    workers = [
+        _lottery(config_file, blocker / "runs", "--config.runtime.strategy=multi_worker",
+                 f"--worker_dir={tmp_path / 'worker_1'}",
+                 env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
+        for i in range(2)]
+    (chief_out, chief_err), (worker_out, worker_err) = (w.communicate(timeout=300) for w in workers)
+    assert [w.returncode for w in workers] == [1, 1]
+    assert "choose a writable --root" in chief_err.splitlines()[-1]
+    assert worker_err.splitlines()[-1].startswith("error: Another worker of the cluster stopped")
+    assert "Traceback" not in worker_err
+
+
 def test_strategy_errors_name_the_fix(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ConfigError, match="choose one of"):
