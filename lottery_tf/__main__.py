@@ -36,6 +36,8 @@ flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '
                     "report: levels of the training-curve figure.")
 flags.DEFINE_string("rewind_points", None, "rewind_sweep: rewind steps, e.g. '0it,100it,500it,2ep'.")
 flags.DEFINE_integer("lmc_points", None, "lmc: evaluation points on the interpolation path (30).")
+flags.DEFINE_string("lmc_start", None, "lmc: start both copies from the dense run at this step "
+                    "(e.g. '500it'; default: where this level's ticket starts).")
 flags.DEFINE_string("method", None, "prune_at_init: snip | grasp | synflow | magnitude | random.")
 flags.DEFINE_string("retrain_config", None, "retrain: config file of the target training (transfer).")
 flags.DEFINE_string("scope", None, "prune_at_init: layerwise | global (default: the config's strategy).")
@@ -50,7 +52,8 @@ flags.DEFINE_string("worker_dir", None, "multi_worker: where a non-chief worker 
 flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it.")
 
 # Branch argument name -> flag, for each branch that takes arguments.
-BRANCH_FLAGS = {"rewind_sweep": {"points": "rewind_points"}, "lmc": {"points": "lmc_points"},
+BRANCH_FLAGS = {"rewind_sweep": {"points": "rewind_points"},
+                "lmc": {"points": "lmc_points", "start": "lmc_start"},
                 "prune_at_init": {"method": "method", "scope": "scope"},
                 "retrain": {"config": "retrain_config"}}
 

@@ -145,27 +145,34 @@ def init_eval(ctx: BranchContext) -> dict:
     return ctx.run(ctx.trunk_mask, ctx.unmasked_start_weights(), end_step=ctx.start_step)
 
 
-def rewind_sweep(ctx: BranchContext) -> dict:
-    """Retrains this level's mask from the dense run's weights at each rewind point.
+def _dense_weights_at(ctx: BranchContext, text: str) -> tuple[int, dict]:
+    """(step, weights) of the dense level-0 run at the rewind point `text` (e.g. `500it`).
 
-    The weights at a rewind point are recovered by replaying level 0 (same
-    initialization, same data order) up to that step, which with op determinism
-    reproduces the trunk's level 0 exactly.
+    The weights are recovered by replaying level 0 (same initialization, same
+    data order) up to that step in a `replay_<step>` folder of the branch,
+    which with op determinism reproduces the trunk's level 0 exactly.
+
+    Raises:
+      ConfigError: the point is not a duration, or at or past the end of training.
     """
     setup = ctx.setup
-    init = store.load_arrays(setup.paths.weights_start(ctx.replicate, 0))
-    dense = mask_lib.ones_like(ctx.trunk_mask)
-    trunk_seed = replicate_seed(setup.config, ctx.replicate)
+    point = parse_steps(text.strip(), setup.steps_per_epoch)
+    if point >= setup.train_steps:
+        raise ConfigError(f"Rewind point {text!r} is at or past the end of training "
+                          f"(step {setup.train_steps}); choose an earlier one.")
+    files = RunFiles(os.path.join(ctx.files.dir, f"replay_{point}"))
+    ctx.run(mask_lib.ones_like(ctx.trunk_mask),
+            store.load_arrays(setup.paths.weights_start(ctx.replicate, 0)), start_step=0,
+            end_step=point, seed=replicate_seed(setup.config, ctx.replicate), files=files,
+            label=f"replay_{point}")
+    return point, store.load_arrays(files.weights_end)
+
+
+def rewind_sweep(ctx: BranchContext) -> dict:
+    """Retrains this level's mask from the dense run's weights at each rewind point."""
     results = {}
     for text in ctx.args["points"].split(","):
-        point = parse_steps(text.strip(), setup.steps_per_epoch)
-        if point >= setup.train_steps:
-            raise ConfigError(f"Rewind point {text!r} is at or past the end of training.")
-        replay = ctx.run(dense, init, start_step=0, end_step=point, seed=trunk_seed,
-                         files=RunFiles(os.path.join(ctx.files.dir, f"replay_{point}")),
-                         label=f"replay_{point}")
-        del replay  # its weights_end are the rewind weights
-        rewound = store.load_arrays(os.path.join(ctx.files.dir, f"replay_{point}", "weights_end.npz"))
+        point, rewound = _dense_weights_at(ctx, text)
         results[str(point)] = ctx.run(ctx.trunk_mask, rewound, start_step=point,
                                       files=RunFiles(os.path.join(ctx.files.dir, f"rewind_{point}")),
                                       label=f"rewind_{point}", extra={"rewind_step": point})
@@ -177,13 +184,23 @@ def rewind_sweep(ctx: BranchContext) -> dict:
 
 def lmc(ctx: BranchContext) -> dict:
     """Instability: two copies from the ticket's start, different data orders, then the
-    test error at evenly spaced points on the line between the trained copies."""
+    test error at evenly spaced points on the line between the trained copies.
+
+    With a `start` argument (`500it`), both copies start from the dense run's
+    weights at that step instead (this level's mask applied), so lmc runs with
+    several starts give instability against the rewind point.
+    """
     setup = ctx.setup
-    masks, start = ctx.trunk_mask, ctx.unmasked_start_weights()
+    masks = ctx.trunk_mask
+    if "start" in ctx.args:
+        start_step, start = _dense_weights_at(ctx, ctx.args["start"])
+    else:
+        start_step, start = ctx.start_step, ctx.unmasked_start_weights()
     copies, trained = [], []
     for index in (1, 2):
         files = RunFiles(os.path.join(ctx.files.dir, f"copy_{index}"))
-        copies.append(ctx.run(masks, start, seed=ctx.seed + index, files=files, label=f"copy_{index}"))
+        copies.append(ctx.run(masks, start, start_step=start_step, seed=ctx.seed + index, files=files,
+                              label=f"copy_{index}"))
         trained.append(store.load_arrays(files.weights_end))
     keras.backend.clear_session()
     with setup.strategy.scope():
@@ -198,7 +215,7 @@ def lmc(ctx: BranchContext) -> dict:
     curve = lmc_lib.error_curve(trained[0], trained[1], test_error, int(ctx.args["points"]))
     return {"branch": ctx.name, "level": ctx.level, "replicate": ctx.replicate,
             "branch_folder": os.path.basename(ctx.files.dir), "branch_args": ctx.args,
-            "percent_remaining": mask_lib.percent_remaining(masks), "start_step": ctx.start_step,
+            "percent_remaining": mask_lib.percent_remaining(masks), "start_step": start_step,
             "copies": [_headline(m) for m in copies], **lmc_lib.lmc_summary(curve)}
 
 

@@ -8,6 +8,7 @@ Outputs of one experiment (default folder `<root>/<experiment>/report/`):
   early_stop_vs_sparsity.png/.svg   early-stop iteration vs percent remaining
   training_curves.png/.svg          test accuracy during training at chosen levels
   lmc_paths.png/.svg, lmc_instability.png/.svg   when lmc branches exist
+  instability_vs_rewind.png/.svg    when lmc runs of one level start from 2+ steps
 
 With several experiments, a comparison (comparison.md/.csv,
 comparison_accuracy.png/.svg, and instability_vs_rewind.png/.svg when lmc runs
@@ -27,11 +28,10 @@ from lottery_tf.report.collect import Collected, collect, describe, has_stored_r
 from lottery_tf.report.experiments import find_experiments
 
 INSTABILITY_NOTE = (
-    "Instability is plotted against percent remaining, not against the rewind step: the lmc branch "
-    "trains both copies from this experiment's rewind point only, and rewind_sweep stores one "
-    "training per rewind step, not the pair of copies instability needs. Report experiments that "
-    "differ only in `rewind` together (`--experiment=a,b`) to get instability vs rewind step in the "
-    "comparison.")
+    "Instability against the rewind step (instability_vs_rewind) needs lmc runs of one level from "
+    "two or more start steps: run `branch lmc --lmc_start=<step>` for each, or report experiments "
+    "that differ only in `rewind` together (`--experiment=a,b`), which compares IMP tickets found "
+    "with each rewind step.")
 
 
 @dataclasses.dataclass
@@ -112,6 +112,9 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
     if lmc:
         drawn["lmc_paths"] = figures.lmc_paths(lmc, f"{name}: test error between two trained copies")
         drawn["lmc_instability"] = figures.lmc_instability(lmc, f"{name}: instability")
+        if series := rewind_series([lmc]):
+            drawn["instability_vs_rewind"] = figures.instability_vs_rewind(
+                series, f"{name}: instability vs rewind step")
     report = ExperimentReport(collected, stats, lmc, levels, drawn, {"levels": tables.level_table(stats)})
     report.markdown = _markdown(report)
     return report
@@ -170,16 +173,20 @@ def write_experiment_report(report: ExperimentReport, directory: str) -> list[st
     return report.files
 
 
-def rewind_series(reports: list[ExperimentReport]) -> dict[str, list[tuple[int, aggregate.Spread]]]:
+def rewind_series(lmc_by_experiment: list[dict[str, list[aggregate.LmcStats]]]
+                  ) -> dict[str, list[tuple[int, aggregate.Spread]]]:
     """Instability by rewind step for each sparsity that lmc runs cover from 2+ rewind steps.
+
+    Args:
+      lmc_by_experiment: each experiment's lmc label -> per-level stats.
 
     Returns:
       `"<P>% remaining"` -> [(rewind step, instability spread)], only for
       sparsities seen with at least two distinct start steps.
     """
     by_percent: dict[float, dict[int, aggregate.Spread]] = {}
-    for report in reports:
-        for levels in report.lmc.values():
+    for lmc in lmc_by_experiment:
+        for levels in lmc.values():
             for s in levels:
                 if len(s.start_steps) == 1:
                     by_percent.setdefault(round(s.percent_remaining, 1), {})[s.start_steps[0]] = s.instability
@@ -193,7 +200,7 @@ def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict
     drawn = {"comparison_accuracy": figures.accuracy_vs_sparsity(
         {name: stats[aggregate.TICKET] for name, stats in named.items()},
         "tickets of each experiment: test accuracy at early stop")}
-    series = rewind_series(reports)
+    series = rewind_series([report.lmc for report in reports])
     if series:
         drawn["instability_vs_rewind"] = figures.instability_vs_rewind(series, "instability vs rewind step")
     return drawn, {"comparison": tables.comparison_table(named)}

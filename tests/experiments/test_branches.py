@@ -156,6 +156,36 @@ def test_lmc_endpoints_equal_the_two_trained_copies(setup):
     assert not np.array_equal(a["dense_1/kernel"], b["dense_1/kernel"])  # different data orders
 
 
+def test_lmc_from_chosen_start_steps_gives_instability_against_rewind(setup, tmp_path):
+    from lottery_tf.report.build import build_report
+
+    default = branches.run_branch(setup, "lmc", 0, 1, {"points": 3})
+    at_20 = branches.run_branch(setup, "lmc", 0, 1, {"points": 3, "start": "20it"})
+    at_0 = branches.run_branch(setup, "lmc", 0, 1, {"points": 3, "start": "0it"})
+    # Replaying level 0 to step 20 recovers the trunk's rewind weights exactly, so
+    # starting there is the default lmc of this level (rewind=20it), bit for bit.
+    assert at_20["start_step"] == default["start_step"] == 20 and at_0["start_step"] == 0
+    assert at_20["errors"] == default["errors"]
+    assert at_0["copies"][0]["start_step"] == 0
+
+    def trained_copy(metrics):
+        folder = setup.paths.branch_files(0, 1, metrics["branch_folder"]).dir
+        return store.load_arrays(f"{folder}/copy_1/weights_end.npz")
+
+    for name, value in trained_copy(default).items():
+        np.testing.assert_array_equal(trained_copy(at_20)[name], value, err_msg=name)
+    assert not np.array_equal(trained_copy(at_0)["dense_1/kernel"], trained_copy(default)["dense_1/kernel"])
+    with pytest.raises(ConfigError, match="past the end of training"):
+        branches.run_branch(setup, "lmc", 0, 1, {"points": 3, "start": "60it"})
+
+    report = build_report(setup.paths.root, out=str(tmp_path), quiet=True).experiments[0]
+    (line,) = [line for line in report.figures["instability_vs_rewind"].axes[0].lines
+               if line.get_label().endswith("% remaining")]
+    np.testing.assert_array_equal(line.get_xdata(), [0, 20])
+    np.testing.assert_allclose(line.get_ydata(), [at_0["instability"], at_20["instability"]])
+    assert (tmp_path / "instability_vs_rewind.svg").exists()
+
+
 @pytest.mark.parametrize("method,scope", [("snip", "layerwise"), ("synflow", "global")])
 def test_prune_at_init_matches_the_level_sparsity_and_trains_from_init(setup, method, scope):
     metrics = branches.run_branch(setup, "prune_at_init", 0, 2,
