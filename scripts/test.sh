@@ -11,6 +11,6 @@ cd "$ROOT"
 export TF_CPP_MIN_LOG_LEVEL=3
 if [[ $# -eq 0 ]]; then
   "$ROOT/.venv/bin/ruff" check --quiet lottery_tf tests configs
-  set -- -m "not slow"
+  set -- -m "not slow" --durations=12
 fi
 exec "$ROOT/.venv/bin/python" -m pytest -q -rfE "$@"
