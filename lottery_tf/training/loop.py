@@ -102,6 +102,8 @@ class Trainer:
     Gradients of pruned weights are multiplied by the mask before the optimizer
     sees them, so pruned weights (zeroed when the mask was set, with a fresh
     optimizer state) stay exactly zero after every step, under any strategy.
+    The step therefore runs `tfmot_adapter.training_view(model)`, which skips
+    the wrappers' per-call rewrite of every kernel; evaluation runs `model`.
     """
 
     def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
