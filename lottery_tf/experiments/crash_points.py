@@ -20,6 +20,8 @@ def reach(point: str) -> None:
     if not target:
         return
     name, _, nth = target.partition(":")
+    if name not in POINTS:  # a typo would otherwise never kill, and the test would just hang
+        raise ValueError(f"LOTTERY_TF_CRASH_AT={target!r} names no crash point; choose one of {POINTS}.")
     if name != point:
         return
     _reached[point] += 1

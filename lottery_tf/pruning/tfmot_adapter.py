@@ -145,7 +145,12 @@ def mask_by_variable(model: keras.Model) -> dict[int, tf.Variable]:
 
 
 def set_pruning_step(model: keras.Model, step: int) -> None:
-    """Sets the wrappers' step counters (tfmot asserts they are >= 1 in training)."""
+    """Sets the wrappers' step counters to `step`.
+
+    tfmot asserts they are >= 1 whenever a wrapper runs in training mode. The
+    trainer's step runs `training_view` instead, so the counters hold the step a
+    run started or resumed at; nothing here reads them.
+    """
     for wrapper in _wrappers(model):
         wrapper.pruning_step.assign(max(int(step), 0))
 

@@ -61,3 +61,11 @@ def test_killed_again_and_again_ends_like_an_uninterrupted_run(reference, tiny_m
     assert_same_results(stored_results(paths), stored_results(reference))
     assert not glob.glob(os.path.join(paths.dir, "**", ".*.tmp"), recursive=True)
     assert not glob.glob(os.path.join(paths.dir, "**", "checkpoints"), recursive=True)
+
+
+def test_an_unknown_crash_point_is_refused(monkeypatch):
+    from lottery_tf.experiments import crash_points
+
+    monkeypatch.setenv("LOTTERY_TF_CRASH_AT", "mid_wirte:2")
+    with pytest.raises(ValueError, match="names no crash point"):
+        crash_points.reach("mid_write")
