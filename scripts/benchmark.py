@@ -1,19 +1,23 @@
 """Training speed of lottery_tf against a bare training loop, measured in one run.
 
 For each model it times, on the same in-memory data and batch size:
-  bare        a tf.function(jit_compile=True) loop of the plain Keras model (the floor),
-  imp         lottery_tf's Trainer on the tfmot-wrapped model at 50% sparsity (masks,
-              callbacks), no evaluation,
-  imp_eval    the same with validation on 5,000 examples every 100 iterations (and the
-              10,000 test examples every 1,000 and wherever validation loss improves).
+  bare          a tf.function loop around an XLA-compiled step of the plain Keras
+                model, fed by the in-memory tf.data pipeline (the floor),
+  bare_indexed  the same loop with each batch gathered inside the compiled step
+                from the in-memory split, as lottery_tf's Trainer feeds itself
+                (the floor without tf.data's per-step cost),
+  imp           lottery_tf's Trainer on the tfmot-wrapped model at 50% sparsity (masks,
+                callbacks), no evaluation,
+  imp_eval      the same with validation on 5,000 examples every 100 iterations and
+                the 10,000 test examples every 1,000.
 
-The three are built once and then take turns: each trains one segment of
-iterations while the others wait, round after round. A slow spell of a shared
-machine therefore hits neighbouring segments alike, and each round gives one
-imp/bare and one imp_eval/bare ratio; the table shows medians over rounds, the
-process's peak memory, and a full level's projected wall time (build and compile
-time plus the configs' iterations at the imp_eval rate). Prints a table, writes
-JSON (every ratio's key contains "ratio").
+All are built once and then take turns: each trains one segment of iterations
+while the others wait, round after round. A slow spell of a shared machine
+therefore hits neighbouring segments alike, and each round gives one ratio of
+each variant to each floor; the table shows medians over rounds, the process's
+peak memory, and a full level's projected wall time (build and compile time plus
+the configs' iterations at the imp_eval rate). Prints a table, writes JSON
+(every ratio's key contains "ratio").
 
   python scripts/benchmark.py --models=lenet_300_100,conv2,resnet20 --out=benchmark.json
 """
@@ -30,7 +34,7 @@ import tf_keras as keras
 from absl import app, flags
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
-from lottery_tf.data.pipeline import train_dataset
+from lottery_tf.data.pipeline import BatchIndices, as_tensors, train_dataset
 from lottery_tf.data.splits import Splits
 from lottery_tf.experiments.config import base_config
 from lottery_tf.models import build_model, prunable_layers
@@ -146,30 +150,54 @@ class _SegmentClock(PausingCallback):
             self.variant.boundary()
 
 
-def bare_training(name, shape, batch, splits, boundaries):
-    """The floor: a plain model, one XLA-compiled step, the loop inside tf.function."""
+def bare_training(name, shape, batch, splits, boundaries, indexed=False):
+    """The floor: a plain model, one XLA-compiled step, the loop inside tf.function.
+
+    Batches come from the in-memory tf.data pipeline, or with `indexed` are
+    gathered inside the step as lottery_tf's Trainer gathers them.
+    """
 
     def train(variant):
         model = build_model(name, shape, 10)
         optimizer = keras.optimizers.Adam(1e-3)
         loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-        @tf.function(jit_compile=True)
         def step(images, labels):
             with tf.GradientTape() as tape:
                 loss = loss_fn(labels, model(images, training=True))
             optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
                                           model.trainable_variables, strict=False))
 
-        @tf.function
-        def loop(iterator, count):
-            for _ in tf.range(count):
-                step(*next(iterator))
+        if indexed:
+            images, labels = as_tensors(splits.train_x, splits.train_y)
+            order = BatchIndices(len(splits.train_y), batch, 0)
 
-        iterator = iter(train_dataset(splits.train_x, splits.train_y, batch, 0, 0, boundaries[-1]))
+            @tf.function(jit_compile=True)
+            def gathered_step(all_images, all_labels, row):
+                step(tf.gather(all_images, row), tf.gather(all_labels, row))
+
+            @tf.function
+            def loop_rows(rows):
+                for i in tf.range(tf.shape(rows)[0]):
+                    gathered_step(images, labels, rows[i])
+
+            def loop(start, count):
+                loop_rows(order.rows(start, count))
+        else:
+            compiled_step = tf.function(step, jit_compile=True)
+            iterator = iter(train_dataset(splits.train_x, splits.train_y, batch, 0, 0, boundaries[-1]))
+
+            @tf.function
+            def loop_iterator(count):
+                for _ in tf.range(count):
+                    compiled_step(*next(iterator))
+
+            def loop(start, count):
+                loop_iterator(tf.constant(count, tf.int64))
+
         done = 0
         for boundary in boundaries:
-            loop(iterator, tf.constant(boundary - done, tf.int64))
+            loop(done, boundary - done)
             optimizer.iterations.numpy()  # wait for the steps to finish
             done = boundary
             variant.boundary()
@@ -200,16 +228,17 @@ def imp_training(name, shape, batch, splits, boundaries, eval_every):
 
 
 def measure(name, shape, batch, segment, rounds):
-    """Runs bare, imp and imp_eval in turns; returns each one's _Variant."""
+    """Runs the floors, imp and imp_eval in turns; returns each one's _Variant."""
     keras.backend.clear_session()
     splits = synthetic_splits(shape)
     boundaries = [WARM_UP_STEPS + segment * r for r in range(rounds + 1)]
-    turns = _Turns(3)
     trainings = {
         "bare": bare_training(name, shape, batch, splits, boundaries),
+        "bare_indexed": bare_training(name, shape, batch, splits, boundaries, indexed=True),
         "imp": imp_training(name, shape, batch, splits, boundaries, 0),
         "imp_eval": imp_training(name, shape, batch, splits, boundaries, EVAL_EVERY),
     }
+    turns = _Turns(len(trainings))
     variants, threads = {}, []
     for index, (variant_name, train) in enumerate(trainings.items()):
         variant = variants[variant_name] = _Variant(variant_name, turns, index, rounds)
@@ -238,9 +267,12 @@ def main(argv):
         variants = measure(name, shape, batch, segment, rounds)
         seconds = {key: variant.segment_seconds for key, variant in variants.items()}
         rate = {key: segment / statistics.median(values) for key, values in seconds.items()}
-        imp_ratio = statistics.median(b / i for b, i in zip(seconds["bare"], seconds["imp"], strict=True))
-        eval_ratio = statistics.median(
-            b / i for b, i in zip(seconds["bare"], seconds["imp_eval"], strict=True))
+        ratios = {}  # "<variant>_over_<floor>_ratio": the median over rounds
+        for floor in ("bare", "bare_indexed"):
+            for variant in ("imp", "imp_eval"):
+                by_round = [f / v for f, v in zip(seconds[floor], seconds[variant], strict=True)]
+                ratios[f"{variant}_over_{floor}_ratio"] = statistics.median(by_round)
+                ratios[f"{variant}_over_{floor}_ratio_by_round"] = by_round
         # A full level: its build and compile time plus the configs' iterations at the
         # measured rate with validation.
         setup = variants["imp_eval"].setup_seconds - WARM_UP_STEPS / rate["imp_eval"]
@@ -248,20 +280,18 @@ def main(argv):
         results["models"][name] = {
             "batch_size": batch, "segment_steps": segment, "rounds": rounds,
             "segment_seconds": seconds,
-            "bare_steps_per_second": rate["bare"], "imp_steps_per_second": rate["imp"],
-            "imp_eval_steps_per_second": rate["imp_eval"],
-            "imp_over_bare_ratio": imp_ratio, "imp_eval_over_bare_ratio": eval_ratio,
-            "imp_over_bare_ratio_by_round": [
-                b / i for b, i in zip(seconds["bare"], seconds["imp"], strict=True)],
-            "imp_eval_over_bare_ratio_by_round": [
-                b / i for b, i in zip(seconds["bare"], seconds["imp_eval"], strict=True)],
+            **{f"{key}_steps_per_second": value for key, value in rate.items()},
+            **ratios,
             "level_setup_seconds": setup,
             "paper_level_steps": paper_steps,
             "projected_level_seconds": projected,
         }
-        print(f"{name:>14} batch {batch:>3} | bare {rate['bare']:7.1f} it/s | imp {rate['imp']:7.1f} "
-              f"it/s (ratio {imp_ratio:.2f}) | imp+eval {rate['imp_eval']:7.1f} it/s (ratio "
-              f"{eval_ratio:.2f}) | {paper_steps} it level ~{projected / 60:.1f} min")
+        print(f"{name:>14} batch {batch:>3} | bare {rate['bare']:7.1f} it/s, indexed "
+              f"{rate['bare_indexed']:7.1f} | imp {rate['imp']:7.1f} it/s (ratio "
+              f"{ratios['imp_over_bare_ratio']:.2f}, indexed {ratios['imp_over_bare_indexed_ratio']:.2f})"
+              f" | imp+eval {rate['imp_eval']:7.1f} it/s (ratio {ratios['imp_eval_over_bare_ratio']:.2f}"
+              f", indexed {ratios['imp_eval_over_bare_indexed_ratio']:.2f}) | {paper_steps} it level "
+              f"~{projected / 60:.1f} min")
         sys.stdout.flush()
     results["peak_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {results['peak_memory_mib']:.0f} MiB")

@@ -104,10 +104,7 @@ def train_dataset(
     end_epoch = -(-end_step // spe)  # ceil: the epoch holding step end_step-1, plus one
 
     def epoch_batches(epoch: tf.Tensor) -> tf.Tensor:
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int64), seed=tf.stack([seed_t, epoch])
-        )
-        return tf.reshape(order[: spe * batch_size], [spe, batch_size])
+        return _epoch_batches(n, batch_size, seed_t, epoch)
 
     def load(step: tf.Tensor, index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         batch = tf.gather(images, index)
@@ -129,6 +126,54 @@ def train_dataset(
         .prefetch(tf.data.AUTOTUNE)
         .with_options(_options())
     )
+
+
+def _epoch_batches(n: int, batch_size: int, seed: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
+    """Example indices of each batch of one epoch, shape (steps per epoch, batch)."""
+    spe = n // batch_size
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(n, dtype=tf.int64), seed=tf.stack([tf.cast(seed, tf.int64), epoch])
+    )
+    return tf.reshape(order[: spe * batch_size], [spe, batch_size])
+
+
+class BatchIndices:
+    """The example indices of `train_dataset`'s batches, without tf.data.
+
+    `rows(start_step, count)` gives the indices of the batches of global steps
+    ``[start_step, start_step + count)``, exactly the examples `train_dataset`
+    yields for them. A single-device trainer gathers its batches with these
+    inside the compiled step: feeding through a tf.data iterator cost
+    LeNet-300-100 about a sixth of its training time.
+    """
+
+    def __init__(self, num_examples: int, batch_size: int, seed: int):
+        self.steps_per_epoch = steps_per_epoch(num_examples, batch_size)
+        self._n, self._batch_size, self._seed = num_examples, batch_size, seed
+        self._epochs: dict[int, np.ndarray] = {}
+
+    def _epoch(self, epoch: int) -> np.ndarray:
+        if epoch not in self._epochs:
+            if len(self._epochs) >= 2:  # consecutive chunks need at most two epochs
+                self._epochs.pop(min(self._epochs))
+            self._epochs[epoch] = _epoch_batches(
+                self._n, self._batch_size, tf.constant(self._seed, tf.int64),
+                tf.constant(epoch, tf.int64)).numpy().astype(np.int32)
+        return self._epochs[epoch]
+
+    def rows(self, start_step: int, count: int) -> tf.Tensor:
+        """(count, batch_size) int32 indices, row i for global step start_step + i."""
+        if start_step < 0 or count < 0:
+            raise ConfigError(f"need start_step >= 0 and count >= 0, got {start_step}, {count}")
+        spe, parts, step = self.steps_per_epoch, [], start_step
+        while step < start_step + count:
+            epoch, offset = divmod(step, spe)
+            take = min(spe - offset, start_step + count - step)
+            parts.append(self._epoch(epoch)[offset:offset + take])
+            step += take
+        if not parts:
+            return tf.zeros((0, self._batch_size), tf.int32)
+        return tf.constant(np.concatenate(parts))
 
 
 def augment_batch(

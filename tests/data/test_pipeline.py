@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from lottery_tf.data.pipeline import (
+    BatchIndices,
     augment_batch,
     eval_dataset,
     steps_per_epoch,
@@ -104,6 +105,31 @@ def test_resume_matches_uninterrupted(start: int, augment: bool) -> None:
     for (want_x, want_y), (got_x, got_y) in zip(full[start:], resumed, strict=False):
         np.testing.assert_array_equal(got_x, want_x)
         np.testing.assert_array_equal(got_y, want_y)
+
+
+@pytest.mark.parametrize(("start", "count"), [(0, 3), (2, SPE), (SPE - 1, 2 * SPE + 2), (5 * SPE, 1)])
+def test_batch_indices_are_the_datasets_batches(start: int, count: int) -> None:
+    x, y = make_data(channels=3)
+    order = BatchIndices(N, BATCH, seed=11)
+    rows = order.rows(start, count)
+    assert rows.shape == (count, BATCH) and rows.dtype == tf.int32
+    dataset = list(train_dataset(x, y, BATCH, 11, start, start + count, augment=True).as_numpy_iterator())
+    for offset, (row, (images, labels)) in enumerate(zip(rows, dataset, strict=True)):
+        np.testing.assert_array_equal(labels, y[row.numpy()])
+        # Augmenting the gathered rows with the step's seed gives the dataset's batch.
+        augmented = augment_batch(tf.gather(tf.constant(x), row), 11, start + offset)
+        np.testing.assert_array_equal(augmented.numpy(), images)
+    # Rows keep epoch boundaries wherever a chunk starts.
+    pieces = tf.concat([order.rows(start, 1), order.rows(start + 1, count - 1)], axis=0)
+    np.testing.assert_array_equal(pieces.numpy(), rows.numpy())
+
+
+def test_batch_indices_refuse_bad_input() -> None:
+    assert BatchIndices(N, BATCH, 0).rows(3, 0).shape == (0, BATCH)
+    with pytest.raises(ConfigError, match="count >= 0"):
+        BatchIndices(N, BATCH, 0).rows(-1, 2)
+    with pytest.raises(ConfigError, match="larger than the 23 training examples"):
+        BatchIndices(N, 24, 0)
 
 
 def test_empty_and_bad_ranges() -> None:
