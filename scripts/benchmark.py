@@ -130,20 +130,14 @@ class _Variant:
 
 
 class _SegmentClock(PausingCallback):
-    """Hands the turn on at every segment boundary.
+    """Hands the turn on at every segment boundary."""
 
-    Boundaries are evaluation steps when the Trainer evaluates, and then the
-    clock asks for no pauses of its own: a callback's pause also makes the
-    Trainer settle a deferred test pass, which a real level does only at its
-    checkpoints.
-    """
-
-    def __init__(self, variant: _Variant, boundaries: list[int], request_pauses: bool):
+    def __init__(self, variant: _Variant, boundaries: list[int]):
         super().__init__()
-        self.variant, self.boundaries, self.request_pauses = variant, boundaries, request_pauses
+        self.variant, self.boundaries = variant, boundaries
 
     def pause_steps(self, start, end):
-        return self.boundaries if self.request_pauses else []
+        return self.boundaries
 
     def on_train_batch_end(self, step, logs=None):
         if step in self.boundaries:
@@ -222,7 +216,7 @@ def imp_training(name, shape, batch, splits, boundaries, eval_every):
                         eval_every=eval_every, test_every=1000,
                         eval_batch_size=VALIDATION_EXAMPLES)
         Trainer(model, optimizer, tf.distribute.get_strategy(), splits, spec).run(
-            [_SegmentClock(variant, boundaries, request_pauses=eval_every == 0)])
+            [_SegmentClock(variant, boundaries)])
 
     return train
 

@@ -61,6 +61,8 @@ class LevelCheckpoint:
 class Checkpointer(PausingCallback):
     """Saves a `LevelCheckpoint` every `every` iterations (not at the very end)."""
 
+    needs_settled_tests = True  # the saved curve must hold the early-stop test pass
+
     def __init__(self, checkpoint: LevelCheckpoint, every: int, tracker: EarlyStopTracker):
         super().__init__()
         self._checkpoint = checkpoint

@@ -46,8 +46,8 @@ class LoopSpec:
         is evaluated only for a step where the validation loss reaches a new
         minimum, so the test accuracy at the early-stop step is always measured;
         that pass is deferred (the weights are kept aside) and made at the next
-        pause a callback asked for or at the end, or dropped if a lower
-        validation loss comes first. 0: at every evaluation.
+        pause of a callback that `needs_settled_tests` (a checkpoint) or at the
+        end, or dropped if a lower validation loss comes first. 0: at every evaluation.
       jit_compile: compile the train step with XLA.
       eval_batch_size: batch size for validation and test passes.
       weight_decay: coupled L2 weight decay added to the gradients.
@@ -66,7 +66,13 @@ class LoopSpec:
 
 
 class PausingCallback(keras.callbacks.Callback):
-    """A callback that can ask the loop to pause at given steps."""
+    """A callback that can ask the loop to pause at given steps.
+
+    One that stores the evaluation curve at its pauses (a checkpoint) sets
+    `needs_settled_tests`: a deferred test pass is then made before it sees them.
+    """
+
+    needs_settled_tests = False
 
     def pause_steps(self, start: int, end: int) -> Iterable[int]:
         return ()
@@ -287,10 +293,14 @@ class Trainer:
         spec = self.spec
         callback_list = _Callbacks(callbacks, self.model)
         eval_steps = self._eval_steps()
-        requested = {spec.end_step}  # callbacks may persist state here: settle the curve first
+        requested = {spec.end_step}
+        settle = {spec.end_step}  # where the curve must hold every test pass it is owed
         for callback in callbacks:
             if isinstance(callback, PausingCallback):
-                requested.update(callback.pause_steps(spec.start_step, spec.end_step))
+                steps = set(callback.pause_steps(spec.start_step, spec.end_step))
+                requested |= steps
+                if callback.needs_settled_tests:
+                    settle |= steps
         pauses = eval_steps | requested
         resumed_at = self.step
         tfmot_adapter.set_pruning_step(self.model, resumed_at)
@@ -317,7 +327,7 @@ class Trainer:
                     "checkpoint is kept. Lower the learning rate or check the data, then rerun.")
             if pause in eval_steps:
                 callback_list.on_test_end(self.evaluate_all())
-            if pause in requested and (settled := self.settle_deferred_test()) is not None:
+            if pause in settle and (settled := self.settle_deferred_test()) is not None:
                 callback_list.on_test_end(settled)
             callback_list.on_train_batch_end(pause, logs)
             crash_points.reach("pause")

@@ -32,9 +32,10 @@ def _splits() -> Splits:
 class _Recorder(PausingCallback):
     """Asks for a pause at `pause_at` and logs the order of what the loop reports."""
 
-    def __init__(self, pause_at=()):
+    def __init__(self, pause_at=(), needs_settled_tests=False):
         super().__init__()
         self.pause_at, self.events = list(pause_at), []
+        self.needs_settled_tests = needs_settled_tests
 
     def pause_steps(self, start, end):
         return self.pause_at
@@ -46,7 +47,7 @@ class _Recorder(PausingCallback):
         self.events.append(("pause", batch))
 
 
-def _train(test_every: int, pause_at=()):
+def _train(test_every: int, pause_at=(), needs_settled_tests=False):
     keras.backend.clear_session()
     splits = _splits()
     model = build_model("lenet_40_20", (28, 28, 1), 10, seed=3)
@@ -60,7 +61,7 @@ def _train(test_every: int, pause_at=()):
     optimizer = make_optimizer(config.training, 30, 0)
     spec = LoopSpec(batch_size=20, start_step=0, end_step=END_STEP, data_seed=0, eval_every=10,
                     test_every=test_every, eval_batch_size=64)
-    tracker, recorder = EarlyStopTracker(), _Recorder(pause_at)
+    tracker, recorder = EarlyStopTracker(), _Recorder(pause_at, needs_settled_tests)
     Trainer(wrapped, optimizer, tf.distribute.get_strategy(), splits, spec).run([tracker, recorder])
     return tracker, recorder, tfmot_adapter.get_weights(wrapped)
 
@@ -91,12 +92,16 @@ def test_deferred_test_pass_equals_an_immediate_one_and_training_is_undisturbed(
     assert [e[1] for e in deferred_events] == [summary["early_stop_step"]]
 
 
-def test_a_requested_pause_settles_the_pending_test_pass_before_callbacks_see_the_pause():
+def test_a_pause_that_needs_settled_tests_gets_the_pending_test_pass_first():
     reference, _, _ = _train(test_every=0)
-    _, recorder, _ = _train(test_every=1000, pause_at=[55])
+    _, recorder, _ = _train(test_every=1000, pause_at=[55], needs_settled_tests=True)
     tested = _tested(reference.curve)
     best_before_55 = min((p for p in reference.curve if p["step"] < 55), key=lambda p: p["val_loss"])
     assert best_before_55["step"] > 0, "validation should improve after the start for this check"
     position = recorder.events.index(("pause", 55))
     assert recorder.events[position - 1] == (
         "test_end", best_before_55["step"], tested[best_before_55["step"]], True)
+    # A pause that does not store the curve leaves the pass pending.
+    _, recorder, _ = _train(test_every=1000, pause_at=[55])
+    position = recorder.events.index(("pause", 55))
+    assert not any(e[0] == "test_end" and e[3] for e in recorder.events[:position])
