@@ -10,6 +10,19 @@ import struct
 
 import numpy as np
 
+from lottery_tf.models import prunable_layers
+from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.pruning import tfmot_adapter
+
+
+def wrapped_and_pruned(model, fraction: float):
+    """`model` in tfmot wrappers with `fraction` of every prunable kernel pruned by magnitude."""
+    wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
+    kernels = tfmot_adapter.prunable_kernels(wrapped)
+    tfmot_adapter.set_masks(wrapped, mask_lib.prune_layerwise(
+        kernels, mask_lib.ones_like(kernels), {name: fraction for name in kernels}))
+    return wrapped
+
 
 def synthetic_images(count: int, seed: int, height=28, width=28, channels=1):
     """Images whose class is a bright square at a class-specific place, plus noise."""

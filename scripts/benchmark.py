@@ -37,9 +37,8 @@ import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow
 from lottery_tf.data.pipeline import BatchIndices, as_tensors, train_dataset
 from lottery_tf.data.splits import Splits
 from lottery_tf.experiments.config import base_config
-from lottery_tf.models import build_model, prunable_layers
-from lottery_tf.pruning import masks as mask_lib
-from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.models import build_model
+from lottery_tf.testing import wrapped_and_pruned
 from lottery_tf.training.loop import LoopSpec, PausingCallback, Trainer
 from lottery_tf.training.optimizers import make_optimizer
 
@@ -204,12 +203,7 @@ def imp_training(name, shape, batch, splits, boundaries, eval_every):
 
     def train(variant):
         config = base_config()
-        model = build_model(name, shape, 10)
-        model = tfmot_adapter.wrap(model, prunable_layers(model))
-        kernels = tfmot_adapter.prunable_kernels(model)
-        rates = {layer: 0.5 for layer in kernels}
-        tfmot_adapter.set_masks(
-            model, mask_lib.prune_layerwise(kernels, mask_lib.ones_like(kernels), rates))
+        model = wrapped_and_pruned(build_model(name, shape, 10), 0.5)
         optimizer = make_optimizer(config.training, 1000, 0)
         # The level's final evaluation falls one step after the last boundary.
         spec = LoopSpec(batch_size=batch, start_step=0, end_step=boundaries[-1] + 1, data_seed=0,

@@ -5,10 +5,9 @@ import tf_keras as keras
 
 from lottery_tf.data.splits import Splits
 from lottery_tf.experiments.config import base_config
-from lottery_tf.models import build_model, prunable_layers
-from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.models import build_model
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.testing import synthetic_images
+from lottery_tf.testing import synthetic_images, wrapped_and_pruned
 from lottery_tf.training.callbacks import EarlyStopTracker
 from lottery_tf.training.loop import LoopSpec, PausingCallback, Trainer
 from lottery_tf.training.optimizers import make_optimizer
@@ -50,11 +49,7 @@ class _Recorder(PausingCallback):
 def _train(test_every: int, pause_at=(), needs_settled_tests=False):
     keras.backend.clear_session()
     splits = _splits()
-    model = build_model("lenet_40_20", (28, 28, 1), 10, seed=3)
-    wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
-    kernels = tfmot_adapter.prunable_kernels(wrapped)
-    tfmot_adapter.set_masks(wrapped, mask_lib.prune_layerwise(
-        kernels, mask_lib.ones_like(kernels), {name: 0.5 for name in kernels}))
+    wrapped = wrapped_and_pruned(build_model("lenet_40_20", (28, 28, 1), 10, seed=3), 0.5)
     config = base_config()
     config.training.optimizer = "adam"
     config.training.learning_rate = 1e-2
