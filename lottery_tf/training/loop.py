@@ -124,9 +124,13 @@ class Trainer:
             self._train_accuracy = keras.metrics.SparseCategoricalAccuracy("train_accuracy")
             optimizer.build(model.trainable_variables)
             # Gradients are masked with boolean copies of the masks (refreshed by
-            # `run`): the float masks' memory traffic cost LeNet-300-100 ~4% of its step.
-            self._masks = {key: (mask, tf.Variable(tf.cast(mask, tf.bool), trainable=False))
-                           for key, mask in tfmot_adapter.mask_by_variable(model).items()}
+            # `run`): the float masks' memory traffic cost LeNet-300-100 ~4% of its
+            # step. On TPUs the float masks serve as they are.
+            self._masks = tfmot_adapter.mask_by_variable(model)
+            self._gradient_masks = {
+                key: (mask if isinstance(strategy, tf.distribute.TPUStrategy)
+                      else tf.Variable(tf.cast(mask, tf.bool), trainable=False))
+                for key, mask in self._masks.items()}
         self._training_view = tfmot_adapter.training_view(model)
         self._jit_compile = spec.jit_compile and xla_supported(strategy)
         # One replica trains on batches gathered in memory; several read a
@@ -159,8 +163,10 @@ class Trainer:
         for gradient, variable in zip(gradients, variables, strict=False):
             if spec.weight_decay:
                 gradient = gradient + spec.weight_decay * variable
-            mask = self._masks.get(id(variable))
-            masked.append(gradient if mask is None else tf.where(mask[1], gradient, 0.0))
+            mask = self._gradient_masks.get(id(variable))
+            if mask is not None:
+                gradient = tf.where(tf.cast(mask, tf.bool), gradient, 0.0)
+            masked.append(gradient)
         self.optimizer.apply_gradients(zip(masked, variables, strict=False))
         self._train_loss.update_state(per_example)
         self._train_accuracy.update_state(labels, logits)
@@ -304,8 +310,9 @@ class Trainer:
         pauses = eval_steps | requested
         resumed_at = self.step
         tfmot_adapter.set_pruning_step(self.model, resumed_at)
-        for mask, kept in self._masks.values():
-            kept.assign(tf.cast(mask, tf.bool))
+        for key, copy in self._gradient_masks.items():
+            if copy is not self._masks[key]:
+                copy.assign(tf.cast(self._masks[key], tf.bool))
         if not self._indexed:
             dataset = pipeline.train_dataset(
                 self.splits.train_x, self.splits.train_y, spec.batch_size, spec.data_seed,
