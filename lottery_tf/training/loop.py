@@ -193,6 +193,7 @@ class Trainer:
         return compiled
 
     def _make_train_chunk(self):
+        """A function `(first_step, count)` that trains steps [first_step, first_step + count)."""
         if self._indexed:
             return self._make_indexed_train_chunk()
         step = self._compiled(self._train_step, ())
@@ -204,7 +205,7 @@ class Trainer:
                 images, labels = next(iterator)
                 strategy.run(step, args=(images, labels))
 
-        return lambda count: train_chunk(self._iterator, tf.constant(count, tf.int64))
+        return lambda first_step, count: train_chunk(self._iterator, tf.constant(count, tf.int64))
 
     def _make_indexed_train_chunk(self):
         """One replica: batches gathered from the in-memory split inside the step.
@@ -241,7 +242,8 @@ class Trainer:
                 train_row(rows[i], first_step + tf.cast(i, tf.int64))
 
         order = pipeline.BatchIndices(len(self.splits.train_y), spec.batch_size, spec.data_seed)
-        return lambda count: train_chunk(order.rows(self.step, count), tf.constant(self.step, tf.int64))
+        return lambda first_step, count: train_chunk(order.rows(first_step, count),
+                                                     tf.constant(first_step, tf.int64))
 
     # --- public ----------------------------------------------------------
     def evaluate_all(self) -> dict:
@@ -321,8 +323,11 @@ class Trainer:
         callback_list.on_train_begin({"step": resumed_at})
         if resumed_at in eval_steps and resumed_at == spec.start_step:
             callback_list.on_test_end(self.evaluate_all())
+        done = resumed_at
         for pause in sorted(p for p in pauses if resumed_at < p <= spec.end_step):
-            self._train_chunk(pause - self.step)
+            # `done` tracks the step without reading the optimizer's counter back.
+            self._train_chunk(done, pause - done)
+            done = pause
             logs = {"train_loss": float(self._train_loss.result()),
                     "train_accuracy": float(self._train_accuracy.result()),
                     "learning_rate": float(tf.convert_to_tensor(self.optimizer.learning_rate))}
