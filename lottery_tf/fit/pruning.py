@@ -1,0 +1,77 @@
+"""One IMP pruning step on a wrapped model: rank the surviving kernels, write the masks."""
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import tf_keras as keras
+
+from lottery_tf.errors import ConfigError
+from lottery_tf.fit.wrapping import layer_kinds, require_wrapped
+from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.pruning.rates import layer_rates
+
+
+def prune(model: keras.Model, rate: float = 0.2, strategy: str = "global",
+          conv_rate: float | None = None, dense_rate: float | None = None,
+          output_rate: float | None = None, layers_to_ignore: Iterable[str] = (),
+          output_layer: str | None = None) -> dict[str, np.ndarray]:
+    """Removes the smallest surviving weights by magnitude and writes the new masks.
+
+    Ranking is `lottery_tf.pruning.masks` (the command line's): "global" ranks
+    together every layer that shares a rate, "layerwise" each layer alone.
+    Pruned weights are zeroed at once.
+
+    Args:
+      model: a wrapped model (`wrap`), usually just trained.
+      rate: fraction of the surviving weights removed, in [0, 1).
+      strategy: "global" or "layerwise".
+      conv_rate, dense_rate, output_rate: per-kind rates (None: `rate`).
+      layers_to_ignore: layer names never pruned.
+      output_layer: the layer pruned at `output_rate` (see `layer_kinds`).
+
+    Returns:
+      The new masks by layer name.
+
+    Raises:
+      ConfigError: the model is not wrapped, a rate is outside [0, 1), an
+        unknown strategy or layer name.
+    """
+    require_wrapped(model, "prune")
+    rates = layer_rates(layer_kinds(model, output_layer), rate, conv_rate, dense_rate,
+                        output_rate, layers_to_ignore)
+    masks = mask_lib.prune(strategy, tfmot_adapter.prunable_kernels(model),
+                           tfmot_adapter.get_masks(model), rates)
+    set_masks(model, masks)
+    return masks
+
+
+def set_masks(model: keras.Model, masks: Mapping[str, np.ndarray]) -> None:
+    """Writes given masks (e.g. a ticket's, for a reinit control) and zeroes the pruned weights.
+
+    Raises:
+      ConfigError: the model is not wrapped, or the masks do not name exactly
+        its wrapped layers with their kernels' shapes and 0/1 values.
+    """
+    require_wrapped(model, "set masks on")
+    current = tfmot_adapter.get_masks(model)
+    if set(masks) != set(current):
+        raise ConfigError(f"The masks name layers {sorted(masks)}, but the model's pruned layers are "
+                          f"{sorted(current)}; use masks saved from this model's architecture.")
+    for name, mask in masks.items():
+        mask = np.asarray(mask)
+        if mask.shape != current[name].shape:
+            raise ConfigError(f"The mask of {name!r} has shape {mask.shape}, its kernel "
+                              f"{current[name].shape}; use masks saved from this model's architecture.")
+        if not np.isin(mask, (0, 1)).all():
+            raise ConfigError(f"The mask of {name!r} holds values other than 0 and 1.")
+    tfmot_adapter.set_masks(model, masks)
+
+
+def get_masks(model: keras.Model) -> dict[str, np.ndarray]:
+    """The wrapped model's current masks by layer name.
+
+    Raises:
+      ConfigError: the model is not wrapped.
+    """
+    require_wrapped(model, "read masks of")
+    return tfmot_adapter.get_masks(model)

@@ -1,0 +1,122 @@
+"""Stores a `fit`-based level in the command line's layout, for `report` and `export`.
+
+    <root>/<name>_<hash>/config.json
+      replicate_<r>/rewind_weights.npz, summary.csv, tensorboard/summary/
+        level_<L>/mask.npz, weights_start.npz, weights_end.npz, metrics.json
+          branch_<control>_<hash>/  (the same files, for a control such as reinit)
+
+The folder's hash is the command line's config hash, over the settings the
+caller describes in `config` (dotted keys of `lottery_tf.experiments.config`).
+`export` rebuilds the network from `model.name` and `dataset.name`, so it
+works when those name a zoo model and dataset; `report` works for any model.
+"""
+import os
+from collections.abc import Mapping
+
+import ml_collections
+import tf_keras as keras
+
+from lottery_tf.errors import ConfigError
+from lottery_tf.experiments import branches, store
+from lottery_tf.experiments import config as config_lib
+from lottery_tf.experiments.lottery import _claim
+from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
+from lottery_tf.fit.callbacks import LevelRecorder
+from lottery_tf.fit.rewinding import RewindCallback
+from lottery_tf.fit.wrapping import require_wrapped
+from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.report.experiments import finished_levels
+
+
+def experiment_config(settings: Mapping[str, object] | None = None) -> ml_collections.ConfigDict:
+    """The command line's config with `settings` (dotted keys, e.g. "pruning.rate") applied.
+
+    The name defaults to `fit_<model>_<dataset>`, so a fit-based experiment never
+    shares a folder with a command-line one of the same settings.
+
+    Raises:
+      ConfigError: an unknown key or a value of the wrong type or range.
+    """
+    config = config_lib.base_config()
+    for key, value in (settings or {}).items():
+        if key not in config_lib.FIELDS:
+            raise ConfigError(f"Unknown config key {key!r}; known keys: {', '.join(config_lib.FIELDS)}.")
+        section, _, field = key.rpartition(".")
+        try:
+            (config[section] if section else config)[field] = value
+        except TypeError as error:
+            raise ConfigError(f"Config key {key!r}: {error}") from None
+    if not config.name:
+        config.name = f"fit_{config.model.name}_{config.dataset.name}"
+    config_lib.check_ranges(config)
+    return config
+
+
+def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorder,
+               config: Mapping[str, object] | None = None, replicate: int = 0,
+               control: str | None = None, seed: int = 0, rewind: RewindCallback | None = None,
+               data_fingerprint: str = "unrecorded (model.fit)") -> dict:
+    """Writes one trained level (or a control run beside it) as the command line does.
+
+    Args:
+      root: the results root (`report --root` and `export --root`).
+      level: the IMP level (0 = dense).
+      model: the wrapped model after this level's `fit`.
+      recorder: the `LevelRecorder` passed to this level's `fit`.
+      config: the experiment's settings by dotted key (see `experiment_config`).
+      replicate: the replicate number.
+      control: None for the IMP trunk, else a control's name (e.g. "reinit"),
+        stored as a branch that `report` sets beside the tickets.
+      seed: the run's seed (a control's folder is named by it).
+      rewind: the `RewindCallback`, to store the rewind weights once.
+      data_fingerprint: identifies the data (e.g. `Splits.fingerprint()`).
+
+    Returns:
+      The level's metrics, as written to `metrics.json`.
+
+    Raises:
+      ConfigError: the model is not wrapped, nothing was recorded, the settings
+        are unknown or contradict the experiment already stored under `root`.
+    """
+    require_wrapped(model, "save a level of")
+    summary = recorder.summary()
+    config = experiment_config(config)
+    paths = ExperimentPaths(root, config_lib.experiment_name(config))
+    _claim(paths, config, data_fingerprint)
+    tfmot_adapter.apply_masks(model)
+    masks = tfmot_adapter.get_masks(model)
+    extra = {}
+    if control is None:
+        files = paths.level_files(replicate, level)
+    else:
+        folder = branches.branch_folder(control, {"seed": seed})
+        files = paths.branch_files(replicate, level, folder)
+        extra = {"branch": control, "branch_folder": folder, "branch_args": {"seed": seed}}
+    if rewind is not None and rewind.recorded and not os.path.exists(paths.rewind_weights(replicate)):
+        store.save_arrays(paths.rewind_weights(replicate), rewind.weights)
+    store.save_arrays(files.mask, masks)
+    store.save_arrays(files.weights_start, recorder.weights_start)
+    store.save_arrays(files.weights_end, tfmot_adapter.get_weights(model))
+    metrics = {"seed": seed, "start_step": recorder.first_step, "level": level, "replicate": replicate,
+               "percent_remaining": mask_lib.percent_remaining(masks),
+               "percent_remaining_by_layer": mask_lib.percent_remaining_by_layer(masks),
+               "wall_seconds": recorder.wall_seconds, **extra, **summary, "curve": recorder.curve}
+    store.write_json(files.metrics, metrics)  # last: marks the level finished
+    _write_summaries(paths, replicate, metrics, control)
+    return metrics
+
+
+def _write_summaries(paths: ExperimentPaths, replicate: int, metrics: dict, control: str | None) -> None:
+    """summary.csv over the finished levels, and the level's scalars in the summary run."""
+    if control is None:
+        results = [store.read_json(paths.metrics(replicate, level))
+                   for level in finished_levels(paths, replicate)]
+    else:
+        folder = metrics["branch_folder"]
+        results = [store.read_json(paths.branch_files(replicate, level, folder).metrics)
+                   for level in finished_levels(paths, replicate)
+                   if os.path.exists(paths.branch_files(replicate, level, folder).metrics)]
+    write_replicate_summary(paths, replicate, results, run=control or "")
+    log_level_to_tensorboard(paths, replicate, metrics, run=control or "")

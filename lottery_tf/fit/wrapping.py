@@ -1,0 +1,66 @@
+"""Wrapping a user's Keras model for pruning, and naming the kinds of its layers."""
+import tf_keras as keras
+
+from lottery_tf.errors import ConfigError
+from lottery_tf.models.prunable import prunable_layers
+from lottery_tf.pruning import tfmot_adapter
+
+
+def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str, str]:
+    """Each prunable layer's kind: "conv", "dense" or "output".
+
+    Args:
+      model: a tf_keras model, wrapped or not.
+      output_layer: the layer pruned at the output rate. None: the layer named
+        `output` (the zoo's models) if there is one, else the last prunable layer.
+
+    Returns:
+      layer name -> kind, in model order.
+
+    Raises:
+      ConfigError: the model has no Dense/Conv2D layer, or `output_layer` is not one of them.
+    """
+    kinds = prunable_layers(model)
+    if not kinds:
+        raise ConfigError(f"Model {model.name!r} has no Dense or Conv2D layer to prune.")
+    if output_layer is None:
+        if "output" in kinds.values():
+            return kinds
+        output_layer = list(kinds)[-1]
+    if output_layer not in kinds:
+        raise ConfigError(f"output_layer={output_layer!r} is not a prunable layer of {model.name!r}; "
+                          f"prunable layers are {list(kinds)}.")
+    return {name: "output" if name == output_layer else ("dense" if kind == "output" else kind)
+            for name, kind in kinds.items()}
+
+
+def wrap(model: keras.Model) -> keras.Model:
+    """Every Dense/Conv2D layer of `model` in `prune_low_magnitude` with a schedule that never prunes.
+
+    Masks change only when `lottery_tf.api.prune` (or `set_masks`) writes them.
+
+    Args:
+      model: a built Sequential or functional tf_keras model (build it inside
+        the distribution strategy's scope and call `wrap` there too).
+
+    Returns:
+      A new model with the same weights and all-ones masks; compile and fit it.
+
+    Raises:
+      ConfigError: the model is already wrapped or has nothing to prune.
+    """
+    if is_wrapped(model):
+        raise ConfigError(f"Model {model.name!r} is already wrapped; prune it with lottery_tf.api.prune.")
+    return tfmot_adapter.wrap(model, layer_kinds(model))
+
+
+def is_wrapped(model: keras.Model) -> bool:
+    """Whether `model` carries tfmot pruning wrappers."""
+    return bool(tfmot_adapter.get_masks(model))
+
+
+def require_wrapped(model: keras.Model, action: str) -> None:
+    """Raises ConfigError naming the fix if `model` has no pruning wrappers."""
+    if not is_wrapped(model):
+        raise ConfigError(f"Cannot {action} model {model.name!r}: it has no pruning wrappers. "
+                          "Wrap it first: model = lottery_tf.api.wrap(model), then compile and fit that.")
