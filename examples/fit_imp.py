@@ -16,13 +16,14 @@ from lottery_tf import api as lt
 from lottery_tf.data.splits import load_splits
 from lottery_tf.models.registry import build_model
 
-BATCH, EVAL_EVERY = 60, 500
+BATCH, EVAL_EVERY = 60, 250
+CONTROL_SEED = 1000  # the reinit control's initialization, the same at every level (as `branch reinit`)
 SETTINGS = {"model.name": "lenet_300_100", "dataset.name": "mnist", "pruning.strategy": "global",
             "pruning.rate": 0.2, "pruning.output_rate": 0.1, "training.batch_size": BATCH}
 
 
 def train_level(model, data, make_epoch, start, steps, callbacks):
-    """One level's fit from global step `start`: batches resume there, one evaluation per 500 steps."""
+    """One level's fit from global step `start`: batches resume there, one evaluation per 250 steps."""
     model.fit(lt.batches_from_step(make_epoch, start, EVAL_EVERY), steps_per_epoch=EVAL_EVERY,
               epochs=(steps - start) // EVAL_EVERY, validation_data=(data.val_x, data.val_y),
               validation_batch_size=1000, callbacks=[lt.PruningStep(), *callbacks], verbose=0)
@@ -40,11 +41,13 @@ def main(root, data_dir=None, levels=7, steps=9000, validation=5000, control=Tru
     x, y, n = tf.constant(data.train_x), tf.constant(data.train_y), len(data.train_y)
 
     def make_epoch(epoch):  # one epoch's batches, shuffled by the epoch number
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.constant(0, tf.int64), epoch]))
+        seed = tf.stack([tf.constant(0, tf.int64), epoch])
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
         return (tf.data.Dataset.from_tensor_slices(order).batch(BATCH, drop_remainder=True)
                 .map(lambda index: (tf.gather(x, index), tf.gather(y, index))))
 
-    settings = {**SETTINGS, "training.train_steps": f"{steps}it", "training.eval_every": f"{EVAL_EVERY}it"}
+    settings = {**SETTINGS, "dataset.validation_size": validation, "training.train_steps": f"{steps}it",
+                "training.eval_every": f"{EVAL_EVERY}it"}
     save = dict(config=settings, data_fingerprint=data.fingerprint())
     model, rewind, rows = fresh_model(seed=0), lt.RewindCallback(step=0), []
     for level in range(levels + 1):
@@ -55,14 +58,16 @@ def main(root, data_dir=None, levels=7, steps=9000, validation=5000, control=Tru
         recorder = lt.LevelRecorder(test_data=(data.test_x, data.test_y))
         train_level(model, data, make_epoch, start, steps, [rewind, recorder])
         ticket = lt.save_level(root, level, model, recorder, rewind=rewind, **save)
-        row = [level, ticket["percent_remaining"], ticket["early_stop_test_accuracy"], ticket["early_stop_step"]]
+        row = [level, ticket["percent_remaining"], ticket["early_stop_test_accuracy"],
+               ticket["early_stop_step"]]
         if control and level:  # the same mask on a fresh random initialization
-            reinit = fresh_model(seed=1000 + level)
+            reinit = fresh_model(seed=CONTROL_SEED)
             lt.set_masks(reinit, lt.get_masks(model))
             recorder = lt.LevelRecorder(test_data=(data.test_x, data.test_y))
             train_level(reinit, data, make_epoch, 0, steps, [recorder])
-            control_metrics = lt.save_level(root, level, reinit, recorder, control="reinit", seed=1000 + level, **save)
-            row += [control_metrics["early_stop_test_accuracy"], control_metrics["early_stop_step"]]
+            reinit_metrics = lt.save_level(root, level, reinit, recorder, control="reinit", seed=CONTROL_SEED,
+                                           **save)
+            row += [reinit_metrics["early_stop_test_accuracy"], reinit_metrics["early_stop_step"]]
         rows.append(row)
         print(" | ".join(str(round(value, 4)) for value in row), flush=True)
     return rows
