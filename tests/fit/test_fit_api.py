@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lottery_tf import api as lt
 from lottery_tf.errors import ConfigError
@@ -178,3 +179,40 @@ def test_masks_that_do_not_fit_the_model_are_refused():
         lt.set_masks(model, {"hidden": masks["hidden"]})
     with pytest.raises(ConfigError, match="do not fit"):
         lt.rewind(_compiled(model), {"hidden/kernel": np.zeros((2, 3))})
+
+
+def _scalars(logdir) -> dict[str, dict[int, float]]:
+    accumulator = EventAccumulator(str(logdir), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    return {tag: {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)}
+            for tag in accumulator.Tags()["tensors"]}
+
+
+def test_level_recorder_finds_the_early_stop_step_and_logs_to_tensorboard(tmp_path):
+    x, y = _data(count=64)
+    model = _compiled(lt.wrap(_two_layer_model()), learning_rate=0.05)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[lt.PruningStep()])
+    masks = lt.prune(model, rate=0.5, output_rate=0.25)
+    recorder = lt.LevelRecorder(test_data=(x[:32], y[:32]), logdir=str(tmp_path))
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_data=(x[32:], y[32:]),
+              callbacks=[lt.PruningStep(), recorder])
+    curve = recorder.curve
+    assert [point["step"] for point in curve] == [8, 12, 16]  # 4 steps per epoch after 4 before
+    best = min(curve, key=lambda point: point["val_loss"])
+    summary = recorder.summary()
+    assert summary["early_stop_step"] == best["step"]
+    assert summary["early_stop_test_accuracy"] == best["test_accuracy"]
+    assert recorder.first_step == 4
+    scalars = _scalars(tmp_path)
+    remaining = sum(m.sum() for m in masks.values()) / sum(m.size for m in masks.values())
+    assert scalars["sparsity/total"][4] == pytest.approx(1 - remaining)
+    assert scalars["sparsity/logits"][4] == pytest.approx(0.25, abs=0.1)
+    assert sorted(scalars["validation/loss"]) == [8, 12, 16]
+    assert scalars["validation/loss"][best["step"]] == pytest.approx(best["val_loss"])
+
+
+def test_level_recorder_needs_validation_data():
+    x, y = _data(count=16)
+    model = _compiled(lt.wrap(_two_layer_model()))
+    with pytest.raises(ConfigError, match="validation_data"):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[lt.PruningStep(), lt.LevelRecorder()])

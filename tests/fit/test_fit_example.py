@@ -34,6 +34,15 @@ def example_root(tiny_mnist_dir, tmp_path_factory):
     return root
 
 
+def test_readme_script_is_the_example_that_runs():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("<!-- fit-api-script")[1].split("```python\n")[1].split("```")[0]
+    example = {line.strip() for line in (REPO / "examples" / "fit_imp.py").read_text().splitlines()}
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    assert len(lines) >= 15
+    assert [line for line in lines if line not in example] == []
+
+
 def test_example_stores_levels_the_command_line_layout_holds(example_root):
     paths = find_experiment(str(example_root), None).paths
     rewind = store.load_arrays(paths.rewind_weights(0))
