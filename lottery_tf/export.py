@@ -147,11 +147,20 @@ def level_files(experiment: StoredExperiment, replicate: int, level: int) -> Run
     return files
 
 
-def rebuild(config: ml_collections.ConfigDict, files: RunFiles) -> keras.Model:
-    """The config's model, wrapped for pruning, holding a stored run's trained weights and mask."""
-    spec = get_spec(config.dataset.name)
-    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                        config.model.initializer, config.seed)
+def rebuild(config: ml_collections.ConfigDict, files: RunFiles,
+            architecture: str | None = None) -> keras.Model:
+    """The config's model, wrapped for pruning, holding a stored run's trained weights and mask.
+
+    A fit-based experiment of the user's own model stores its `architecture`
+    (Keras JSON), which is used instead of the zoo's builder when it exists.
+    """
+    if architecture is not None and os.path.isfile(architecture):
+        with open(architecture) as handle:
+            model = keras.models.model_from_json(handle.read())
+    else:
+        spec = get_spec(config.dataset.name)
+        model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                            config.model.initializer, config.seed)
     wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
     tfmot_adapter.set_weights(wrapped, store.load_arrays(files.weights_end))
     tfmot_adapter.set_masks(wrapped, store.load_arrays(files.mask))
@@ -320,7 +329,7 @@ def export_saved_model(experiment: StoredExperiment, replicate: int, level: int,
     config = experiment.config_dict()
     files = level_files(experiment, replicate, level)
     keras.backend.clear_session()
-    wrapped = rebuild(config, files)
+    wrapped = rebuild(config, files, experiment.paths.architecture)
     logits = wrapped(images, training=False).numpy()
     prunable = list(tfmot_adapter.get_masks(wrapped))
     module = ServingModule(tfmot_adapter.strip(wrapped), get_spec(config.dataset.name), prunable)

@@ -1,6 +1,6 @@
 """Where an experiment's files live.
 
-    <root>/<name>_<hash>/config.json
+    <root>/<name>_<hash>/config.json, model.json (a fit-based run's own architecture, if not a zoo model)
       replicate_<r>/replicate.json, rewind_weights.npz, summary.csv, tensorboard/
         level_<L>/mask.npz, weights_start.npz, weights_end.npz, metrics.json, checkpoints/
           branch_<name>_<hash>/  (the same files, for a control run off this level)
@@ -28,6 +28,7 @@ class ExperimentPaths:
         self.name = name
         self.dir = os.path.join(root, name)
         self.config = os.path.join(self.dir, "config.json")
+        self.architecture = os.path.join(self.dir, "model.json")
 
     def replicate(self, replicate: int) -> str:
         return os.path.join(self.dir, f"replicate_{replicate}")

@@ -7,8 +7,10 @@
 
 The folder's hash is the command line's config hash, over the settings the
 caller describes in `config` (dotted keys of `lottery_tf.experiments.config`).
-`export` rebuilds the network from `model.name` and `dataset.name`, so it
-works when those name a zoo model and dataset; `report` works for any model.
+`export` rebuilds a zoo model from `model.name`; any other model's architecture
+is stored as `model.json` for it. Either way `dataset.name` must name the
+data's registered dataset (input shape and normalization) for `export`;
+`report` works for any model and data.
 """
 import os
 from collections.abc import Mapping
@@ -25,6 +27,7 @@ from lottery_tf.experiments.summary import log_level_to_tensorboard, write_repli
 from lottery_tf.fit.callbacks import LevelRecorder
 from lottery_tf.fit.rewinding import RewindCallback
 from lottery_tf.fit.wrapping import require_wrapped
+from lottery_tf.models import registry
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import finished_levels
@@ -65,7 +68,8 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
       level: the IMP level (0 = dense).
       model: the wrapped model after this level's `fit`.
       recorder: the `LevelRecorder` passed to this level's `fit`.
-      config: the experiment's settings by dotted key (see `experiment_config`).
+      config: the experiment's settings by dotted key (see `experiment_config`);
+        `model.name` defaults to the Keras model's name.
       replicate: the replicate number.
       control: None for the IMP trunk, else a control's name (e.g. "reinit"),
         stored as a branch that `report` sets beside the tickets.
@@ -82,10 +86,12 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     """
     require_wrapped(model, "save a level of")
     summary = recorder.summary()
-    config = experiment_config(config)
+    config = experiment_config({"model.name": model.name, **(config or {})})
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
     _claim(paths, config, data_fingerprint)
     tfmot_adapter.apply_masks(model)
+    if not registry.is_known(config.model.name) and not os.path.exists(paths.architecture):
+        store.atomic_write_bytes(paths.architecture, tfmot_adapter.strip(model).to_json().encode())
     masks = tfmot_adapter.get_masks(model)
     extra = {}
     if control is None:

@@ -42,6 +42,15 @@ def known_models() -> list[str]:
     return list(_PATTERNS)
 
 
+def is_known(name: str) -> bool:
+    """Whether `name` is a model `build_model` can build."""
+    try:
+        _parse(name)
+    except ConfigError:
+        return False
+    return True
+
+
 def _parse(name: str) -> _Builder:
     """Map a model name to a builder, or raise ConfigError."""
     if m := re.fullmatch(r"lenet((?:_\d+)+)", name):

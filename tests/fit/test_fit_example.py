@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import tf_keras as keras
 
 from lottery_tf.experiments import store
 from lottery_tf.report.experiments import find_experiment
@@ -74,3 +75,29 @@ def test_report_and_export_run_on_the_fit_based_experiment(example_root):
     assert "zero weights in the saved prunable kernels" in out
     exported = store.read_json(os.path.join(experiment.paths.level(0, 1), "export", "export.json"))
     assert exported["percent_zero"] >= exported["mask_percent_zero"] > 19
+
+
+def test_export_rebuilds_a_users_own_model_from_its_stored_architecture(tmp_path):
+    from fit_cycle import build, data
+
+    from lottery_tf import api as lt
+    from lottery_tf.export import export_level
+
+    x, y = data()
+    model = lt.wrap(build("sequential"))
+    model.compile("adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    for level in range(2):
+        if level:
+            lt.prune(model, rate=0.5)
+        recorder = lt.LevelRecorder(test_data=(x, y))
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, validation_data=(x, y),
+                  callbacks=[lt.PruningStep(), recorder])
+        metrics = lt.save_level(str(tmp_path), level, model, recorder, config={"dataset.name": "mnist"})
+    assert metrics["percent_remaining"] == pytest.approx(50, abs=0.1)
+    experiment = find_experiment(str(tmp_path), None)
+    assert experiment.name.startswith(f"fit_{model.name}_mnist_")
+    assert os.path.isfile(experiment.paths.architecture)
+    result = export_level(str(tmp_path), None, level=1)
+    assert result.mask_percent_zero == pytest.approx(50, abs=0.1)
+    assert result.percent_zero >= result.mask_percent_zero
