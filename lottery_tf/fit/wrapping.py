@@ -47,11 +47,21 @@ def wrap(model: keras.Model) -> keras.Model:
       A new model with the same weights and all-ones masks; compile and fit it.
 
     Raises:
-      ConfigError: the model is already wrapped or has nothing to prune.
+      ConfigError: the model is already wrapped, has nothing to prune, is
+        subclassed, or nests its prunable layers in inner models.
     """
     if is_wrapped(model):
         raise ConfigError(f"Model {model.name!r} is already wrapped; prune it with lottery_tf.api.prune.")
-    return tfmot_adapter.wrap(model, layer_kinds(model))
+    kinds = layer_kinds(model)
+    nested = [name for name in kinds if "/" in name]
+    if nested:
+        raise ConfigError(f"Model {model.name!r} has prunable layers inside inner models ({nested[:3]}); "
+                          "build it as one flat Sequential or functional model to wrap it.")
+    try:
+        return tfmot_adapter.wrap(model, kinds)
+    except ValueError as error:  # clone_model refuses subclassed models
+        raise ConfigError(f"Cannot wrap model {model.name!r} ({error}); wrap needs a Sequential or "
+                          "functional model.") from None
 
 
 def is_wrapped(model: keras.Model) -> bool:

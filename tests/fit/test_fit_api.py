@@ -149,6 +149,28 @@ def test_plain_schedule_cannot_resume_past_zero():
         lt.rewind(model, rewind)
 
 
+def test_models_wrap_cannot_take_are_refused():
+    with pytest.raises(ConfigError, match="already wrapped"):
+        lt.wrap(lt.wrap(_two_layer_model()))
+    inner = _two_layer_model()
+    outer = keras.Sequential([keras.Input((2,)), inner, keras.layers.Dense(2, name="head")])
+    with pytest.raises(ConfigError, match="inside inner models"):
+        lt.wrap(outer)
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    subclassed = Subclassed()
+    subclassed(np.zeros((1, 2), np.float32))
+    with pytest.raises(ConfigError, match="Sequential or functional"):
+        lt.wrap(subclassed)
+
+
 def test_pruning_an_unwrapped_model_is_refused():
     with pytest.raises(ConfigError, match="no pruning wrappers.*lottery_tf.api.wrap"):
         lt.prune(_two_layer_model(), rate=0.2)
