@@ -34,12 +34,19 @@ from lottery_tf.data.registry import get_spec
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.config import config_hash
-from lottery_tf.experiments.lottery import Setup, load_rewind_weights, prepare, replicate_seed
+from lottery_tf.experiments.lottery import (
+    Setup,
+    granularity_of,
+    load_rewind_weights,
+    prepare,
+    replicate_seed,
+)
 from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
 from lottery_tf.experiments.paths import RunFiles
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
+from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.training.evaluation import Evaluator
 from lottery_tf.training.steps import parse_steps
@@ -114,16 +121,19 @@ def reinit_sign(ctx: BranchContext) -> dict:
 
 
 def random_prune(ctx: BranchContext) -> dict:
+    setup = ctx.setup
     rng = np.random.default_rng(ctx.seed + ctx.level)
-    shuffle = (random_masks.random_like_global if ctx.setup.config.pruning.strategy == "global"
-               else random_masks.random_like_layerwise)
-    return ctx.run(shuffle(ctx.trunk_mask, rng), ctx.unmasked_start_weights())
+    masks = random_masks.random_like(ctx.trunk_mask, setup.config.pruning.strategy, rng,
+                                     granularity=granularity_of(setup.config),
+                                     rates=setup.layer_rates, chain=setup.chain)
+    return ctx.run(masks, ctx.unmasked_start_weights())
 
 
 def shuffle_mask(ctx: BranchContext) -> dict:
+    """Each layer's mask permuted in place (unit: its units; n:m: inside each group of m)."""
     rng = np.random.default_rng(ctx.seed + ctx.level)
-    masks = {name: rng.permutation(mask.reshape(-1)).reshape(mask.shape)
-             for name, mask in ctx.trunk_mask.items()}
+    masks = granularity_lib.shuffle(ctx.trunk_mask, granularity_of(ctx.setup.config), rng,
+                                    ctx.setup.chain)
     return ctx.run(masks, ctx.unmasked_start_weights())
 
 
@@ -137,7 +147,8 @@ def one_shot(ctx: BranchContext) -> dict:
     target = ctx.trunk_mask
     masks = mask_lib.prune_to_match(setup.config.pruning.strategy,
                                     {layer: trained[f"{layer}/kernel"] for layer in target},
-                                    target, setup.layer_rates)
+                                    target, setup.layer_rates,
+                                    granularity=granularity_of(setup.config), chain=setup.chain)
     return ctx.run(masks, ctx.unmasked_start_weights())
 
 
@@ -245,6 +256,15 @@ def prune_at_init(ctx: BranchContext) -> dict:
         return at_init.score_masks(method, model, layers, images, labels, spec.image_shape, fraction,
                                    scope_, rng, batch_size=config.runtime.eval_batch_size)
 
+    granularity = granularity_of(config)
+    if granularity != "weight":
+        # Structured tickets: the method's one-shot scores (SynFlow: one round) ranked at
+        # the trunk's granularity, with its counts (see masks.match_by_scores).
+        scores = at_init.method_scores(method, model, list(trunk), images, labels, spec.image_shape,
+                                       rng, batch_size=config.runtime.eval_batch_size)
+        masks = mask_lib.match_by_scores(scope, scores, trunk, setup.layer_rates,
+                                         granularity=granularity, chain=setup.chain, ties="earlier")
+        return ctx.run(masks, init, start_step=0, extra={"method": method, "scope": scope})
     masks = mask_lib.ones_like(trunk)
     if scope == "layerwise":
         for layer, mask in trunk.items():

@@ -14,6 +14,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.pruning import granularity as granularity_lib
 
 # Top-level sections and fields left out of the hash.
 UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
@@ -52,6 +53,8 @@ FIELDS = {
     "pruning.dense_rate": (float, "rate for hidden dense layers (default: rate)"),
     "pruning.output_rate": (float, "rate for the output layer (default: rate)"),
     "pruning.layers_to_ignore": ("", "comma-separated layer names never pruned"),
+    "pruning.granularity": (str, "weight (unset: unstructured) | unit (whole Dense units / Conv "
+                            "filters, by L1 norm; plain chain models) | n:m such as 2:4"),
     "runtime.strategy": ("default", "tf.distribute strategy: default | one_device | mirrored | "
                          "multi_worker (TF_CONFIG) | tpu"),
     "runtime.cpu_devices": (int, "split the CPU into N logical devices (mirrored without GPUs)"),
@@ -99,6 +102,9 @@ def _flatten(value, prefix=""):
 def hashed_fields(config: ml_collections.ConfigDict) -> dict:
     """The flat `section.field -> value` dict that defines the experiment."""
     flat = _flatten(config.to_dict())
+    if flat.get("pruning.granularity") == "weight":
+        # Spelled out, the default names the same experiment as leaving it unset.
+        flat["pruning.granularity"] = None
     return {key: value for key, value in sorted(flat.items())
             if value is not None and key.split(".")[0] not in UNHASHED and key not in UNHASHED}
 
@@ -132,6 +138,7 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     pruning, training = config.pruning, config.training
     if pruning.strategy not in ("layerwise", "global"):
         raise ConfigError(f"pruning.strategy must be 'layerwise' or 'global', got {pruning.strategy!r}.")
+    granularity_lib.parse(pruning.get("granularity"))
     for field in ("rate", "conv_rate", "dense_rate", "output_rate"):
         value = pruning[field]
         if value is not None and not 0.0 <= value < 1.0:

@@ -24,6 +24,8 @@ from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.registry import build_model
+from lottery_tf.models.unit_chain import unit_chain
+from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning.rates import layer_rates
 from lottery_tf.training.steps import parse_steps
@@ -46,6 +48,8 @@ class Setup:
     layer_kinds: dict
     layer_rates: dict
     quiet: bool = False
+    # (source, reader) layer pairs; set for unit granularity only.
+    chain: list | None = None
 
 
 def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribute.Strategy,
@@ -75,13 +79,19 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     if rewind_step >= train_steps:
         raise ConfigError(f"rewind={config.rewind!r} is step {rewind_step}, at or past the end of "
                           f"training (step {train_steps}); choose an earlier rewind point.")
+    chain = unit_chain(model) if granularity_of(config) == "unit" else None
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
     if claim:
         _claim(paths, config, splits.fingerprint())
     return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
-                 parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet)
+                 parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet, chain)
+
+
+def granularity_of(config) -> str:
+    """The config's pruning granularity as text: "weight", "unit" or "n:m"."""
+    return str(granularity_lib.parse(config.pruning.get("granularity")))
 
 
 def _claim(paths: ExperimentPaths, config, data_fingerprint: str) -> None:
@@ -174,7 +184,8 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
     trained = store.load_arrays(previous_end)
     masks = mask_lib.prune(setup.config.pruning.strategy,
                            {name: trained[f"{name}/kernel"] for name in previous_mask},
-                           previous_mask, setup.layer_rates)
+                           previous_mask, setup.layer_rates,
+                           granularity=granularity_of(setup.config), chain=setup.chain)
     store.save_arrays(path, masks)
     crash_points.reach("pruned")
     return masks

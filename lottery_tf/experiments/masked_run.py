@@ -124,6 +124,10 @@ def _train(setup, plan: RunPlan) -> dict:
         wrapped = build_wrapped(setup, plan.seed)
         tfmot_adapter.set_weights(wrapped, plan.start_weights)
         tfmot_adapter.set_masks(wrapped, plan.masks)
+        if setup.chain is not None:
+            # Unit granularity: a removed unit's bias goes too. Nothing reads the unit
+            # (its outgoing weights are masked), so its gradient stays exactly zero.
+            tfmot_adapter.zero_biases_of_dead_units(wrapped, plan.masks)
         optimizer = make_optimizer(config.training, setup.steps_per_epoch, plan.start_step)
     store.save_arrays(files.mask, plan.masks)
     store.save_arrays(files.weights_start, tfmot_adapter.get_weights(wrapped))

@@ -22,6 +22,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.pruning import selection
 from lottery_tf.pruning.masks import Masks, ones_like
 
 Scores = dict[str, np.ndarray]
@@ -334,19 +335,6 @@ def random_scores(shapes: Mapping[str, Sequence[int]], rng: np.random.Generator)
 # --- From scores to masks ----------------------------------------------------
 
 
-def _keep_top(scores: np.ndarray, alive: np.ndarray, count: int) -> np.ndarray:
-    """Flat bool: the `count` alive entries with the largest scores.
-
-    Equal scores go to the earlier position (stable sort on the negated score),
-    so the result is deterministic.
-    """
-    kept = np.zeros_like(alive)
-    alive_index = np.flatnonzero(alive)
-    order = np.argsort(-scores[alive_index], kind="stable")
-    kept[alive_index[order[:count]]] = True
-    return kept
-
-
 def _groups(names: Sequence[str], scope: str) -> list[list[str]]:
     """Layers ranked together: all of them (global) or each alone (layerwise)."""
     if scope not in SCOPES:
@@ -367,16 +355,12 @@ def _check_scores(scores: Mapping[str, np.ndarray], masks: Masks) -> None:
 
 def _keep_in_group(scores: Mapping[str, np.ndarray], masks: Masks, group: list[str],
                    count: int) -> Masks:
-    """New masks for `group`: its `count` best-scored alive weights, ranked together."""
-    flat_scores = np.concatenate([np.asarray(scores[n], dtype=np.float64).reshape(-1) for n in group])
-    alive = np.concatenate([masks[n].reshape(-1) > 0 for n in group])
-    kept = _keep_top(flat_scores, alive, count)
-    new, offset = {}, 0
-    for name in group:
-        size = masks[name].size
-        new[name] = kept[offset:offset + size].reshape(masks[name].shape).astype(np.float32)
-        offset += size
-    return new
+    """New masks for `group`: its `count` best-scored alive weights, ranked together.
+
+    Equal scores go to the earlier position.
+    """
+    return selection.keep_top({n: np.asarray(scores[n], dtype=np.float64) for n in group}, masks,
+                              [group], [count], ties="earlier")
 
 
 def prune_by_scores(scores: Mapping[str, np.ndarray], masks: Masks, fraction_to_keep: float,
@@ -529,12 +513,36 @@ def score_masks(method: str, model: keras.Model, kernels: Sequence[str], images,
     if method in ("snip", "grasp") and (images is None or labels is None):
         raise ConfigError(f"Pruning method {method!r} needs images and labels.")
     weights = {name: v.numpy() for name, v in zip(kernels, _kernel_variables(model, kernels), strict=True)}
-    if method == "snip":
-        scores = snip_scores(model, images, labels, kernels, batch_size=batch_size)
-    elif method == "grasp":
-        scores = grasp_scores(model, images, labels, kernels, batch_size=batch_size)
-    elif method == "magnitude":
-        scores = magnitude_scores(weights)
-    else:
-        scores = random_scores({name: w.shape for name, w in weights.items()}, rng)
+    scores = method_scores(method, model, kernels, images, labels, input_shape, rng,
+                           batch_size=batch_size)
     return prune_by_scores(scores, ones_like(weights), fraction_to_keep, scope)
+
+
+def method_scores(method: str, model: keras.Model, kernels: Sequence[str], images, labels,
+                  input_shape: Sequence[int], rng: np.random.Generator,
+                  batch_size: int | None = None) -> Scores:
+    """The named method's one-shot scores of the dense model (SynFlow: a single round).
+
+    Args: as `score_masks`.
+
+    Returns:
+      `{layer_name: scores}` shaped like the kernels; larger is better.
+
+    Raises:
+      ConfigError: unknown method, or no data for a data-driven method.
+      ValueError: as the scoring functions.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"Unknown pruning-at-init method {method!r}; choose one of {list(METHODS)}.")
+    if method in ("snip", "grasp") and (images is None or labels is None):
+        raise ConfigError(f"Pruning method {method!r} needs images and labels.")
+    if method == "synflow":
+        return synflow_scores(model, kernels, input_shape)
+    if method == "snip":
+        return snip_scores(model, images, labels, kernels, batch_size=batch_size)
+    if method == "grasp":
+        return grasp_scores(model, images, labels, kernels, batch_size=batch_size)
+    weights = {name: v.numpy() for name, v in zip(kernels, _kernel_variables(model, kernels), strict=True)}
+    if method == "magnitude":
+        return magnitude_scores(weights)
+    return random_scores({name: w.shape for name, w in weights.items()}, rng)

@@ -1,13 +1,16 @@
 """Pure mask math: trained weights and the current mask in, the next mask out.
 
 Masks are dicts from layer name to a float32 array of 0s and 1s shaped like the
-layer's kernel. Nothing here knows about TensorFlow or tfmot.
+layer's kernel, at every granularity (see `granularity`). Ranking goes through
+`selection.keep_top`. Nothing here knows about TensorFlow or tfmot.
 """
 from collections.abc import Mapping
 
 import numpy as np
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.pruning import granularity as granularity_lib
+from lottery_tf.pruning import selection
 
 Masks = dict[str, np.ndarray]
 
@@ -30,51 +33,69 @@ def _check_rates(rates: Mapping[str, float], masks: Masks) -> None:
             raise ConfigError(f"Pruning rate for {name!r} must be in [0, 1), got {rates[name]}.")
 
 
-def _drop_smallest(magnitudes: np.ndarray, alive: np.ndarray, count: int) -> np.ndarray:
-    """Returns a copy of `alive` (flat bool) with the `count` smallest alive entries off.
-
-    Ties are broken by position (stable sort), so the result is deterministic.
-    """
-    alive = alive.copy()
-    if count <= 0:
-        return alive
-    alive_index = np.flatnonzero(alive)
-    order = np.argsort(magnitudes[alive_index], kind="stable")
-    alive[alive_index[order[:count]]] = False
-    return alive
-
-
-def _rank_groups(strategy: str, masks: Masks, rates: Mapping[str, float]) -> list[list[str]]:
-    """Layers ranked together: each alone (layer-wise), or those sharing a rate (global)."""
-    if strategy == "layerwise":
-        return [[name] for name in masks]
-    return [[name for name in masks if rates[name] == rate]
-            for rate in sorted(set(rates[name] for name in masks))]
-
-
-def _prune_groups(strategy: str, weights: Mapping[str, np.ndarray], masks: Masks,
-                  rates: Mapping[str, float], start_dense: bool, count_for) -> Masks:
-    """Per rank group, drops `count_for(group, alive_count)` of the smallest alive weights."""
+def _check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
         raise ConfigError(f"Unknown pruning strategy {strategy!r}; choose one of {sorted(STRATEGIES)}.")
-    _check_rates(rates, masks)
-    new_masks = {}
-    for group in _rank_groups(strategy, masks, rates):
-        magnitudes = np.concatenate([np.abs(weights[n]).reshape(-1) for n in group])
-        alive = (np.ones(magnitudes.size, bool) if start_dense
-                 else np.concatenate([masks[n].reshape(-1) > 0 for n in group]))
-        kept = _drop_smallest(magnitudes, alive, count_for(group, int(alive.sum())))
-        offset = 0
-        for name in group:
-            size = masks[name].size
-            new_masks[name] = kept[offset:offset + size].reshape(masks[name].shape).astype(np.float32)
-            offset += size
-    return new_masks
+
+
+def _magnitudes(weights: Mapping[str, np.ndarray], names) -> dict[str, np.ndarray]:
+    return {name: np.abs(weights[name]) for name in names}
+
+
+def _drop_per_level(strategy: str, scores: Mapping[str, np.ndarray], masks: Masks,
+                    rates: Mapping[str, float], names) -> Masks:
+    """Weight-level: removes `rate` of the survivors of each group of `names` (smallest first)."""
+    groups = selection.rank_groups(strategy, list(names), rates)
+    counts = [alive - count_to_prune(alive, rates[group[0]])
+              for group, alive in zip(groups, selection.alive_counts(masks, groups), strict=True)]
+    return selection.keep_top(scores, masks, groups, counts, ties="later")
+
+
+def _unit_layers(masks: Masks, rates: Mapping[str, float], chain) -> list[str]:
+    """Layers that lose units: those with a known reader (so their outputs can go) and a rate > 0."""
+    if chain is None:
+        raise ConfigError("Unit granularity needs the model's layer chain "
+                          "(lottery_tf.models.unit_chain.unit_chain(model)).")
+    return [source for source, _ in chain if source in masks and rates[source] > 0]
+
+
+def _prune_units(strategy: str, scores: Mapping[str, np.ndarray], masks: Masks,
+                 rates: Mapping[str, float], chain, counts_for) -> Masks:
+    """Unit level: keeps `counts_for(groups, alive units)` units per group, then cuts their outputs."""
+    layers = _unit_layers(masks, rates, chain)
+    unit_scores = {n: granularity_lib.unit_scores(scores[n], masks[n]) for n in layers}
+    alive = {n: granularity_lib.unit_alive(masks[n]) for n in layers}
+    for name in layers:
+        # Every layer keeps its best unit: an empty layer cuts the network in two
+        # (and would take every later unit with it), whatever the ranking says.
+        if alive[name].any():
+            unit_scores[name][np.flatnonzero(alive[name])[np.argmax(unit_scores[name][alive[name]])]] = np.inf
+    groups = selection.rank_groups(strategy, layers, rates)
+    kept = selection.keep_top(unit_scores, alive, groups,
+                              counts_for(groups, selection.alive_counts(alive, groups)), ties="later")
+    new = {n: (granularity_lib.expand_units(masks[n], kept[n]) if n in kept
+               else np.asarray(masks[n], dtype=np.float32).copy()) for n in masks}
+    return granularity_lib.cut_dead_inputs(new, chain)
+
+
+def _prune_nm(strategy: str, scores: Mapping[str, np.ndarray], masks: Masks,
+              rates: Mapping[str, float], gran: granularity_lib.Granularity) -> Masks:
+    """n:m level: dense pruned layers take the pattern; the others lose `rate` inside it."""
+    pruned = [n for n in masks if rates[n] > 0]
+    dense = [n for n in pruned if masks[n].all()]
+    sparse = [n for n in pruned if n not in dense]
+    new = {n: np.asarray(m, dtype=np.float32).copy() for n, m in masks.items()}
+    for name in dense:
+        new[name] = granularity_lib.nm_pattern(scores[name], masks[name], gran.n, gran.m)
+    new.update(_drop_per_level(strategy, scores, masks, rates, sparse))
+    return new
 
 
 def prune_layerwise(weights: Mapping[str, np.ndarray], masks: Masks,
                     rates: Mapping[str, float]) -> Masks:
     """Removes, in each layer, `rates[layer]` of its surviving weights by magnitude.
+
+    Ties go to the earlier position (it is removed first).
 
     Args:
       weights: trained kernels by layer name.
@@ -87,8 +108,8 @@ def prune_layerwise(weights: Mapping[str, np.ndarray], masks: Masks,
     Raises:
       ConfigError: a rate is missing or outside [0, 1).
     """
-    return _prune_groups("layerwise", weights, masks, rates, False,
-                         lambda group, alive: count_to_prune(alive, rates[group[0]]))
+    _check_rates(rates, masks)
+    return _drop_per_level("layerwise", _magnitudes(weights, masks), masks, rates, masks)
 
 
 def prune_global(weights: Mapping[str, np.ndarray], masks: Masks,
@@ -101,39 +122,103 @@ def prune_global(weights: Mapping[str, np.ndarray], masks: Masks,
 
     Args/Returns/Raises: as `prune_layerwise`.
     """
-    return _prune_groups("global", weights, masks, rates, False,
-                         lambda group, alive: count_to_prune(alive, rates[group[0]]))
+    _check_rates(rates, masks)
+    return _drop_per_level("global", _magnitudes(weights, masks), masks, rates, masks)
+
+
+def match_by_scores(strategy: str, scores: Mapping[str, np.ndarray], target: Masks,
+                    rates: Mapping[str, float], *, granularity: str | None = None,
+                    chain=None, ties: str = "later") -> Masks:
+    """Prunes the dense network in one shot by `scores` to `target`'s sparsity, at a granularity.
+
+    Weight: each group of layers (as in `prune`) keeps as many weights as it
+    does in `target`. Unit: each group keeps as many units as in `target`,
+    then their outputs are cut. n:m: the pattern first, then as for weight.
+
+    Args:
+      strategy: "layerwise" or "global" (how layers are grouped).
+      scores: per-weight scores shaped like the kernels, larger is better.
+      target: the masks whose counts are matched.
+      rates: per-layer rates (they form the groups; rate 0 layers stay dense
+        under unit and n:m).
+      granularity: None/"weight", "unit" or "n:m".
+      chain: the model's (source, reader) layer pairs, needed for "unit".
+      ties: which of equal scores is kept (see `selection.TIES`).
+
+    Returns:
+      New float32 0/1 masks with `target`'s keys and shapes.
+
+    Raises:
+      ConfigError: unknown strategy or granularity, a missing rate, no chain for "unit".
+    """
+    _check_strategy(strategy)
+    _check_rates(rates, target)
+    gran = granularity_lib.parse(granularity)
+    dense = ones_like(target)
+    if gran.kind == "unit":
+        targets = {n: granularity_lib.unit_alive(target[n]) for n in target}
+
+        def counts(groups, _alive):
+            return selection.alive_counts(targets, groups)
+        return _prune_units(strategy, scores, dense, rates, chain, counts)
+    if gran.kind == "nm":
+        dense = {n: (granularity_lib.nm_pattern(scores[n], dense[n], gran.n, gran.m)
+                     if rates[n] > 0 else dense[n]) for n in dense}
+    groups = selection.rank_groups(strategy, list(target), rates)
+    return selection.keep_top(scores, dense, groups, selection.alive_counts(target, groups), ties)
 
 
 def prune_to_match(strategy: str, weights: Mapping[str, np.ndarray], target: Masks,
-                   rates: Mapping[str, float]) -> Masks:
+                   rates: Mapping[str, float], *, granularity: str | None = None,
+                   chain=None) -> Masks:
     """Prunes the dense network by magnitude in one shot to `target`'s sparsity.
 
     Layer-wise: each layer keeps as many weights as it does in `target`. Global:
     each group of layers sharing a rate (as in `prune_global`) keeps as many
     weights in total as it does in `target`, wherever the magnitudes put them.
+    Other granularities: see `match_by_scores`.
 
     Raises:
       ConfigError: unknown strategy or a missing rate.
     """
-    return _prune_groups(strategy, weights, target, rates, True,
-                         lambda group, alive: alive - int(sum(target[n].sum() for n in group)))
+    return match_by_scores(strategy, _magnitudes(weights, target), target, rates,
+                           granularity=granularity, chain=chain)
 
 
 STRATEGIES = {"layerwise": prune_layerwise, "global": prune_global}
 
 
 def prune(strategy: str, weights: Mapping[str, np.ndarray], masks: Masks,
-          rates: Mapping[str, float]) -> Masks:
-    """Dispatches to the named magnitude-pruning strategy.
+          rates: Mapping[str, float], *, granularity: str | None = None, chain=None) -> Masks:
+    """One level of magnitude pruning by the named strategy, at a granularity.
+
+    Args:
+      strategy: "layerwise" or "global".
+      weights: trained kernels by layer name.
+      masks: current masks by layer name.
+      rates: fraction of the survivors (weights, or units for "unit") removed per level.
+      granularity: None or "weight" (unstructured), "unit", or "n:m" such as
+        "2:4" (see `lottery_tf.pruning.granularity`).
+      chain: (source, reader) layer pairs of the model; required for "unit"
+        (`lottery_tf.models.unit_chain.unit_chain`).
+
+    Returns:
+      New masks; pruned weights stay pruned.
 
     Raises:
-      ConfigError: unknown strategy.
+      ConfigError: unknown strategy or granularity, a bad rate, no chain for "unit".
     """
-    if strategy not in STRATEGIES:
-        raise ConfigError(
-            f"Unknown pruning strategy {strategy!r}; choose one of {sorted(STRATEGIES)}.")
-    return STRATEGIES[strategy](weights, masks, rates)
+    _check_strategy(strategy)
+    gran = granularity_lib.parse(granularity)
+    if gran.kind == "weight":
+        return STRATEGIES[strategy](weights, masks, rates)
+    _check_rates(rates, masks)
+    magnitudes = _magnitudes(weights, masks)
+    if gran.kind == "unit":
+        def counts(groups, alive):
+            return [a - count_to_prune(a, rates[g[0]]) for g, a in zip(groups, alive, strict=True)]
+        return _prune_units(strategy, magnitudes, masks, rates, chain, counts)
+    return _prune_nm(strategy, magnitudes, masks, rates, gran)
 
 
 def percent_remaining(masks: Masks) -> float:

@@ -176,3 +176,18 @@ def strip(model: keras.Model) -> keras.Model:
     """The plain Keras model with wrappers removed and masked (exactly zero) kernels."""
     apply_masks(model)
     return tfmot.sparsity.keras.strip_pruning(model)
+
+
+def zero_biases_of_dead_units(model: keras.Model, masks: Mapping[str, np.ndarray]) -> None:
+    """Zeroes the bias of every output unit whose incoming weights are all masked.
+
+    Args:
+      model: the wrapped model.
+      masks: kernel masks by layer name (the unit axis is the kernel's last).
+    """
+    variables = weight_variables(model)
+    for name, mask in masks.items():
+        bias = variables.get(f"{name}/bias")
+        if bias is not None:
+            alive = np.asarray(mask).reshape(-1, np.shape(mask)[-1]).any(axis=0)
+            bias.assign(bias * alive.astype(bias.dtype.as_numpy_dtype))

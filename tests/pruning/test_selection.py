@@ -5,7 +5,6 @@ import pytest
 from lottery_tf.pruning import at_init, random_masks, selection
 from lottery_tf.pruning import masks as mask_lib
 
-
 # --- Frozen copies of the pre-issue-17 code (the pin; do not "fix" them) ------------------
 
 def _old_drop_smallest(magnitudes, alive, count):
