@@ -49,6 +49,8 @@ flags.DEFINE_string("out", None, "report: output folder (default <root>/<experim
 flags.DEFINE_integer("level", None, "export: the trunk level to export.")
 flags.DEFINE_string("worker_dir", None, "multi_worker: where a non-chief worker keeps its private "
                     "copy of the experiment (default: a temporary folder, deleted at the end).")
+flags.DEFINE_bool("compact", False, "export: also rebuild the ticket without its removable units "
+                  "(plain chain models), check it and time dense, masked and compact SavedModels.")
 flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it.")
 
 # Branch argument name -> flag, for each branch that takes arguments.
@@ -153,6 +155,10 @@ def run_results_command(command: str) -> None:
     from lottery_tf.export import export_command
 
     export_command(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate, FLAGS.tflite)
+    if FLAGS.compact:
+        from lottery_tf.export_compact import export_compact, format_compact
+
+        print(format_compact(export_compact(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate)))
 
 
 def main(argv: list[str]) -> None:

@@ -77,7 +77,8 @@ def _config_line(config: dict) -> str:
     def get(section, field):
         return (config.get(section) or {}).get(field)
 
-    return (f"{get('model', 'name')} on {get('dataset', 'name')}, {get('pruning', 'strategy')} pruning "
+    return (f"{get('model', 'name')} on {get('dataset', 'name')}, {get('pruning', 'strategy')} "
+            f"{get('pruning', 'granularity') or 'weight'}-level pruning "
             f"at rate {get('pruning', 'rate')}, rewind {config.get('rewind')}, "
             f"{get('training', 'train_steps')} per level, optimizer {get('training', 'optimizer')} "
             f"lr {get('training', 'learning_rate')}, batch {get('training', 'batch_size')}")
@@ -200,10 +201,20 @@ def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict
     drawn = {"comparison_accuracy": figures.accuracy_vs_sparsity(
         {name: stats[aggregate.TICKET] for name, stats in named.items()},
         "tickets of each experiment: test accuracy at early stop")}
+    if any(len(report.stats) > 1 for report in reports):
+        drawn["comparison_with_controls"] = figures.experiments_with_controls(
+            {_comparison_label(report): report.stats for report in reports},
+            "tickets and controls of each experiment: test accuracy at early stop")
     series = rewind_series([report.lmc for report in reports])
     if series:
         drawn["instability_vs_rewind"] = figures.instability_vs_rewind(series, "instability vs rewind step")
     return drawn, {"comparison": tables.comparison_table(named)}
+
+
+def _comparison_label(report: ExperimentReport) -> str:
+    """The experiment's folder name, with its pruning granularity when one is set."""
+    granularity = (report.collected.experiment.config.get("pruning") or {}).get("granularity")
+    return f"{report.name} [{granularity}]" if granularity else report.name
 
 
 def build_report(root: str, selector: str | None = None, out: str | None = None,

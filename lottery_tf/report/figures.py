@@ -265,3 +265,42 @@ def save(figure: Figure, directory: str, stem: str) -> list[str]:
         store.atomic_write_bytes(path, encode(figure, fmt))
         written.append(path)
     return written
+
+
+_CONTROL_LINESTYLES = ("--", ":", "-.")
+
+
+def experiments_with_controls(stats: Mapping[str, Mapping[str, Sequence[LevelStats]]], title: str) -> Figure:
+    """Test accuracy at early stop vs percent remaining for several experiments and their controls.
+
+    Args:
+      stats: experiment label -> run kind -> per-level stats.
+      title: the figure title.
+
+    Returns:
+      The figure: one color per experiment, its ticket solid and each control
+      kind dashed/dotted; each mean is a `Line2D` labelled `<experiment>: <kind>`.
+    """
+    figure = new_figure()
+    axes = figure.add_subplot()
+    percents = []
+    controls = sorted({kind for kinds in stats.values() for kind in kinds if kind != TICKET})
+    for index, (label, kinds) in enumerate(stats.items()):
+        color = f"C{index % 10}"
+        for kind, levels in kinds.items():
+            if not levels:
+                continue
+            linestyle = ("-" if kind == TICKET
+                         else _CONTROL_LINESTYLES[controls.index(kind) % len(_CONTROL_LINESTYLES)])
+            x = [s.percent_remaining.mean for s in levels]
+            spreads = [s.accuracy_at_early_stop for s in levels]
+            axes.plot(x, [s.mean for s in spreads], label=f"{label}: {kind}", color=color,
+                      linestyle=linestyle, marker=_MARKERS[index % len(_MARKERS)])
+            _whiskers(axes, x, [s.min for s in spreads], [s.max for s in spreads], color)
+            percents.extend(x)
+    percent_axis(axes, percents)
+    axes.set_ylabel("Test accuracy at early stop")
+    axes.set_title(title, fontsize="medium")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    return figure
