@@ -7,8 +7,9 @@
   prune_at_init, init_eval, retrain), then a table of the ticket against every control.
 - `report [--experiment=NAME_OR_HASH[,...]] [--out=DIR]`: tables and figures of
   stored results (no --config; works while an experiment is running).
-- `export --experiment=NAME_OR_HASH --level=L [--replicate=R] [--tflite]`: a
-  trained level as a SavedModel (and TFLite), checked against the stored run.
+- `export --experiment=NAME_OR_HASH --level=L [--replicate=R] [--tflite] [--compact]`: a
+  trained level as a SavedModel (and TFLite; with --compact also rebuilt without its
+  removable units and timed), checked against the stored run.
 
 Every config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
 """
