@@ -13,8 +13,10 @@ from lottery_tf.testing import tiny_config
 def _setup(data_dir, root, granularity, levels):
     import tensorflow as tf
 
-    config = tiny_config(data_dir, levels=levels, rewind="20it", **{"pruning.rate": 0.5,
-                                                               "pruning.granularity": granularity})
+    # No XLA: compiling costs more than these few steps take.
+    config = tiny_config(data_dir, levels=levels, rewind="20it", **{
+        "pruning.rate": 0.5, "pruning.granularity": granularity, "training.train_steps": "40it",
+        "runtime.jit_compile": False})
     run_lottery(config, root, [0], quiet=True)
     return prepare(config, root, tf.distribute.get_strategy(), quiet=True)
 
