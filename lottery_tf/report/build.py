@@ -212,9 +212,9 @@ def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict
 
 
 def _comparison_label(report: ExperimentReport) -> str:
-    """The experiment's folder name, with its pruning granularity when one is set."""
+    """The experiment's folder name and its pruning granularity."""
     granularity = (report.collected.experiment.config.get("pruning") or {}).get("granularity")
-    return f"{report.name} [{granularity}]" if granularity else report.name
+    return f"{report.name} [{granularity or 'weight'}]"
 
 
 def build_report(root: str, selector: str | None = None, out: str | None = None,
