@@ -37,8 +37,8 @@ from lottery_tf.data.registry import get_spec
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.models.prunable import prunable_layers
-from lottery_tf.models.registry import build_model
 from lottery_tf.models.unit_chain import unit_chain
+from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import find_experiment
 
 LATENCY_BATCHES = (1, 256)
@@ -242,11 +242,10 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     dense_dir = os.path.join(experiment.paths.level(replicate, 0), "export", "saved_model")
     images, described = export_lib.check_images(config)
     keras.backend.clear_session()
-    wrapped = export_lib.rebuild(config, files)
+    wrapped = export_lib.rebuild(config, files, experiment.paths.architecture)
     expected = wrapped(images, training=False).numpy()
     spec = get_spec(config.dataset.name)
-    plain = build_model(config.model.name, spec.image_shape, spec.num_classes, config.model.initializer,
-                        config.seed)
+    plain = tfmot_adapter.training_view(wrapped)  # the same architecture, unwrapped
     try:
         unit_chain(plain)
     except ConfigError as error:

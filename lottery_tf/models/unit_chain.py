@@ -53,7 +53,4 @@ def unit_chain(model: keras.Model) -> list[tuple[str, str]]:
             raise ConfigError(f"Unit granularity needs a plain chain model (LeNet, Conv-2/4/6); "
                               f"{model.name!r} has a {type(inner).__name__} layer {inner.name!r}. "
                               "Use pruning.granularity='weight' or an n:m pattern.")
-        elif len(getattr(layer, "_inbound_nodes", [])) > 1:
-            raise ConfigError(f"Layer {inner.name!r} of {model.name!r} is shared; unit granularity "
-                              "needs a plain chain model.")
     return chain
