@@ -71,8 +71,10 @@ def _prune_units(strategy: str, scores: Mapping[str, np.ndarray], masks: Masks,
         if alive[name].any():
             unit_scores[name][np.flatnonzero(alive[name])[np.argmax(unit_scores[name][alive[name]])]] = np.inf
     groups = selection.rank_groups(strategy, layers, rates)
-    kept = selection.keep_top(unit_scores, alive, groups,
-                              counts_for(groups, selection.alive_counts(alive, groups)), ties="later")
+    counts = [max(count, sum(bool(alive[n].any()) for n in group))  # room for each best unit
+              for group, count in zip(groups, counts_for(groups, selection.alive_counts(alive, groups)),
+                                      strict=True)]
+    kept = selection.keep_top(unit_scores, alive, groups, counts, ties="later")
     new = {n: (granularity_lib.expand_units(masks[n], kept[n]) if n in kept
                else np.asarray(masks[n], dtype=np.float32).copy()) for n in masks}
     return granularity_lib.cut_dead_inputs(new, chain)

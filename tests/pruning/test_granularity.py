@@ -62,6 +62,16 @@ def test_unit_pruning_removes_whole_units_and_their_outputs(strategy):
     assert all(granularity_lib.unit_alive(m["output"]).all() for m in history)
 
 
+def test_unit_pruning_never_empties_a_layer():
+    weights = {"a": np.array([[1.0, 2.0]]), "b": np.ones((2, 1))}
+    masks = mask_lib.ones_like(weights)
+    for _ in range(3):  # 0.8 of 2 units is 2, of 1 unit is 1: the best unit stays anyway
+        masks = mask_lib.prune("layerwise", weights, masks, {"a": 0.8, "b": 0.0}, granularity="unit",
+                               chain=[("a", "b")])
+        np.testing.assert_array_equal(masks["a"], [[0, 1]])
+        np.testing.assert_array_equal(masks["b"], [[0], [1]])
+
+
 def test_unit_pruning_ranks_units_by_l1_norm():
     weights = {"a": np.array([[1.0, -3.0, 0.5, 2.0], [1.0, 0.1, -0.4, 2.0]]), "b": np.ones((4, 2))}
     masks = mask_lib.prune("layerwise", weights, mask_lib.ones_like(weights), {"a": 0.5, "b": 0.0},
