@@ -49,7 +49,7 @@ from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import DataError, LotteryError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.paths import RunFiles
-from lottery_tf.models.prunable import prunable_layers
+from lottery_tf.models.prunable import pruned_weight
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
@@ -161,9 +161,10 @@ def rebuild(config: ml_collections.ConfigDict, files: RunFiles,
         spec = get_spec(config.dataset.name)
         model = build_model(config.model.name, spec.image_shape, spec.num_classes,
                             config.model.initializer, config.seed)
-    wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
+    masks = store.load_arrays(files.mask)
+    wrapped = tfmot_adapter.wrap(model, masks)  # the stored mask names the pruned layers
     tfmot_adapter.set_weights(wrapped, store.load_arrays(files.weights_end))
-    tfmot_adapter.set_masks(wrapped, store.load_arrays(files.mask))
+    tfmot_adapter.set_masks(wrapped, masks)
     return wrapped
 
 
@@ -182,7 +183,7 @@ class ServingModule(tf.Module):
         self.model = model
         # Saved as named references so the sparsity check can read back exactly
         # the prunable kernels, whatever the variables' scoped names are.
-        self.kernels = {name: _layer(model, name).kernel for name in prunable}
+        self.kernels = {name: pruned_weight(_layer(model, name)) for name in prunable}
         signature = tf.TensorSpec([None, *spec.image_shape], tf.float32, name="images")
         self.serve = tf.function(self._serve, input_signature=[signature])
 

@@ -102,8 +102,8 @@ class BranchContext:
         return run_or_load(training_setup or setup, plan)
 
 
-def _kernel_names(masks: dict) -> list[str]:
-    return [f"{layer}/kernel" for layer in masks]
+def _kernel_names(setup: Setup, masks: dict) -> list[str]:
+    return [setup.weight_keys[layer] for layer in masks]
 
 
 def reinit(ctx: BranchContext) -> dict:
@@ -114,7 +114,7 @@ def reinit_sign(ctx: BranchContext) -> dict:
     ticket = ctx.unmasked_start_weights()
     fresh = fresh_weights(ctx.setup, ctx.seed)
     weights = dict(ticket)
-    for name in _kernel_names(ctx.trunk_mask):
+    for name in _kernel_names(ctx.setup, ctx.trunk_mask):
         # Zero-valued ticket weights (none in practice) would lose their sign; keep them positive.
         weights[name] = np.abs(fresh[name]) * np.where(ticket[name] < 0, -1.0, 1.0).astype(np.float32)
     return ctx.run(ctx.trunk_mask, weights)
@@ -146,7 +146,7 @@ def one_shot(ctx: BranchContext) -> dict:
     trained = store.load_arrays(dense_end)
     target = ctx.trunk_mask
     masks = mask_lib.prune_to_match(setup.config.pruning.strategy,
-                                    {layer: trained[f"{layer}/kernel"] for layer in target},
+                                    {layer: trained[setup.weight_keys[layer]] for layer in target},
                                     target, setup.layer_rates,
                                     granularity=granularity_of(setup.config), chain=setup.chain)
     return ctx.run(masks, ctx.unmasked_start_weights())
@@ -306,8 +306,8 @@ def retrain(ctx: BranchContext) -> dict:
         else:
             rebuilt.append(name)
     for layer in masks:
-        if f"{layer}/kernel" in rebuilt:
-            masks[layer] = np.ones_like(weights[f"{layer}/kernel"], dtype=np.float32)
+        if target.weight_keys[layer] in rebuilt:
+            masks[layer] = np.ones_like(weights[target.weight_keys[layer]], dtype=np.float32)
     return ctx.run(masks, weights, start_step=0, training_setup=target,
                    extra={"target_config_hash": config_hash(target_config),
                           "target_dataset": target_config.dataset.name, "rebuilt_weights": rebuilt})

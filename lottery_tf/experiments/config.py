@@ -32,7 +32,10 @@ FIELDS = {
     "dataset.augment": (False, "random crop + horizontal flip (CIFAR)"),
     "dataset.data_dir": (str, "folder with the standard files (IDX or CIFAR binary); not hashed"),
     "dataset.verify_checksums": (True, "check MNIST/Fashion-MNIST files against the originals' SHA-256"),
-    "model.name": ("lenet_300_100", "lenet_N_M_..., conv2/4/6, resnet20, resnet_D[_W], vgg11/13/16/19"),
+    "model.name": ("lenet_300_100", "lenet_N_M_..., conv2/4/6, resnet20, resnet_D[_W], vgg11/13/16/19,"
+                   " or package.module:function (your own builder; README 'Your own model')"),
+    "model.version": (str, "your builder's version; bump it when its code changes (the builder is"
+                      " hashed by name, not by code)"),
     "model.initializer": ("glorot_normal", "glorot_normal | glorot_uniform | kaiming_normal |"
                           " kaiming_uniform"),
     "training.optimizer": ("adam", "adam | sgd"),
@@ -52,7 +55,9 @@ FIELDS = {
     "pruning.conv_rate": (float, "rate for conv layers (default: rate)"),
     "pruning.dense_rate": (float, "rate for hidden dense layers (default: rate)"),
     "pruning.output_rate": (float, "rate for the output layer (default: rate)"),
-    "pruning.layers_to_ignore": ("", "comma-separated layer names never pruned"),
+    "pruning.embedding_rate": (float, "rate for Embedding layers (default: rate)"),
+    "pruning.layers_to_ignore": ("", "comma-separated layer names never pruned (also"
+                                 " custom layers tfmot cannot prune, left dense)"),
     "pruning.granularity": (str, "weight (unset: unstructured) | unit (whole Dense units / Conv "
                             "filters, by L1 norm; plain chain models) | n:m such as 2:4"),
     "runtime.strategy": ("default", "tf.distribute strategy: default | one_device | mirrored | "
@@ -139,7 +144,7 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     if pruning.strategy not in ("layerwise", "global"):
         raise ConfigError(f"pruning.strategy must be 'layerwise' or 'global', got {pruning.strategy!r}.")
     granularity_lib.parse(pruning.get("granularity"))
-    for field in ("rate", "conv_rate", "dense_rate", "output_rate"):
+    for field in ("rate", "conv_rate", "dense_rate", "output_rate", "embedding_rate"):
         value = pruning[field]
         if value is not None and not 0.0 <= value < 1.0:
             raise ConfigError(f"pruning.{field} must be in [0, 1), got {value}.")

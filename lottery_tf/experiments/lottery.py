@@ -22,7 +22,7 @@ from lottery_tf.experiments import crash_points, store
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
 from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
-from lottery_tf.models.prunable import prunable_layers
+from lottery_tf.models.prunable import prunable_layers, pruned_weight_keys
 from lottery_tf.models.registry import build_model
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import granularity as granularity_lib
@@ -50,6 +50,9 @@ class Setup:
     quiet: bool = False
     # (source, reader) layer pairs; set for unit granularity only.
     chain: list | None = None
+    # layer name -> key of its pruned weight in stored weight files (`dense_1/kernel`,
+    # `dw_1/depthwise_kernel`, `embed/embeddings`): the one place branches and levels look it up.
+    weight_keys: dict = dataclasses.field(default_factory=dict)
 
 
 def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribute.Strategy,
@@ -64,11 +67,20 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     spec = get_spec(config.dataset.name)
     model = build_model(config.model.name, spec.image_shape, spec.num_classes,
                         config.model.initializer, config.seed)
-    kinds = prunable_layers(model)
     pruning = config.pruning
     ignored = [name.strip() for name in pruning.layers_to_ignore.split(",") if name.strip()]
+    kinds = prunable_layers(model, ignored)
+    if not kinds:
+        raise ConfigError(f"model {config.model.name!r} has no prunable layer (Dense, Conv, "
+                          "DepthwiseConv2D, SeparableConv, Embedding or a tfmot PrunableLayer); "
+                          "IMP needs at least one.")
+    # Ignored layers that are not prunable stay dense; names matching no layer are typos.
+    layer_names = {layer.name for layer in model.layers}
     rates = layer_rates(kinds, pruning.rate, pruning.conv_rate, pruning.dense_rate,
-                        pruning.output_rate, ignored)
+                        pruning.output_rate,
+                        [name for name in ignored if name in kinds or name not in layer_names],
+                        pruning.embedding_rate)
+    weight_keys = pruned_weight_keys(model)
     splits = load_splits(config.dataset.name, config.dataset.data_dir, config.dataset.validation_size,
                          verify=config.dataset.verify_checksums)
     per_epoch = steps_per_epoch(len(splits.train_y), config.training.batch_size)
@@ -86,7 +98,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
-                 parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet, chain)
+                 parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet, chain,
+                 {name: weight_keys[name] for name in kinds})
 
 
 def granularity_of(config) -> str:
@@ -183,7 +196,7 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
                          f"({previous_end}); rerun the lottery command to finish it first.")
     trained = store.load_arrays(previous_end)
     masks = mask_lib.prune(setup.config.pruning.strategy,
-                           {name: trained[f"{name}/kernel"] for name in previous_mask},
+                           {name: trained[setup.weight_keys[name]] for name in previous_mask},
                            previous_mask, setup.layer_rates,
                            granularity=granularity_of(setup.config), chain=setup.chain)
     store.save_arrays(path, masks)
@@ -196,7 +209,7 @@ def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
     paths = setup.paths
     initial = fresh_weights(setup, seed)
     masks = level_masks(setup, replicate, level, {
-        name: initial[f"{name}/kernel"] for name in setup.layer_kinds})
+        name: initial[setup.weight_keys[name]] for name in setup.layer_kinds})
     on_rewind_step = None
     if level == 0:
         start_weights, start_step = initial, 0

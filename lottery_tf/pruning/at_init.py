@@ -22,6 +22,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.models.prunable import pruned_weight
 from lottery_tf.pruning import selection
 from lottery_tf.pruning.masks import Masks, ones_like
 
@@ -59,9 +60,10 @@ def _kernel_variables(model: keras.Model, kernels: Sequence[str]) -> list[tf.Var
     variables = []
     for name in kernels:
         layer = _find_layer(model, name)
-        if not hasattr(layer, "kernel"):
-            raise ValueError(f"Layer {name!r} has no kernel to score.")
-        variables.append(layer.kernel)
+        try:
+            variables.append(pruned_weight(layer))  # kernel, depthwise_kernel, embeddings, ...
+        except ConfigError as error:
+            raise ValueError(f"Layer {name!r} has no kernel to score.") from error
     return variables
 
 

@@ -6,13 +6,16 @@ from lottery_tf.errors import ConfigError
 
 def layer_rates(kinds: Mapping[str, str], rate: float, conv_rate: float | None = None,
                 dense_rate: float | None = None, output_rate: float | None = None,
-                layers_to_ignore: Iterable[str] = ()) -> dict[str, float]:
+                layers_to_ignore: Iterable[str] = (),
+                embedding_rate: float | None = None) -> dict[str, float]:
     """Maps each prunable layer to the fraction of its surviving weights to remove per level.
 
     Args:
-      kinds: layer name -> "conv" | "dense" | "output", as the model reports them.
-      rate: default rate for every kind left unset.
-      conv_rate, dense_rate, output_rate: rates per layer kind (None: `rate`).
+      kinds: layer name -> "conv" | "dense" | "embedding" | "custom" | "output", as
+        `models.prunable_layers` reports them.
+      rate: default rate for every kind left unset (and for "custom" layers).
+      conv_rate, dense_rate, output_rate, embedding_rate: rates per layer kind
+        (None: `rate`).
       layers_to_ignore: layer names never pruned (rate 0).
 
     Returns:
@@ -25,6 +28,8 @@ def layer_rates(kinds: Mapping[str, str], rate: float, conv_rate: float | None =
         "conv": rate if conv_rate is None else conv_rate,
         "dense": rate if dense_rate is None else dense_rate,
         "output": rate if output_rate is None else output_rate,
+        "embedding": rate if embedding_rate is None else embedding_rate,
+        "custom": rate,
     }
     for kind, value in by_kind.items():
         if not 0.0 <= value < 1.0:

@@ -12,6 +12,8 @@ import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 import tf_keras as keras
 
+from lottery_tf.errors import ConfigError
+
 
 def _is_wrapper(layer) -> bool:
     # tfmot's public API does not export the wrapper class; its wrappers are the
@@ -29,28 +31,60 @@ class NeverPrune(tfmot.sparsity.keras.PruningSchedule):
         return {"class_name": type(self).__name__, "config": {}}
 
 
+class PrunableDepthwiseConv2D(keras.layers.DepthwiseConv2D, tfmot.sparsity.keras.PrunableLayer):
+    """DepthwiseConv2D whose depthwise kernel tfmot masks (tfmot 0.8 leaves it dense).
+
+    Same variables and names as DepthwiseConv2D, so stored weights fit both.
+    """
+
+    def get_prunable_weights(self):
+        return [self.depthwise_kernel]
+
+
+# Built-in classes tfmot wraps without pruning anything -> a prunable twin.
+_PRUNABLE_TWIN = {keras.layers.DepthwiseConv2D: PrunableDepthwiseConv2D}
+
+
+def _copy_layer(layer):
+    """A fresh layer from `layer`'s config, or ConfigError naming the layer."""
+    try:
+        return _PRUNABLE_TWIN.get(type(layer), type(layer)).from_config(layer.get_config())
+    except Exception as error:  # a custom layer without a usable get_config
+        raise ConfigError(f"layer {layer.name!r} ({type(layer).__name__}) cannot be copied for "
+                          f"pruning ({type(error).__name__}: {error}); give it a get_config() "
+                          "that returns its constructor arguments") from None
+
+
 def wrap(model: keras.Model, prunable: Iterable[str]) -> keras.Model:
-    """Wraps the named Dense/Conv layers of `model` for pruning.
+    """Wraps the named prunable layers of `model` (see models/prunable.py) for pruning.
 
     The wrapped model starts with exactly the original model's weights and
     all-ones masks.
 
     Args:
-      model: a built functional tf_keras model.
-      prunable: names of the layers whose kernels are pruned.
+      model: a built functional or Sequential tf_keras model.
+      prunable: names of the layers whose pruned weight is masked.
 
     Returns:
       A new model in which those layers are `PruneLowMagnitude` wrappers.
+
+    Raises:
+      ConfigError: a layer cannot be copied or wrapped (named in the message).
     """
     names = set(prunable)
 
     def clone_layer(layer):
         # A fresh copy of every layer: the wrapped model must not share
         # variables with `model`.
-        copy = layer.__class__.from_config(layer.get_config())
-        if layer.name in names:
-            return tfmot.sparsity.keras.prune_low_magnitude(copy, pruning_schedule=NeverPrune())
-        return copy
+        if layer.name not in names:
+            return _copy_layer(layer)
+        try:
+            return tfmot.sparsity.keras.prune_low_magnitude(_copy_layer(layer),
+                                                            pruning_schedule=NeverPrune())
+        except ValueError as error:
+            raise ConfigError(f"tfmot cannot wrap layer {layer.name!r} ({type(layer).__name__}): "
+                              f"{error}. Implement tfmot.sparsity.keras.PrunableLayer, or list it "
+                              "in pruning.layers_to_ignore.") from None
 
     wrapped = keras.models.clone_model(model, clone_function=clone_layer)
     set_weights(wrapped, get_weights(model))
