@@ -1,0 +1,1 @@
+"""Models that are not in the zoo, run through `--config.model.name=examples.<module>:build`."""

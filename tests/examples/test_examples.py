@@ -1,0 +1,70 @@
+"""The example models outside the zoo: lottery, branch reinit, report and export end to end."""
+import io
+import os
+import pathlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lottery_tf.experiments import branches, store
+from lottery_tf.experiments.config_files import load_config_file
+from lottery_tf.experiments.lottery import prepare, run_lottery
+from lottery_tf.export import export_command, saved_kernels
+from lottery_tf.report.build import build_report
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TINY = {"dataset.validation_size": 100, "dataset.verify_checksums": False,
+        "training.batch_size": 20, "training.train_steps": "30it", "training.eval_every": "15it",
+        "runtime.checkpoint_every": "15it", "runtime.eval_batch_size": 100,
+        "runtime.test_every": "0it", "runtime.jit_compile": False, "levels": 1,
+        "pruning.rate": 0.5}
+
+
+@pytest.mark.parametrize(("config_file", "pruned_keys"), [
+    ("examples/fashion_dwcnn_config.py", {"dw_1": "dw_1/depthwise_kernel", "pw_2": "pw_2/kernel"}),
+    ("examples/rows_conv1d_config.py", {"conv1d_1": "conv1d_1/kernel", "output": "output/kernel"}),
+])
+def test_example_runs_lottery_reinit_report_export(config_file, pruned_keys, tiny_mnist_dir, tmp_path):
+    config = load_config_file(str(REPO / config_file),
+                              {**TINY, "dataset.data_dir": str(tiny_mnist_dir)})
+    root = str(tmp_path)
+    results = run_lottery(config, root, [0], quiet=True)[0]
+    remaining = [m["percent_remaining"] for m in results]
+    assert remaining[0] == 100 and remaining[1] < 60
+
+    setup = prepare(config, root, tf.distribute.get_strategy(), quiet=True)
+    for layer, key in pruned_keys.items():
+        assert setup.weight_keys[layer] == key
+        mask = store.load_arrays(setup.paths.mask(0, 1))[layer]
+        trained = store.load_arrays(setup.paths.weights_end(0, 1))[key]
+        kept = 0.9 if layer == "output" else 0.5  # the configs' output_rate is 0.1
+        assert mask.mean() == pytest.approx(kept, abs=0.03)
+        assert np.all(trained[mask == 0] == 0)  # pruned weights really zero
+    reinit = branches.run_branch(setup, "reinit", 0, 1)
+    assert reinit["percent_remaining"] == pytest.approx(results[1]["percent_remaining"])
+    reinit_start = store.load_arrays(os.path.join(os.path.dirname(reinit_file(setup)),
+                                                  "weights_start.npz"))
+    ticket_start = store.load_arrays(setup.paths.weights_start(0, 1))
+    key = next(iter(pruned_keys.values()))
+    assert not np.array_equal(reinit_start[key], ticket_start[key])  # reinitialised for real
+
+    report = build_report(root, stream=io.StringIO(), quiet=True)
+    assert report.files and all(os.path.getsize(path) > 0 for path in report.files)
+    assert any("reinit" in pathlib.Path(path).read_text() for path in report.files
+               if path.endswith((".csv", ".md")))
+
+    out = io.StringIO()
+    result = export_command(root, None, 1, 0, False, stream=out)
+    kernels = saved_kernels(result.saved_model)
+    masks = store.load_arrays(setup.paths.mask(0, 1))
+    assert set(kernels) == set(masks)
+    for layer, mask in masks.items():
+        assert np.all(kernels[layer][mask == 0] == 0)
+    assert result.percent_zero > 40
+
+
+def reinit_file(setup) -> str:
+    (path,) = [os.path.join(d, "metrics.json") for d, _, files in os.walk(setup.paths.level(0, 1))
+               if "reinit" in d and "metrics.json" in files]
+    return path
