@@ -9,6 +9,7 @@ how many levels to run) are not hashed either.
 """
 import hashlib
 import json
+import re
 
 import ml_collections
 from ml_collections import config_dict
@@ -121,8 +122,14 @@ def config_hash(config: ml_collections.ConfigDict) -> str:
 
 
 def experiment_name(config: ml_collections.ConfigDict) -> str:
-    """`<name>_<hash>`, the experiment's folder under the results root."""
-    prefix = config.name or f"{config.model.name}_{config.dataset.name}"
+    """`<name>_<hash>`, the experiment's folder under the results root.
+
+    The default name is `<model>_<dataset>` with every character other than
+    letters, digits, `.`, `_` and `-` replaced by `.` (an import path's colon, a
+    file path's slashes), so it is one portable folder name; zoo names have none.
+    """
+    prefix = config.name or re.sub(r"[^A-Za-z0-9._-]+", ".",
+                                   f"{config.model.name}_{config.dataset.name}").strip(".")
     return f"{prefix}_{config_hash(config)}"
 
 
