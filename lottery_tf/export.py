@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from lottery_tf.data.registry import DatasetSpec, get_spec
+from lottery_tf.data.registry import DatasetSpec, spec_of
 from lottery_tf.data.sources import load_raw
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import DataError, LotteryError, StoreError
@@ -158,7 +158,7 @@ def rebuild(config: ml_collections.ConfigDict, files: RunFiles,
         with open(architecture) as handle:
             model = keras.models.model_from_json(handle.read())
     else:
-        spec = get_spec(config.dataset.name)
+        spec = spec_of(config.dataset)
         model = build_model(config.model.name, spec.image_shape, spec.num_classes,
                             config.model.initializer, config.seed)
     masks = store.load_arrays(files.mask)
@@ -236,7 +236,7 @@ def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES)
     Falls back to standard-normal noise (already in normalized units) when the
     dataset cannot be found without downloading, so exporting never needs the data.
     """
-    spec = get_spec(config.dataset.name)
+    spec = spec_of(config.dataset)
     try:
         raw = load_raw(config.dataset.name, config.dataset.data_dir, download=False,
                        verify=bool(config.dataset.verify_checksums))
@@ -333,7 +333,7 @@ def export_saved_model(experiment: StoredExperiment, replicate: int, level: int,
     wrapped = rebuild(config, files, experiment.paths.architecture)
     logits = wrapped(images, training=False).numpy()
     prunable = list(tfmot_adapter.get_masks(wrapped))
-    module = ServingModule(tfmot_adapter.strip(wrapped), get_spec(config.dataset.name), prunable)
+    module = ServingModule(tfmot_adapter.strip(wrapped), spec_of(config.dataset), prunable)
     directory = os.path.join(_export_dir(experiment, replicate, level), "saved_model")
     write_saved_model(module, directory)
     return directory, logits
@@ -408,11 +408,11 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
         max_abs_diff=difference, check_inputs=described)
     if tflite:
         result.tflite = _tflite_models(experiment, replicate, level, saved_model, dense, images, logits)
-    spec = get_spec(config.dataset.name)
+    spec = spec_of(config.dataset)
     store.write_json(os.path.join(_export_dir(experiment, replicate, level), "export.json"), {
         **dataclasses.asdict(result), "signature": SIGNATURE,
         "input": {"name": "images", "shape": [None, *spec.image_shape], "dtype": "float32",
-                  "normalization": "(pixel / 255 - mean) / std", "mean": list(spec.mean),
+                  "normalization": f"(pixel / {spec.pixel_scale:g} - mean) / std", "mean": list(spec.mean),
                   "std": list(spec.std)},
         "outputs": ["logits", "probabilities"],
         "tolerance": {"saved_model": SAVED_MODEL_TOLERANCE, "tflite": TFLITE_TOLERANCE}})

@@ -33,7 +33,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf import export as export_lib
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.models.prunable import prunable_layers
@@ -244,7 +244,7 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     keras.backend.clear_session()
     wrapped = export_lib.rebuild(config, files, experiment.paths.architecture)
     expected = wrapped(images, training=False).numpy()
-    spec = get_spec(config.dataset.name)
+    spec = spec_of(config.dataset)
     plain = tfmot_adapter.training_view(wrapped)  # the same architecture, unwrapped
     try:
         unit_chain(plain)

@@ -130,3 +130,72 @@ def assert_same_results(actual: dict, expected: dict) -> None:
                 np.testing.assert_array_equal(actual[name][key], value[key], err_msg=f"{name}:{key}")
         else:
             assert actual[name] == value, name
+
+
+def write_npz(path: pathlib.Path, train_x, train_y, test_x, test_y, **extra) -> pathlib.Path:
+    """An `npz:` source file with the four arrays it expects (plus `extra` ones)."""
+    np.savez(path, x_train=train_x, y_train=train_y, x_test=test_x, y_test=test_y, **extra)
+    return path
+
+
+def write_image_folder(directory: pathlib.Path, train_x, train_y, test_x, test_y,
+                       class_names=None) -> pathlib.Path:
+    """A `folder:` source: `train/<class>/<i>.png` and `test/<class>/<i>.png` (lossless PNG)."""
+    import tensorflow as tf
+
+    names = class_names or [f"class_{label}" for label in range(int(max(train_y.max(), test_y.max())) + 1)]
+    for split, images, labels in (("train", train_x, train_y), ("test", test_x, test_y)):
+        for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+            folder = directory / split / names[int(label)]
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = image if image.ndim == 3 else image[..., None]
+            (folder / f"{index:06d}.png").write_bytes(tf.io.encode_png(pixels).numpy())
+    return directory
+
+
+def write_tiny_tfds(data_dir: pathlib.Path, train: int = 300, test: int = 100, seed: int = 0) -> str:
+    """Prepares the synthetic images as a real tfds dataset `tiny_squares` in `data_dir`.
+
+    A tfds GeneratorBasedBuilder writes its TFRecord files and dataset_info.json,
+    so `tfds.builder("tiny_squares", data_dir=...)` reads it back from the files
+    like any prepared dataset.
+
+    Returns:
+        The dataset name.
+    """
+    builder_class = _tiny_tfds_builder()
+    builder_class.SPLITS = {"train": synthetic_images(train, seed), "test": synthetic_images(test, seed + 1)}
+    builder_class(data_dir=str(data_dir)).download_and_prepare()
+    return builder_class.name
+
+
+_TINY_TFDS = []
+
+
+def _tiny_tfds_builder():
+    # Defined once per process: tfds registers builder classes by name.
+    if _TINY_TFDS:
+        return _TINY_TFDS[0]
+    import tensorflow_datasets as tfds
+
+    class TinySquares(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+        SPLITS: dict = {}
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self, supervised_keys=("image", "label"),
+                features=tfds.features.FeaturesDict({
+                    "image": tfds.features.Image(shape=(28, 28, 1)),
+                    "label": tfds.features.ClassLabel(num_classes=10)}))
+
+        def _split_generators(self, dl_manager):
+            return {split: self._generate_examples(split) for split in self.SPLITS}
+
+        def _generate_examples(self, split):
+            images, labels = self.SPLITS[split]
+            for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+                yield index, {"image": image, "label": int(label)}
+
+    _TINY_TFDS.append(TinySquares)
+    return TinySquares

@@ -1,4 +1,6 @@
-"""Static facts about the supported datasets (shapes, sizes, normalization)."""
+"""Facts about a dataset (shapes, sizes, normalization): a fixed table for the
+built-in datasets, measured from the data for `npz:`, `folder:` and `tfds:`
+sources (see custom_sources.py)."""
 
 from __future__ import annotations
 
@@ -20,15 +22,18 @@ class DatasetSpec:
         mean: per-channel pixel mean of the training set, pixels in [0, 1].
         std: per-channel pixel standard deviation of the training set, pixels
             in [0, 1].
+        pixel_scale: inputs are divided by it before standardizing (255 for
+            uint8 pixels, 1 for float inputs).
     """
 
     name: str
-    image_shape: tuple[int, int, int]
+    image_shape: tuple[int, ...]
     num_classes: int
     train_size: int
     test_size: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    pixel_scale: float = 255.0
 
 
 # mean/std are over every pixel of the full official training set (all 60000
@@ -83,21 +88,50 @@ def known_datasets() -> tuple[str, ...]:
     return tuple(sorted(_SPECS))
 
 
-def get_spec(name: str) -> DatasetSpec:
-    """Look up a dataset by name.
+def get_spec(name: str, data_dir: str | None = None, split_train: str | None = None,
+             split_test: str | None = None) -> DatasetSpec:
+    """Look up a built-in dataset, or measure a `npz:`/`folder:`/`tfds:` source.
 
     Args:
-        name: one of `known_datasets()`.
+        name: one of `known_datasets()`, or ``npz:<file>``, ``folder:<dir>``,
+            ``tfds:<name>``.
+        data_dir, split_train, split_test: where a ``tfds:`` source lives and
+            which splits it uses (ignored for the others).
 
     Returns:
-        The dataset's spec.
+        The dataset's spec; a source's shape, classes and statistics come from
+        its arrays (classes: the largest label + 1).
 
     Raises:
         ConfigError: the name is unknown; the message lists the known ones.
+        DataError: a source's data is missing or inconsistent.
     """
+    from lottery_tf.data import custom_sources  # it reads files; the table needs nothing
+
+    if custom_sources.is_custom(name):
+        train_x, train_y, test_x, test_y = custom_sources.load(name, data_dir, split_train, split_test)
+        scale, mean, std = custom_sources.statistics(train_x)
+        return DatasetSpec(name=name, image_shape=tuple(int(d) for d in train_x.shape[1:]),
+                           num_classes=int(max(train_y.max(), test_y.max())) + 1,
+                           train_size=len(train_x), test_size=len(test_x), mean=mean, std=std,
+                           pixel_scale=scale)
     try:
         return _SPECS[name]
     except KeyError:
         raise ConfigError(
-            f"unknown dataset {name!r}; known datasets: {', '.join(known_datasets())}"
+            f"unknown dataset {name!r}; known datasets: {', '.join(known_datasets())}, or "
+            "npz:<file>, folder:<dir>, tfds:<name>"
         ) from None
+
+
+def spec_of(dataset) -> DatasetSpec:
+    """The spec of a config's ``dataset`` section (name, data_dir and split fields).
+
+    Args:
+        dataset: ``config.dataset``.
+
+    Returns:
+        As :func:`get_spec`.
+    """
+    return get_spec(dataset.name, dataset.get("data_dir"), dataset.get("split_train"),
+                    dataset.get("split_test"))

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lottery_tf.data import checksums
+from lottery_tf.data import checksums, custom_sources
 from lottery_tf.data.cifar import read_cifar10, resolve_cifar10_dir
 from lottery_tf.data.idx import (
     IDX_FILE_NAMES,
@@ -89,6 +89,8 @@ def load_raw(
     download: bool = True,
     tfds_data_dir: str | Path | None = None,
     verify: bool = True,
+    split_train: str | None = None,
+    split_test: str | None = None,
 ) -> RawData:
     """Load a dataset's official train and test sets from the first place holding it.
 
@@ -101,6 +103,10 @@ def load_raw(
             (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
         verify: check MNIST/Fashion-MNIST files against the pinned SHA-256
             digests (see `lottery_tf.data.checksums`).
+        split_train, split_test: tfds splits of a ``tfds:<name>`` source.
+
+    A ``npz:``, ``folder:`` or ``tfds:`` name is read by
+    `lottery_tf.data.custom_sources` (``data_dir`` is then the tfds data dir).
 
     Returns:
         `RawData` with images (N, H, W, C) uint8 and labels (N,) int32, in
@@ -112,6 +118,9 @@ def load_raw(
         DataError: a place holds incomplete or corrupt files, or no place holds
             the dataset; the latter lists every place looked at and the fix.
     """
+    if custom_sources.is_custom(name):
+        return RawData(*custom_sources.load(name, None if data_dir is None else os.fspath(data_dir),
+                                            split_train, split_test))
     spec = get_spec(name)
     looked: list[str] = []
     for label, directory in _candidate_dirs(name, data_dir):

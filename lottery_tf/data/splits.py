@@ -38,10 +38,10 @@ class Splits:
 
 
 def normalize_images(images: np.ndarray, spec: DatasetSpec) -> np.ndarray:
-    """Scale uint8 pixels to [0, 1], then standardize with the spec's mean/std.
+    """Scale pixels to [0, 1] (by the spec's pixel_scale), then standardize with its mean/std.
 
     Args:
-        images: (N, H, W, C) uint8 images.
+        images: (N, H, W, C) uint8 images, or any (N, ..., C) inputs of the spec.
         spec: provides the per-channel ``mean`` and ``std``.
 
     Returns:
@@ -49,7 +49,7 @@ def normalize_images(images: np.ndarray, spec: DatasetSpec) -> np.ndarray:
     """
     out = images.astype(np.float32)
     # In place, because a float32 copy of a training set is hundreds of MB.
-    np.divide(out, np.float32(255.0), out=out)
+    np.divide(out, np.float32(spec.pixel_scale), out=out)
     np.subtract(out, np.asarray(spec.mean, dtype=np.float32), out=out)
     np.divide(out, np.asarray(spec.std, dtype=np.float32), out=out)
     return out
@@ -63,6 +63,8 @@ def load_splits(
     download: bool = True,
     verify: bool = True,
     tfds_data_dir: str | Path | None = None,
+    split_train: str | None = None,
+    split_test: str | None = None,
 ) -> Splits:
     """Load a dataset and split off the last ``validation_size`` training examples.
 
@@ -74,6 +76,7 @@ def load_splits(
         download: passed to `lottery_tf.data.sources.load_raw`.
         verify: passed to `lottery_tf.data.sources.load_raw`.
         tfds_data_dir: passed to `lottery_tf.data.sources.load_raw`.
+        split_train, split_test: tfds splits of a ``tfds:<name>`` source.
 
     Returns:
         The normalized `Splits`.
@@ -83,11 +86,12 @@ def load_splits(
             [0, training set size).
         DataError: the data is missing or corrupt.
     """
-    spec = get_spec(name)
+    spec = get_spec(name, data_dir, split_train, split_test)
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
         raise ConfigError(f"validation_size must be an integer, got {validation_size!r}")
     raw = load_raw(
-        name, data_dir, download=download, tfds_data_dir=tfds_data_dir, verify=verify
+        name, data_dir, download=download, tfds_data_dir=tfds_data_dir, verify=verify,
+        split_train=split_train, split_test=split_test,
     )
     num_train = len(raw.train_x)
     if not 0 <= validation_size < num_train:

@@ -30,7 +30,7 @@ import numpy as np
 import tf_keras as keras
 
 from lottery_tf.analysis import lmc as lmc_lib
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.config import config_hash
@@ -243,7 +243,7 @@ def prune_at_init(ctx: BranchContext) -> dict:
         raise ConfigError(f"--scope must be one of {list(at_init.SCOPES)}, got {scope!r}.")
     trunk = ctx.trunk_mask
     init = store.load_arrays(setup.paths.weights_start(ctx.replicate, 0))
-    spec = get_spec(config.dataset.name)
+    spec = spec_of(config.dataset)
     keras.backend.clear_session()
     model = build_model(config.model.name, spec.image_shape, spec.num_classes,
                         config.model.initializer, ctx.seed)

@@ -28,10 +28,14 @@ FIELDS = {
     "seed": (0, "base seed; replicate r uses seed + r"),
     "levels": (5, "IMP levels after the dense level 0; not hashed, so a run can be extended"),
     "rewind": ("0it", "rewind point: 0it = the original initialization, or e.g. 500it, 2ep"),
-    "dataset.name": ("mnist", "mnist | fashion_mnist | cifar10"),
+    "dataset.name": ("mnist", "mnist | fashion_mnist | cifar10 | npz:<file> | folder:<dir> | "
+                     "tfds:<name> (README 'Your own data')"),
     "dataset.validation_size": (5000, "last N training examples held out for early stopping"),
     "dataset.augment": (False, "random crop + horizontal flip (CIFAR)"),
-    "dataset.data_dir": (str, "folder with the standard files (IDX or CIFAR binary); not hashed"),
+    "dataset.data_dir": (str, "folder with the standard files (IDX or CIFAR binary), or the tfds"
+                         " data dir of a tfds:<name> source; not hashed"),
+    "dataset.split_train": (str, "tfds:<name> sources: the training split (default train)"),
+    "dataset.split_test": (str, "tfds:<name> sources: the test split (default test)"),
     "dataset.verify_checksums": (True, "check MNIST/Fashion-MNIST files against the originals' SHA-256"),
     "model.name": ("lenet_300_100", "lenet_N_M_..., conv2/4/6, resnet20, resnet_D[_W], vgg11/13/16/19,"
                    " or package.module:function (your own builder; README 'Your own model')"),

@@ -14,7 +14,7 @@ import ml_collections
 import tensorflow as tf
 
 from lottery_tf.data.pipeline import steps_per_epoch
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.errors import ConfigError, CorruptFileError, StoreError
 from lottery_tf.experiments import config as config_lib
@@ -64,7 +64,11 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
       DataError: the dataset is missing or corrupt.
     """
     config_lib.check_ranges(config)
-    spec = get_spec(config.dataset.name)
+    dataset = config.dataset
+    splits = load_splits(dataset.name, dataset.data_dir, dataset.validation_size,
+                         verify=dataset.verify_checksums, split_train=dataset.split_train,
+                         split_test=dataset.split_test)
+    spec = spec_of(dataset)
     model = build_model(config.model.name, spec.image_shape, spec.num_classes,
                         config.model.initializer, config.seed)
     pruning = config.pruning
@@ -81,8 +85,6 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                         [name for name in ignored if name in kinds or name not in layer_names],
                         pruning.embedding_rate)
     weight_keys = pruned_weight_keys(model)
-    splits = load_splits(config.dataset.name, config.dataset.data_dir, config.dataset.validation_size,
-                         verify=config.dataset.verify_checksums)
     per_epoch = steps_per_epoch(len(splits.train_y), config.training.batch_size)
     train_steps = parse_steps(config.training.train_steps, per_epoch)
     rewind_step = parse_steps(config.rewind, per_epoch)
@@ -94,7 +96,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     chain = unit_chain(model) if granularity_of(config) == "unit" else None
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
     if claim:
-        _claim(paths, config, splits.fingerprint())
+        _claim(paths, config, splits.fingerprint(), spec)
     return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
@@ -107,7 +109,7 @@ def granularity_of(config) -> str:
     return str(granularity_lib.parse(config.pruning.get("granularity")))
 
 
-def _claim(paths: ExperimentPaths, config, data_fingerprint: str) -> None:
+def _claim(paths: ExperimentPaths, config, data_fingerprint: str, spec=None) -> None:
     """Writes config.json, or checks that the stored one agrees with `config` and the data.
 
     Raises:
@@ -117,7 +119,9 @@ def _claim(paths: ExperimentPaths, config, data_fingerprint: str) -> None:
     if not os.path.exists(paths.config):
         store.write_json(paths.config, {"hash": config_lib.config_hash(config), "data": data_fingerprint,
                                         "hashed": config_lib.hashed_fields(config),
-                                        "config": config.to_dict()})
+                                        "config": config.to_dict(),
+                                        # shapes and normalization statistics the data gave
+                                        "data_spec": None if spec is None else dataclasses.asdict(spec)})
         return
     try:
         stored = store.read_json(paths.config)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import tf_keras as keras
 
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import CorruptFileError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.lock import run_lock
@@ -64,7 +64,7 @@ class RunPlan:
 def build_wrapped(setup, seed: int) -> keras.Model:
     """The config's model, seeded, wrapped for pruning (call inside the strategy scope)."""
     config = setup.config
-    spec = get_spec(config.dataset.name)
+    spec = spec_of(config.dataset)
     model = build_model(config.model.name, spec.image_shape, spec.num_classes,
                         config.model.initializer, seed)
     return tfmot_adapter.wrap(model, setup.layer_kinds)
