@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export TF_CPP_MIN_LOG_LEVEL=3
 if [[ $# -eq 0 ]]; then
-  "$ROOT/.venv/bin/ruff" check --quiet lottery_tf tests configs
+  "$ROOT/.venv/bin/ruff" check --quiet lottery_tf tests configs examples
   set -- -m "not slow" --durations=12
 fi
 exec "$ROOT/.venv/bin/python" -m pytest -q -rfE "$@"

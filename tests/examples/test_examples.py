@@ -2,6 +2,8 @@
 import io
 import os
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -68,3 +70,25 @@ def reinit_file(setup) -> str:
     (path,) = [os.path.join(d, "metrics.json") for d, _, files in os.walk(setup.paths.level(0, 1))
                if "reinit" in d and "metrics.json" in files]
     return path
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["--config.model.name=custom_builders:no_prunable_layer"], "has no prunable layer"),
+    (["--config.dataset.name=npz:{bad_npz}"], "lacks the arrays ['x_test', 'y_test']"),
+])
+def test_command_line_refuses_bad_models_and_data_with_one_message(overrides, message, tiny_mnist_dir,
+                                                                   tmp_path):
+    bad_npz = tmp_path / "bad.npz"
+    np.savez(bad_npz, x_train=np.zeros((4, 3), np.uint8), y_train=np.zeros(4, int))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "models")]))
+    root = tmp_path / "runs"
+    run = subprocess.run(
+        [sys.executable, "-m", "lottery_tf", "lottery", "--config=configs/lenet_mnist.py",
+         f"--root={root}", f"--config.dataset.data_dir={tiny_mnist_dir}",
+         "--config.dataset.verify_checksums=False", "--config.dataset.validation_size=100",
+         *[o.format(bad_npz=bad_npz) for o in overrides]],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 1
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert not root.exists() or not any(root.iterdir())  # nothing stored
