@@ -47,11 +47,15 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
 
 
 def as_tensors(x: ArrayLike, y: ArrayLike) -> tuple[tf.Tensor, tf.Tensor]:
-    """Convert the arrays once to host tensors that datasets capture by reference."""
+    """Convert the arrays once to host tensors that datasets capture by reference.
+
+    Inputs are (N, ...): NHWC images, or any other example shape (e.g. the
+    (N, steps, features) arrays of an `npz:` source).
+    """
     if len(x) != len(y):
         raise ConfigError(f"got {len(x)} images but {len(y)} labels; they must match")
-    if len(x.shape) != 4:
-        raise ConfigError(f"images must be NHWC (4 dimensions), got shape {tuple(x.shape)}")
+    if len(x.shape) < 2:
+        raise ConfigError(f"inputs need a batch and a feature axis, got shape {tuple(x.shape)}")
     # Eager tensors captured by a tf.data function are passed in as inputs, not
     # copied into the graph, so the data lives in memory once per dataset.
     with tf.device("/CPU:0"):

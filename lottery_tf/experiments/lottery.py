@@ -69,6 +69,10 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                          verify=dataset.verify_checksums, split_train=dataset.split_train,
                          split_test=dataset.split_test)
     spec = spec_of(dataset)
+    if dataset.augment and len(spec.image_shape) != 3:
+        raise ConfigError(f"dataset.augment crops and flips images (height, width, channels); "
+                          f"{dataset.name} gives examples of shape {spec.image_shape}. Set "
+                          "--config.dataset.augment=False.")
     model = build_model(config.model.name, spec.image_shape, spec.num_classes,
                         config.model.initializer, config.seed)
     pruning = config.pruning

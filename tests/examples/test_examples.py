@@ -14,6 +14,7 @@ from lottery_tf.experiments.config_files import load_config_file
 from lottery_tf.experiments.lottery import prepare, run_lottery
 from lottery_tf.export import export_command, saved_kernels
 from lottery_tf.report.build import build_report
+from lottery_tf.testing import synthetic_images, write_npz
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TINY = {"dataset.validation_size": 100, "dataset.verify_checksums": False,
@@ -23,19 +24,27 @@ TINY = {"dataset.validation_size": 100, "dataset.verify_checksums": False,
         "pruning.rate": 0.5}
 
 
-@pytest.mark.parametrize(("config_file", "pruned_keys"), [
-    ("examples/fashion_dwcnn_config.py", {"dw_1": "dw_1/depthwise_kernel", "pw_2": "pw_2/kernel"}),
-    ("examples/rows_conv1d_config.py", {"conv1d_1": "conv1d_1/kernel", "output": "output/kernel"}),
+@pytest.mark.parametrize(("config_file", "source", "pruned_keys"), [
+    ("examples/fashion_dwcnn_config.py", "idx", {"dw_1": "dw_1/depthwise_kernel", "pw_2": "pw_2/kernel"}),
+    # The 1-D model reads (steps, features) arrays from an .npz: 28 rows of 28 pixels.
+    ("examples/rows_conv1d_config.py", "npz", {"conv1d_1": "conv1d_1/kernel", "output": "output/kernel"}),
 ])
-def test_example_runs_lottery_reinit_report_export(config_file, pruned_keys, tiny_mnist_dir, tmp_path):
-    config = load_config_file(str(REPO / config_file),
-                              {**TINY, "dataset.data_dir": str(tiny_mnist_dir)})
-    root = str(tmp_path)
+def test_example_runs_lottery_reinit_report_export(config_file, source, pruned_keys, tiny_mnist_dir,
+                                                   tmp_path):
+    data = {"dataset.data_dir": str(tiny_mnist_dir)}
+    if source == "npz":
+        train_x, train_y = synthetic_images(700, 0)
+        test_x, test_y = synthetic_images(200, 1)
+        rows = write_npz(tmp_path / "rows.npz", train_x[..., 0], train_y, test_x[..., 0], test_y)
+        data = {"dataset.name": f"npz:{rows}", "dataset.data_dir": None}
+    config = load_config_file(str(REPO / config_file), {**TINY, **data})
+    root = str(tmp_path / "runs")
     results = run_lottery(config, root, [0], quiet=True)[0]
     remaining = [m["percent_remaining"] for m in results]
     assert remaining[0] == 100 and remaining[1] < 60
 
     setup = prepare(config, root, tf.distribute.get_strategy(), quiet=True)
+    assert setup.splits.train_x.shape[1:] == ((28, 28) if source == "npz" else (28, 28, 1))
     for layer, key in pruned_keys.items():
         assert setup.weight_keys[layer] == key
         mask = store.load_arrays(setup.paths.mask(0, 1))[layer]
