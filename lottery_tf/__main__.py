@@ -20,6 +20,7 @@ from ml_collections import config_flags
 
 from lottery_tf.errors import LotteryError
 from lottery_tf.experiments.config import describe_fields
+from lottery_tf.experiments.config_files import config_file_problem
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
 
@@ -87,8 +88,7 @@ def run(argv: list[str]) -> None:
     if commands[0] in ("report", "export"):
         run_results_command(commands[0])
         return
-    if FLAGS.config is None:
-        raise LotteryError("--config is required, e.g. --config=configs/lenet_mnist.py.")
+    config = loaded_config()
     import tensorflow as tf
 
     from lottery_tf.experiments.config import experiment_name
@@ -96,7 +96,6 @@ def run(argv: list[str]) -> None:
     from lottery_tf.training.strategies import RuntimeSpec, barrier, is_chief, make_strategy
 
     tf.config.experimental.enable_op_determinism()
-    config = FLAGS.config
     if commands[0] == "train":
         with config.unlocked():
             config.levels = 0
@@ -115,6 +114,52 @@ def run(argv: list[str]) -> None:
         raise LotteryError(
             "Another worker of the cluster stopped, so this one cannot go on; its output says "
             "why. Fix that and start every worker again: finished levels are kept.") from error
+
+
+def loaded_config():
+    """The --config flag's config.
+
+    Raises:
+      LotteryError: no --config, or its file is missing (the flag defers that error).
+    """
+    config = FLAGS.config
+    if config is None:
+        raise LotteryError("--config is required, e.g. --config=configs/lenet_mnist.py.")
+    path = config_flags.get_config_filename(FLAGS["config"]).split(":", 1)[0]
+    try:
+        config.get("seed")
+    except OSError as error:
+        raise config_file_problem(path, error) from None
+    return config
+
+
+HELP_FLAGS = ("-h", "-?", "--help", "--helpshort", "--helpfull", "--helpxml")
+
+
+def _config_argument(args: list[str]) -> str:
+    """The config file named by `--config=PATH` or `--config PATH` (without a `:argument`)."""
+    for index, arg in enumerate(args):
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1].split(":", 1)[0]
+        if arg == "--config" and index + 1 < len(args):
+            return args[index + 1].split(":", 1)[0]
+    return "given with --config"
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's flag parsing, except that asking for help exits 0 and a config
+    file that does not parse is one message naming it."""
+    try:
+        return app.parse_flags_with_usage(argv)
+    except SystemExit:
+        wanted = argv[1:argv.index("--")] if "--" in argv else argv[1:]
+        if any(arg in HELP_FLAGS for arg in wanted):  # absl exits 1 after printing help
+            raise SystemExit(0) from None
+        raise
+    except Exception as error:  # only the config file runs user code while flags parse
+        path = _config_argument(argv[1:])
+        print(f"error: {config_file_problem(path, error)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def run_training_command(commands, config, root, replicates, strategy, quiet) -> None:
@@ -172,4 +217,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

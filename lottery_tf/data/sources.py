@@ -3,7 +3,8 @@
 Places are tried in a fixed order and the first that holds the data wins:
 
 1. ``data_dir`` given by the caller (standard IDX files, plain or ``.gz``, for
-   mnist/fashion_mnist; official CIFAR-10 binary batches for cifar10);
+   mnist/fashion_mnist; official CIFAR-10 binary batches for cifar10); a named
+   folder without them is an error, never skipped for the places below;
 2. known system locations (Debian's ``dataset-fashion-mnist``);
 3. the project cache ``$LOTTERY_TF_DATA/<name>/`` (default
    ``~/.cache/lottery_tf``), which ``scripts/get_data.sh`` fills;
@@ -115,8 +116,9 @@ def load_raw(
 
     Raises:
         ConfigError: ``name`` is unknown.
-        DataError: a place holds incomplete or corrupt files, or no place holds
-            the dataset; the latter lists every place looked at and the fix.
+        DataError: ``data_dir`` does not hold the dataset, a place holds
+            incomplete or corrupt files, or no place holds the dataset; the
+            latter lists every place looked at and the fix.
     """
     if custom_sources.is_custom(name):
         return RawData(*custom_sources.load(name, None if data_dir is None else os.fspath(data_dir),
@@ -127,6 +129,12 @@ def load_raw(
         raw = _load_from_dir(spec, directory, verify)
         if raw is not None:
             return _checked(spec, raw, f"{label} {directory}")
+        if label == "data_dir":  # a folder the user named is used or refused, never skipped
+            raise DataError(
+                f"data_dir {directory} does not hold {name}: {_expected_files(name)} not found "
+                f"there{'' if directory.is_dir() else ' (no such folder)'}. Put the files there, "
+                "or leave dataset.data_dir unset to use the cache"
+            )
         looked.append(f"{label} {directory}: {_expected_files(name)} not found")
     raw = _load_from_tfds(name, tfds_data_dir, download, looked)
     if raw is not None:

@@ -9,6 +9,7 @@ how many levels to run) are not hashed either.
 """
 import hashlib
 import json
+import math
 import re
 
 import ml_collections
@@ -151,6 +152,10 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     Raises:
       ConfigError: the first value out of range, naming the field and the fix.
     """
+    for key, value in _flatten(config.to_dict()).items():
+        # NaN slips through every `<=` comparison below, and inf is no setting either.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}.")
     pruning, training = config.pruning, config.training
     if pruning.strategy not in ("layerwise", "global"):
         raise ConfigError(f"pruning.strategy must be 'layerwise' or 'global', got {pruning.strategy!r}.")

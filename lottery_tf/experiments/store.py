@@ -34,10 +34,26 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     try:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=_TEMPORARY)
+        # mkstemp creates the file 0600; give it the mode `open` would (0666 less the umask).
+        os.fchmod(fd, 0o666 & ~current_umask())
         _write_and_rename(fd, tmp, path, data)
     except OSError as error:
         raise StoreError(f"Cannot write {path} ({error.strerror}); free disk space or choose a "
                          "writable --root, then rerun: finished results are kept.") from error
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it and put it back
+    os.umask(mask)
+    return mask
 
 
 def _write_and_rename(fd: int, tmp: str, path: str, data: bytes) -> None:

@@ -45,6 +45,7 @@ def test_lottery_then_branch_prints_tables_and_stores_results(tiny_mnist_dir, tm
     (["lottery", "--config.levels=-2"], "levels must be >= 0"),
     (["lottery", "--config.rewind=40it"], "past the end of training"),
     (["lottery", "--config.dataset.name=imagenet"], "mnist"),
+    (["lottery", "--config.training.learning_rate=nan"], "learning_rate must be a finite number"),
     (["prune"], "Name one command"),
     (["branch", "magic", "--levels=1"], "Unknown branch"),
 ])
@@ -56,6 +57,28 @@ def test_bad_input_gets_one_clear_message(args, message, tiny_mnist_dir, tmp_pat
     assert message.lower() in run.stderr.lower()
     assert "Traceback" not in run.stderr
     assert not any(tmp_path.iterdir())  # nothing half-created
+
+
+def test_help_exits_zero_and_lists_commands_and_fields():
+    run = lottery_tf("--help")
+    assert run.returncode == 0, run.stderr
+    assert "branch <name>" in run.stdout and "--config.training.learning_rate" in run.stdout
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "does not exist"),
+    ("def get_config(:\n", "does not parse: invalid syntax at line 1"),
+])
+def test_a_config_file_that_cannot_load_is_one_message_naming_it(tmp_path, content, message):
+    path = tmp_path / "mine.py"
+    if content is not None:
+        path.write_text(content)
+    run = lottery_tf("train", f"--config={path}", f"--root={tmp_path / 'runs'}")
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [f"error: Config file {path} {message}"
+                                               + ("; check the path (configs/ holds the published "
+                                                  "settings)." if content is None else ".")]
+    assert not (tmp_path / "runs").exists()
 
 
 def test_missing_data_lists_places_and_the_fix(tmp_path):

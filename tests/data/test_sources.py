@@ -130,11 +130,23 @@ def test_unknown_dataset() -> None:
         sources.load_raw("imagenet")
 
 
+@pytest.mark.parametrize("folder", ["empty", "nowhere"])
+def test_named_data_dir_without_files_fails_instead_of_using_the_cache(tmp_path: Path,
+                                                                      folder: str) -> None:
+    write_mnist_dir(tmp_path / "cache" / "mnist")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError) as info:
+        sources.load_raw("mnist", tmp_path / folder, verify=False)
+    message = str(info.value)
+    assert f"data_dir {tmp_path / folder} does not hold mnist" in message
+    assert "train-images-idx3-ubyte" in message
+    assert ("no such folder" in message) == (folder == "nowhere")
+
+
 def test_missing_lists_every_place(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
-        sources.load_raw("mnist", tmp_path / "nowhere", tfds_data_dir=tmp_path / "tfds")
+        sources.load_raw("mnist", tfds_data_dir=tmp_path / "tfds")
     message = str(info.value)
-    assert f"data_dir {tmp_path / 'nowhere'}" in message
     assert f"cache ($LOTTERY_TF_DATA) {tmp_path / 'cache' / 'mnist'}" in message
     assert f"no prepared copy at {tmp_path / 'tfds'}" in message
     assert "storage.googleapis.com unreachable" in message

@@ -70,6 +70,10 @@ def test_differing_fields_are_named():
     ("pruning.output_rate", -0.1, r"\[0, 1\)"),
     ("levels", -1, ">= 0"),
     ("training.optimizer", "rmsprop", "'adam' or 'sgd'"),
+    ("training.learning_rate", float("nan"), "training.learning_rate must be a finite number"),
+    ("training.adam_epsilon", float("inf"), "training.adam_epsilon must be a finite number"),
+    ("training.weight_decay", float("-inf"), "training.weight_decay must be a finite number"),
+    ("pruning.rate", float("nan"), "pruning.rate must be a finite number"),
 ])
 def test_out_of_range_values_are_refused(field, value, message):
     config = config_lib.base_config()
