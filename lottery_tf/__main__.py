@@ -18,6 +18,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from lottery_tf import startup
 from lottery_tf.errors import LotteryError
 from lottery_tf.experiments.config import describe_fields
 from lottery_tf.experiments.config_files import config_file_problem
@@ -33,7 +34,8 @@ flags.DEFINE_string("root", "runs", "Folder that holds all experiments.")
 flags.DEFINE_integer("replicate", 0, "The replicate to run (seed = config.seed + replicate).")
 flags.DEFINE_string("replicates", None, "Several replicates, e.g. '1-5' or '0,2,4'; "
                     "overrides --replicate.")
-flags.DEFINE_bool("quiet", False, "Print nothing while training.")
+flags.DEFINE_bool("quiet", False, "Instead of a line per evaluation, one progress line per run "
+                  "on stderr (redrawn in place on a terminal, written once per run elsewhere).")
 flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '0-3,7'; "
                     "report: levels of the training-curve figure.")
 flags.DEFINE_string("rewind_points", None, "rewind_sweep: rewind steps, e.g. '0it,100it,500it,2ep'.")
@@ -209,6 +211,7 @@ def run_results_command(command: str) -> None:
 
 def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)
+    startup.import_tensorflow()  # before any module imports it, so its load-time notices are dropped
     try:
         run(argv)
     except LotteryError as error:

@@ -199,3 +199,47 @@ def _tiny_tfds_builder():
 
     _TINY_TFDS.append(TinySquares)
     return TinySquares
+
+
+def tensorboard_scalars(run_dir) -> dict[str, list[tuple[int, float]]]:
+    """The float scalars of one TensorBoard run folder read back: tag -> [(step, value)]."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    scalars = {}
+    for tag in accumulator.Tags()["tensors"]:
+        values = [(e.step, tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)]
+        if all(value.ndim == 0 and value.dtype.kind == "f" for _, value in values):
+            scalars[tag] = [(step, float(value)) for step, value in values]
+    return scalars
+
+
+def hparams_sessions(logdir) -> dict[str, tuple[dict, dict]]:
+    """Every HParams session under a logdir, as TensorBoard's HParams plugin reads them.
+
+    Returns:
+      run name (relative to `logdir`) -> (hyperparameters, metrics: tag -> last value).
+    """
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    sessions = {}
+    for folder, _, names in os.walk(str(logdir)):
+        if not any(name.startswith("events.out.tfevents") for name in names):
+            continue
+        accumulator = EventAccumulator(folder, size_guidance={"tensors": 0})
+        accumulator.Reload()
+        try:
+            content = accumulator.PluginTagToContent("hparams").get("_hparams_/session_start_info")
+        except KeyError:  # no HParams data in this run
+            continue
+        if content is None:
+            continue
+        start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+        hparams = {key: value.string_value if value.HasField("string_value") else value.number_value
+                   for key, value in start.hparams.items()}
+        metrics = {tag: values[-1][1] for tag, values in tensorboard_scalars(folder).items()}
+        sessions[os.path.relpath(folder, str(logdir))] = (hparams, metrics)
+    return sessions

@@ -42,7 +42,7 @@ from lottery_tf.experiments.lottery import (
     replicate_seed,
 )
 from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
-from lottery_tf.experiments.paths import RunFiles
+from lottery_tf.experiments.paths import RunFiles, tensorboard_run_name
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
@@ -88,13 +88,16 @@ class BranchContext:
         transfer); the files stay in this experiment.
         """
         setup = self.setup
-        tag = f"level_{self.level}_{self.name}" + (f"_{label}" if label else "")
+        # Named by the branch folder's hash, so two argument sets never share curves.
+        logdir = setup.paths.tensorboard_run(self.replicate, self.level,
+                                             tensorboard_run_name(os.path.basename(self.files.dir)))
         plan = RunPlan(
             files=files or self.files, masks=masks, start_weights=start_weights,
             start_step=self.start_step if start_step is None else start_step,
             seed=self.seed if seed is None else seed,
             label=f"rep {self.replicate} level {self.level} {self.name} {label}".rstrip(),
-            tensorboard_dir=setup.paths.tensorboard(self.replicate, tag),
+            tensorboard_dir=os.path.join(logdir, label) if label else logdir,
+            tensorboard_group="control",
             extra_metrics={"level": self.level, "replicate": self.replicate, "branch": self.name,
                            "branch_folder": os.path.basename(self.files.dir),
                            "branch_args": self.args, **(extra or {})},
@@ -350,6 +353,30 @@ def branch_folder(name: str, args: dict) -> str:
     return f"branch_{name}_{hashlib.sha256(canonical.encode()).hexdigest()[:10]}"
 
 
+# Arguments that mean something only for some values of another argument.
+_ONLY_FOR = {("prune_at_init", "examples"): ("method", ("snip", "grasp"))}
+_ARG_ORDER = ("method", "scope", "examples", "points", "start", "config")
+
+
+def applicable_args(name: str, args: dict) -> dict:
+    """The branch's arguments without those that do not apply to this run
+    (SNIP's and GraSP's example count for other prune_at_init methods)."""
+    shown = {}
+    # Stored arguments come back with sorted keys; show the defining ones first.
+    for key, value in sorted(args.items(), key=lambda item: _ARG_ORDER.index(item[0])
+                             if item[0] in _ARG_ORDER else len(_ARG_ORDER)):
+        condition = _ONLY_FOR.get((name, key))
+        if value is None or (condition and args.get(condition[0]) not in condition[1]):
+            continue
+        shown[key] = value
+    return shown
+
+
+def describe_args(name: str, args: dict) -> str:
+    """`key=value,...` of the arguments that apply (for TensorBoard's HParams)."""
+    return ",".join(f"{key}={value}" for key, value in applicable_args(name, args).items())
+
+
 def parse_levels(text: str, max_level: int | None = None) -> list[int]:
     """'0-3,7' -> [0, 1, 2, 3, 7].
 
@@ -405,7 +432,8 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
     if not os.path.exists(files.metrics):  # multi-run branches write their summary here
         store.write_json(files.metrics, metrics)
     if "early_stop_test_accuracy" in metrics:  # a single run: summarized like the trunk
-        log_level_to_tensorboard(paths, replicate, metrics, run=folder)
+        log_level_to_tensorboard(paths, replicate, metrics, branch_folder=folder,
+                                 arguments=describe_args(name, args))
         write_replicate_summary(paths, replicate, collect_branches(setup, replicate, folder)[folder],
                                 run=folder)
     return metrics
@@ -442,9 +470,12 @@ def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> d
     labels = {}
     for name, folders in by_name.items():
         for folder in folders:
-            args = found[folder][0].get("branch_args") or {}
+            args = applicable_args(name, found[folder][0].get("branch_args") or {})
             tag = ",".join(str(value) for value in args.values()) or folder[-10:-6]
-            labels[name if len(folders) == 1 else f"{name}[{tag}]"] = found[folder]
+            label = name if len(folders) == 1 else f"{name}[{tag}]"
+            if label in labels:  # runs that differ only in arguments that do not apply
+                label = f"{name}[{tag},{folder[-10:]}]"
+            labels[label] = found[folder]
     return labels
 
 

@@ -20,7 +20,7 @@ from lottery_tf.errors import ConfigError, CorruptFileError, StoreError
 from lottery_tf.experiments import config as config_lib
 from lottery_tf.experiments import crash_points, store
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.experiments.paths import TICKET_RUN, ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.prunable import prunable_layers, pruned_weight_keys
 from lottery_tf.models.registry import build_model
@@ -229,7 +229,7 @@ def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
     plan = RunPlan(files=paths.level_files(replicate, level), masks=masks,
                    start_weights=start_weights, start_step=start_step, seed=seed,
                    label=f"rep {replicate} level {level}",
-                   tensorboard_dir=paths.tensorboard(replicate, f"level_{level}"),
+                   tensorboard_dir=paths.tensorboard_run(replicate, level, TICKET_RUN),
                    on_rewind_step=on_rewind_step,
                    extra_metrics={"level": level, "replicate": replicate})
     return train_masked_run(setup, plan)

@@ -23,6 +23,7 @@ from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.training.callbacks import (
     ConsoleLogger,
     EarlyStopTracker,
+    ProgressLine,
     RewindCapture,
     TensorBoardLogger,
 )
@@ -43,6 +44,7 @@ class RunPlan:
       seed: data-order seed.
       label: console prefix.
       tensorboard_dir: this run's TensorBoard folder.
+      tensorboard_group: `ticket` or `control`, the prefix of its curves' tags.
       on_rewind_step: if set, called with the weights at the setup's rewind step.
       extra_metrics: merged into metrics.json.
       end_step: global step the run stops at (None: the config's training length;
@@ -59,6 +61,7 @@ class RunPlan:
     on_rewind_step: Callable[[dict], None] | None = None
     extra_metrics: dict = dataclasses.field(default_factory=dict)
     end_step: int | None = None
+    tensorboard_group: str = "ticket"
 
 
 def build_wrapped(setup, seed: int) -> keras.Model:
@@ -148,12 +151,11 @@ def _train(setup, plan: RunPlan) -> dict:
     remaining = mask_lib.percent_remaining(plan.masks)
     by_layer = mask_lib.percent_remaining_by_layer(plan.masks)
     callbacks = [tracker, Checkpointer(checkpoint, setup.checkpoint_every, tracker),
-                 TensorBoardLogger(plan.tensorboard_dir,
-                                   {n: 1 - p / 100 for n, p in by_layer.items()}, 1 - remaining / 100)]
+                 TensorBoardLogger(plan.tensorboard_dir, plan.tensorboard_group, by_layer, remaining)]
     if plan.on_rewind_step is not None:
         callbacks.append(RewindCapture(setup.rewind_step, plan.on_rewind_step))
-    if not setup.quiet:
-        callbacks.append(ConsoleLogger(f"[{plan.label} {remaining:5.1f}%]", end_step))
+    label = f"[{plan.label} {remaining:5.1f}%]"
+    callbacks.append(ProgressLine(label, end_step) if setup.quiet else ConsoleLogger(label, end_step))
     trainer.run(callbacks)
 
     tfmot_adapter.apply_masks(wrapped)

@@ -1,9 +1,18 @@
 """Where an experiment's files live.
 
     <root>/<name>_<hash>/config.json, model.json (a fit-based run's own architecture, if not a zoo model)
-      replicate_<r>/replicate.json, rewind_weights.npz, summary.csv, tensorboard/
-        level_<L>/mask.npz, weights_start.npz, weights_end.npz, metrics.json, checkpoints/
+      replicate_<r>/replicate.json, rewind_weights.npz, summary.csv
+        level_<L>/mask.npz, weights_start.npz, weights_end.npz, weights_early_stop.npz,
+                  metrics.json, checkpoints/
           branch_<name>_<hash>/  (the same files, for a control run off this level)
+      tensorboard/                 TensorBoard's logdir; run names are short:
+        rep<r>/level_<LL>/ticket             a trunk level's curves and HParams session
+        rep<r>/level_<LL>/<name>_<hash>      a branch's (named like its results folder)
+        rep<r>/summary/ticket, .../<name>_<hash>   headline figures by level
+        report/                              the report's figures as images
+
+Experiments stored before this layout keep `replicate_<r>/tensorboard/`;
+TensorBoard still reads them.
 """
 import os
 
@@ -16,8 +25,18 @@ class RunFiles:
         self.mask = os.path.join(directory, "mask.npz")
         self.weights_start = os.path.join(directory, "weights_start.npz")
         self.weights_end = os.path.join(directory, "weights_end.npz")
+        # The weights at the early-stop step (minimum validation loss).
+        self.weights_early_stop = os.path.join(directory, "weights_early_stop.npz")
         self.metrics = os.path.join(directory, "metrics.json")
         self.checkpoints = os.path.join(directory, "checkpoints")
+
+
+TICKET_RUN = "ticket"
+
+
+def tensorboard_run_name(branch_folder: str | None) -> str:
+    """`ticket` for the trunk; `<name>_<hash>` for the branch folder `branch_<name>_<hash>`."""
+    return TICKET_RUN if not branch_folder else branch_folder.removeprefix("branch_")
 
 
 class ExperimentPaths:
@@ -42,8 +61,21 @@ class ExperimentPaths:
     def summary_csv(self, replicate: int) -> str:
         return os.path.join(self.replicate(replicate), "summary.csv")
 
-    def tensorboard(self, replicate: int, run: str) -> str:
-        return os.path.join(self.replicate(replicate), "tensorboard", run)
+    @property
+    def tensorboard_root(self) -> str:
+        """TensorBoard's logdir for this experiment."""
+        return os.path.join(self.dir, "tensorboard")
+
+    def tensorboard_run(self, replicate: int, level: int, run: str) -> str:
+        """A training run's TensorBoard folder, `rep<r>/level_<LL>/<run>`.
+
+        `run` is `ticket` for the trunk, else `tensorboard_run_name(branch folder)`.
+        """
+        return os.path.join(self.tensorboard_root, f"rep{replicate}", f"level_{level:02d}", run)
+
+    def tensorboard_summary(self, replicate: int, run: str) -> str:
+        """The by-level summary run of the trunk (`ticket`) or of one branch."""
+        return os.path.join(self.tensorboard_root, f"rep{replicate}", "summary", run)
 
     def level(self, replicate: int, level: int) -> str:
         return os.path.join(self.replicate(replicate), f"level_{level}")

@@ -1,12 +1,23 @@
-"""Per-replicate results across levels: summary.csv and TensorBoard scalars by level.
+"""Per-replicate results across levels: summary.csv, and what TensorBoard shows of them.
 
-Each replicate's `summary` run (and each branch's `summary_<run>`) also carries
-the experiment's hashed config as HParams, so TensorBoard's HParams dashboard
-over a results root lists every experiment, replicate and control with its
-settings and latest headline metrics; and a custom-scalars layout that groups
-the lottery, accuracy and sparsity charts.
+TensorBoard (logdir: the experiment's `tensorboard/` folder, see `paths.py`):
+
+- one HParams session per replicate, level and run (the ticket or a control),
+  in that run's own folder, with percent of weights remaining, level,
+  replicate, run kind and its arguments as hyperparameters and the test
+  accuracy at the early-stop step, the early-stop step and the final test
+  accuracy as metrics, so the HParams dashboard's scatter and
+  parallel-coordinates views plot accuracy and early stop against sparsity,
+  ticket against controls;
+- a summary run per replicate and run (`rep<r>/summary/ticket`, ...) with the
+  same figures by level (step = level);
+- the experiment's HParams config and a custom-scalars layout that keeps
+  validation and test, and ticket and controls, in separate charts.
+
+Accuracies are in percent, as in the README and the report.
 """
 import csv
+import glob
 import io
 import os
 
@@ -16,11 +27,26 @@ from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 from tensorboard.plugins.hparams import api as hparams_api
 
 from lottery_tf.experiments import store
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.experiments.paths import TICKET_RUN, ExperimentPaths, tensorboard_run_name
 
 SUMMARY_COLUMNS = ("level", "percent_remaining", "test_accuracy", "test_loss", "early_stop_step",
                    "early_stop_test_accuracy", "early_stop_val_loss", "final_step", "start_step",
                    "seed", "wall_seconds")
+
+# The HParams dashboard's metrics: tag -> display name. Written in each session's run.
+SESSION_METRICS = {
+    "hparams/test_accuracy_at_early_stop": "test accuracy at early stop (%)",
+    "hparams/early_stop_step": "early-stop iteration",
+    "hparams/final_test_accuracy": "final test accuracy (%)",
+}
+SESSION_HPARAMS = {
+    "percent_remaining": "percent of weights remaining",
+    "level": "pruning level",
+    "replicate": "replicate",
+    "run": "ticket or the control's name",
+    "arguments": "the control's arguments",
+    "experiment": "experiment folder",
+}
 
 
 def write_replicate_summary(paths: ExperimentPaths, replicate: int, results: list[dict],
@@ -38,51 +64,97 @@ def write_replicate_summary(paths: ExperimentPaths, replicate: int, results: lis
     store.atomic_write_bytes(path, buffer.getvalue().encode())
 
 
+def curve_group(branch_folder: str | None) -> str:
+    """The tag prefix of a run's curves: `ticket` or `control`, so charts keep them apart."""
+    return "control" if branch_folder else "ticket"
+
+
 def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: dict,
-                             run: str = "") -> None:
-    """Adds one level's headline figures to the replicate's `summary` run (step = level);
-    a branch writes to `summary_<run>`, so TensorBoard overlays ticket and controls."""
-    name = f"summary_{run}" if run else "summary"
-    logdir = paths.tensorboard(replicate, name)
-    first = not os.path.isdir(logdir) or not os.listdir(logdir)
-    writer = tf.summary.create_file_writer(logdir)
+                             branch_folder: str = "", arguments: str = "") -> None:
+    """Writes a finished level's HParams session and its point on the by-level summary.
+
+    Args:
+      paths: the experiment.
+      replicate: the replicate.
+      metrics: the run's metrics.json content.
+      branch_folder: the branch's results folder; empty for the trunk's ticket.
+      arguments: the branch's arguments as shown to users (e.g. `method=snip`).
+    """
+    write_experiment_layout(paths)
+    run = tensorboard_run_name(branch_folder)
     level = metrics["level"]
+    session_dir = paths.tensorboard_run(replicate, level, run)
+    writer = tf.summary.create_file_writer(session_dir)
     with writer.as_default():
-        if first:  # the run's settings and chart layout, once
-            hparams_api.hparams(run_hparams(paths, replicate, run or "trunk"),
-                                trial_id=f"{paths.name}/replicate_{replicate}/{run or 'trunk'}")
-            tf.summary.experimental.write_raw_pb(
-                custom_scalar_summary.pb(LAYOUT).SerializeToString(), step=0)
-        tf.summary.scalar("lottery/percent_remaining", metrics["percent_remaining"], step=level)
-        tf.summary.scalar("lottery/test_accuracy", metrics["test_accuracy"], step=level)
-        tf.summary.scalar("lottery/early_stop_step", metrics["early_stop_step"], step=level)
-        tf.summary.scalar("lottery/early_stop_test_accuracy", metrics["early_stop_test_accuracy"],
-                          step=level)
+        hparams_api.hparams(session_hparams(paths, replicate, metrics, arguments),
+                            trial_id=f"{paths.name}/rep{replicate}/level_{level:02d}/{run}")
+        values = _headline_values(metrics)
+        for tag, value in zip(SESSION_METRICS, values, strict=True):
+            tf.summary.scalar(tag, value, step=metrics["final_step"])
+    writer.close()
+    writer = tf.summary.create_file_writer(paths.tensorboard_summary(replicate, run))
+    group = curve_group(branch_folder)
+    with writer.as_default():
+        for name, value in zip(("test_accuracy_at_early_stop", "early_stop_step",
+                                "final_test_accuracy"), values, strict=True):
+            tf.summary.scalar(f"lottery/{group}/{name}", value, step=level)
+        tf.summary.scalar(f"lottery/{group}/percent_remaining", metrics["percent_remaining"], step=level)
     writer.close()
 
 
-def run_hparams(paths: ExperimentPaths, replicate: int, run: str) -> dict:
-    """The HParams of one summary run: the stored hashed config plus what tells runs apart."""
-    values = {"experiment": paths.name, "replicate": replicate, "run": run}
-    for key, value in store.read_json(paths.config)["hashed"].items():
-        values[key] = value if isinstance(value, bool | int | float | str) else str(value)
-    return values
+def _headline_values(metrics: dict) -> tuple[float, int, float]:
+    return (100.0 * metrics["early_stop_test_accuracy"], int(metrics["early_stop_step"]),
+            100.0 * metrics["test_accuracy"])
+
+
+def session_hparams(paths: ExperimentPaths, replicate: int, metrics: dict, arguments: str) -> dict:
+    """The hyperparameters of one session (see SESSION_HPARAMS)."""
+    return {"percent_remaining": float(metrics["percent_remaining"]), "level": int(metrics["level"]),
+            "replicate": int(replicate), "run": metrics.get("branch", TICKET_RUN),
+            "arguments": arguments, "experiment": paths.name}
+
+
+def write_experiment_layout(paths: ExperimentPaths) -> None:
+    """The HParams config and the custom-scalars layout, once, at the logdir's root."""
+    root = paths.tensorboard_root
+    if glob.glob(os.path.join(root, "events.out.tfevents.*")):
+        return
+    writer = tf.summary.create_file_writer(root)
+    with writer.as_default():
+        hparams_api.hparams_config(
+            hparams=[hparams_api.HParam(name, display_name=text) for name, text in SESSION_HPARAMS.items()],
+            metrics=[hparams_api.Metric(tag, display_name=text) for tag, text in SESSION_METRICS.items()])
+        tf.summary.experimental.write_raw_pb(custom_scalar_summary.pb(LAYOUT).SerializeToString(), step=0)
+    writer.close()
 
 
 def _chart(title: str, regex: str) -> layout_pb2.Chart:
     return layout_pb2.Chart(title=title, multiline=layout_pb2.MultilineChartContent(tag=[regex]))
 
 
+def _training_category(group: str) -> layout_pb2.Category:
+    title = "ticket" if group == "ticket" else "controls"
+    return layout_pb2.Category(title=f"{title}: training (step = iteration)", chart=[
+        _chart(f"{title}: validation accuracy (%)", rf"{group}/validation/accuracy"),
+        _chart(f"{title}: test accuracy (%)", rf"{group}/test/accuracy"),
+        _chart(f"{title}: validation loss", rf"{group}/validation/loss"),
+        _chart(f"{title}: test loss", rf"{group}/test/loss"),
+        _chart(f"{title}: training loss", rf"{group}/train/loss"),
+    ])
+
+
 LAYOUT = layout_pb2.Layout(category=[
     layout_pb2.Category(title="lottery (step = level)", chart=[
-        _chart("test accuracy, final and at early stop", r"lottery/.*test_accuracy"),
-        _chart("early-stop step", r"lottery/early_stop_step"),
-        _chart("percent of weights remaining", r"lottery/percent_remaining"),
+        _chart("ticket: test accuracy at early stop and final (%)", r"lottery/ticket/.*test_accuracy.*"),
+        _chart("controls: test accuracy at early stop and final (%)", r"lottery/control/.*test_accuracy.*"),
+        _chart("early-stop iteration, ticket and controls", r"lottery/(ticket|control)/early_stop_step"),
+        _chart("percent of weights remaining", r"lottery/ticket/percent_remaining"),
     ]),
-    layout_pb2.Category(title="training (step = iteration)", chart=[
-        _chart("accuracy", r"(train|validation|test)/accuracy"),
-        _chart("loss", r"(train|validation|test)/loss"),
-        _chart("learning rate", r"train/learning_rate"),
+    _training_category("ticket"),
+    _training_category("control"),
+    layout_pb2.Category(title="sparsity (step = iteration)", chart=[
+        _chart("percent of weights remaining", r"percent_remaining/total"),
+        _chart("percent remaining by layer", r"percent_remaining_by_layer/.*"),
+        _chart("learning rate", r"(ticket|control)/train/learning_rate"),
     ]),
-    layout_pb2.Category(title="sparsity", chart=[_chart("fraction of weights pruned", r"sparsity/.*")]),
 ])

@@ -81,40 +81,52 @@ class EarlyStopTracker(PausingCallback):
 
 
 class TensorBoardLogger(PausingCallback):
-    """Writes train, validation, test and sparsity scalars for one level."""
+    """Writes one run's curves: train, validation and test, and its sparsity.
 
-    def __init__(self, logdir: str, sparsity_by_layer: dict[str, float], total_sparsity: float):
+    Curve tags start with `group` (`ticket` or `control`) so that charts keep
+    tickets and controls apart; accuracies are in percent. The percent of
+    weights remaining is written when training starts (or resumes) and ends,
+    so it draws as a line.
+    """
+
+    def __init__(self, logdir: str, group: str, percent_remaining_by_layer: dict[str, float],
+                 percent_remaining: float):
         super().__init__()
         self._writer = tf.summary.create_file_writer(logdir)
-        self._sparsity_by_layer = sparsity_by_layer
-        self._total_sparsity = total_sparsity
+        self._group = group
+        self._by_layer = percent_remaining_by_layer
+        self._total = percent_remaining
 
-    def on_train_begin(self, logs=None):
-        step = logs["step"]
+    def _write_sparsity(self, step: int) -> None:
         with self._writer.as_default():
-            for layer, value in self._sparsity_by_layer.items():
-                tf.summary.scalar(f"sparsity/{layer}", value, step=step)
-            tf.summary.scalar("sparsity/total", self._total_sparsity, step=step)
+            for layer, value in self._by_layer.items():
+                tf.summary.scalar(f"percent_remaining_by_layer/{layer}", value, step=step)
+            tf.summary.scalar("percent_remaining/total", self._total, step=step)
         self._writer.flush()
 
+    def on_train_begin(self, logs=None):
+        self._write_sparsity(logs["step"])
+
     def on_train_batch_end(self, batch, logs=None):
+        group = self._group
         with self._writer.as_default():
-            tf.summary.scalar("train/loss", logs["train_loss"], step=batch)
-            tf.summary.scalar("train/accuracy", logs["train_accuracy"], step=batch)
-            tf.summary.scalar("train/learning_rate", logs["learning_rate"], step=batch)
+            tf.summary.scalar(f"{group}/train/loss", logs["train_loss"], step=batch)
+            tf.summary.scalar(f"{group}/train/accuracy", 100.0 * logs["train_accuracy"], step=batch)
+            tf.summary.scalar(f"{group}/train/learning_rate", logs["learning_rate"], step=batch)
 
     def on_test_end(self, logs=None):
-        tags = (("test_loss", "test/loss"), ("test_accuracy", "test/accuracy"))
+        tags = (("test_loss", "test/loss", 1.0), ("test_accuracy", "test/accuracy", 100.0))
         if not logs.get("deferred"):  # a deferred test pass: its validation is written already
-            tags = (("val_loss", "validation/loss"), ("val_accuracy", "validation/accuracy"), *tags)
+            tags = (("val_loss", "validation/loss", 1.0), ("val_accuracy", "validation/accuracy", 100.0),
+                    *tags)
         with self._writer.as_default():
-            for key, tag in tags:
+            for key, tag, scale in tags:
                 if logs[key] is not None and np.isfinite(logs[key]):
-                    tf.summary.scalar(tag, logs[key], step=logs["step"])
+                    tf.summary.scalar(f"{self._group}/{tag}", scale * logs[key], step=logs["step"])
         self._writer.flush()
 
     def on_train_end(self, logs=None):
-        self._writer.flush()
+        self._write_sparsity(logs["step"])
         self._writer.close()
 
 
@@ -153,4 +165,51 @@ class ConsoleLogger(PausingCallback):
             f"{self._prefix} step {evaluation['step']:>6}/{self._end_step} |"
             f" val loss {evaluation['val_loss']:.4f} acc {evaluation['val_accuracy']:.4f} |"
             f" test acc {_format(evaluation['test_accuracy'])} |{extra}\n")
+        self._stream.flush()
+
+
+class ProgressLine(PausingCallback):
+    """`--quiet`'s one line per run: the label, a bar, step, speed and time left.
+
+    On a terminal the line is redrawn in place at every pause; elsewhere (a log
+    file) it is written once, when the run ends.
+    """
+
+    WIDTH = 20
+
+    def __init__(self, label: str, end_step: int, stream=sys.stderr):
+        super().__init__()
+        self._label = label
+        self._end_step = end_step
+        self._stream = stream
+        self._redraw = bool(getattr(stream, "isatty", lambda: False)())
+
+    def on_train_begin(self, logs=None):
+        self._clock = time.perf_counter()
+        self._first = self._step = logs["step"]
+        if self._redraw:
+            self._write("\r" + self.line())
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step = batch
+        if self._redraw:
+            self._write("\r" + self.line())
+
+    def on_train_end(self, logs=None):
+        self._step = logs["step"]
+        self._write(("\r" if self._redraw else "") + self.line() + "\n")
+
+    def line(self) -> str:
+        """The progress line as it stands."""
+        elapsed = time.perf_counter() - self._clock
+        rate = (self._step - self._first) / elapsed if elapsed > 0 else 0.0
+        left = (self._end_step - self._step) / rate if rate > 0 else float("nan")
+        filled = self.WIDTH * self._step // max(self._end_step, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        left_text = "?" if np.isnan(left) else f"{left:.0f}s left"
+        return (f"{self._label} [{bar}] step {self._step}/{self._end_step} | {rate:.0f} it/s | "
+                f"{left_text} | {elapsed:.0f}s")
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text)
         self._stream.flush()

@@ -16,6 +16,7 @@ A callback that needs to see a particular step (say, the rewind step) lists it
 in `pause_steps(start, end)`; the loop pauses there and nowhere else needlessly.
 """
 import dataclasses
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -184,8 +185,13 @@ class Trainer:
         if self.strategy.num_replicas_in_sync != 1:
             return compiled
         try:
-            compiled.experimental_get_compiler_ir(*example_args)(
-                stage="hlo", device_name=_first_device(self.strategy))
+            with warnings.catch_warnings():
+                # TensorFlow deprecates naming the device, but its replacement
+                # (`platform_name`) draws an unseeded random number to find the
+                # device, which op determinism refuses.
+                warnings.filterwarnings("ignore", "device_name is being deprecated")
+                compiled.experimental_get_compiler_ir(*example_args)(
+                    stage="hlo", device_name=_first_device(self.strategy))
         except ValueError as error:
             reason = str(error).split("\n")[0].split(": '")[-1]
             logging.warning("Training without XLA: %s", reason)

@@ -30,6 +30,12 @@ def test_lottery_then_branch_prints_tables_and_stores_results(tiny_mnist_dir, tm
     assert "replicate 0:" in run.stdout and " 64.1 " in run.stdout
     branch = lottery_tf("branch", "reinit", "--levels=1-2", "--quiet", *common, data_dir=tiny_mnist_dir)
     assert branch.returncode == 0, branch.stderr
+    for noise in ("oneDNN", "cudart", "cuda", "InitializeLog", "device_name", "Warning"):
+        assert noise not in run.stderr + branch.stderr  # only lottery_tf's own lines
+    assert run.stderr == ""
+    # --quiet: one progress line per run when stderr is not a terminal.
+    progress = branch.stderr.splitlines()
+    assert len(progress) == 2 and all("step 40/40 |" in line and "it/s" in line for line in progress)
     table = branch.stdout.splitlines()
     assert "reinit acc" in table[1] and len(table) == 5
     (experiment,) = tmp_path.iterdir()

@@ -1,4 +1,6 @@
 """Controls off trunk levels keep what they promise."""
+import os
+
 import numpy as np
 import pytest
 
@@ -229,7 +231,6 @@ def test_retrain_transfers_the_ticket_to_another_dataset(setup, tmp_path):
 
 def test_single_run_branches_get_a_summary_like_the_trunk(setup):
     import csv
-    import os
 
     metrics = [branches.run_branch(setup, "reinit", 0, level) for level in (1, 2)]
     folder = metrics[0]["branch_folder"]
@@ -239,4 +240,25 @@ def test_single_run_branches_get_a_summary_like_the_trunk(setup):
     assert [int(r["level"]) for r in rows] == [1, 2]
     assert [float(r["early_stop_test_accuracy"]) for r in rows] == pytest.approx(
         [m["early_stop_test_accuracy"] for m in metrics])
-    assert os.path.isdir(setup.paths.tensorboard(0, f"summary_{folder}"))
+    assert os.path.isdir(setup.paths.tensorboard_summary(0, folder.removeprefix("branch_")))
+
+
+def test_two_argument_sets_of_one_branch_get_their_own_tensorboard_runs_and_labels(setup):
+    from lottery_tf.testing import hparams_sessions
+
+    runs = [branches.run_branch(setup, "prune_at_init", 0, 2, {"method": method, "examples": 200})
+            for method in ("snip", "magnitude")]
+    sessions = hparams_sessions(setup.paths.tensorboard_root)
+    for metrics, method in zip(runs, ("snip", "magnitude"), strict=True):
+        name = os.path.join("rep0", "level_02", metrics["branch_folder"].removeprefix("branch_"))
+        hparams, values = sessions[name]  # a folder of its own, named by the branch's hash
+        assert name.startswith(os.path.join("rep0", "level_02", "prune_at_init_"))
+        assert hparams["run"] == "prune_at_init" and hparams["level"] == 2
+        assert hparams["percent_remaining"] == pytest.approx(metrics["percent_remaining"], abs=1e-4)
+        # Only the arguments that apply: SNIP's example count is not magnitude pruning's.
+        assert hparams["arguments"] == ("method=snip,examples=200" if method == "snip"
+                                        else "method=magnitude")
+        assert values["hparams/test_accuracy_at_early_stop"] == pytest.approx(
+            100 * metrics["early_stop_test_accuracy"], abs=1e-4)
+    labels = branches.collect_branches(setup, 0)
+    assert "prune_at_init[magnitude]" in labels and "prune_at_init[snip,200]" in labels

@@ -6,7 +6,6 @@ import re
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2
@@ -15,7 +14,7 @@ from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.experiments.paths import ExperimentPaths
-from lottery_tf.testing import tiny_config
+from lottery_tf.testing import hparams_sessions, tensorboard_scalars, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -98,48 +97,62 @@ def test_summary_csv_has_one_row_per_level(finished_run):
     assert [float(r["test_accuracy"]) for r in rows] == [m["test_accuracy"] for m in results]
 
 
-def _scalars(logdir):
-    accumulator = EventAccumulator(logdir, size_guidance={"tensors": 0})
-    accumulator.Reload()
-    scalars = {}
-    for tag in accumulator.Tags()["tensors"]:
-        values = [(e.step, tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)]
-        if all(value.ndim == 0 and value.dtype.kind == "f" for _, value in values):
-            scalars[tag] = [(step, float(value)) for step, value in values]
-    return scalars
-
-
-def test_tensorboard_events_read_back(finished_run):
+def test_tensorboard_curves_and_sparsity_read_back(finished_run):
     _, paths, results = finished_run
-    level = _scalars(paths.tensorboard(0, "level_1"))
-    for tag in ("train/loss", "train/accuracy", "validation/loss", "validation/accuracy",
-                "test/accuracy", "sparsity/total", "sparsity/dense_1"):
+    level = tensorboard_scalars(paths.tensorboard_run(0, 1, "ticket"))
+    assert os.path.relpath(paths.tensorboard_run(0, 1, "ticket"), paths.tensorboard_root) == \
+        os.path.join("rep0", "level_01", "ticket")
+    for tag in ("ticket/train/loss", "ticket/train/accuracy", "ticket/validation/loss",
+                "ticket/validation/accuracy", "ticket/test/accuracy", "percent_remaining/total",
+                "percent_remaining_by_layer/dense_1"):
         assert tag in level, tag
-    assert level["sparsity/total"][0][1] == pytest.approx(0.2, abs=0.002)
-    test_accuracy = dict(level["test/accuracy"])
-    assert test_accuracy[60] == pytest.approx(results[1]["test_accuracy"], abs=1e-6)
-    summary = _scalars(paths.tensorboard(0, "summary"))
-    assert [step for step, _ in summary["lottery/test_accuracy"]] == [0, 1, 2]
-    assert [v for _, v in summary["lottery/percent_remaining"]] == pytest.approx(
+    # Percent remaining, written at the start and the end so it draws as a line.
+    assert [step for step, _ in level["percent_remaining/total"]] == [20, 60]
+    assert [value for _, value in level["percent_remaining/total"]] == pytest.approx(
+        [results[1]["percent_remaining"]] * 2, abs=1e-4)
+    test_accuracy = dict(level["ticket/test/accuracy"])
+    assert test_accuracy[60] == pytest.approx(100 * results[1]["test_accuracy"], abs=1e-4)
+    summary = tensorboard_scalars(paths.tensorboard_summary(0, "ticket"))
+    assert [step for step, _ in summary["lottery/ticket/test_accuracy_at_early_stop"]] == [0, 1, 2]
+    assert [v for _, v in summary["lottery/ticket/percent_remaining"]] == pytest.approx(
         [m["percent_remaining"] for m in results], abs=1e-4)
 
 
-def test_hparams_and_custom_scalars_dashboards_read_back(finished_run):
-    config, paths, _ = finished_run
-    accumulator = EventAccumulator(paths.tensorboard(0, "summary"), size_guidance={"tensors": 0})
+def test_one_hparams_session_per_level_with_percent_remaining(finished_run):
+    _, paths, results = finished_run
+    sessions = hparams_sessions(paths.tensorboard_root)
+    assert sorted(sessions) == [os.path.join("rep0", f"level_0{level}", "ticket") for level in range(3)]
+    for metrics in results:
+        hparams, values = sessions[os.path.join("rep0", f"level_0{metrics['level']}", "ticket")]
+        assert hparams["percent_remaining"] == pytest.approx(metrics["percent_remaining"], abs=1e-4)
+        assert hparams["level"] == metrics["level"] and hparams["replicate"] == 0
+        assert hparams["run"] == "ticket" and hparams["experiment"] == paths.name
+        assert values["hparams/test_accuracy_at_early_stop"] == pytest.approx(
+            100 * metrics["early_stop_test_accuracy"], abs=1e-4)
+        assert values["hparams/early_stop_step"] == metrics["early_stop_step"]
+        assert values["hparams/final_test_accuracy"] == pytest.approx(
+            100 * metrics["test_accuracy"], abs=1e-4)
+
+
+def test_hparams_config_and_custom_scalars_layout_read_back(finished_run):
+    _, paths, _ = finished_run
+    accumulator = EventAccumulator(paths.tensorboard_root, size_guidance={"tensors": 0})
     accumulator.Reload()
-    content = accumulator.PluginTagToContent("hparams")["_hparams_/session_start_info"]
-    session = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
-    hparams = {key: value.string_value or value.number_value for key, value in session.hparams.items()}
-    assert hparams["experiment"] == paths.name and hparams["run"] == "trunk"
-    assert hparams["model.name"] == "lenet_40_20" and hparams["rewind"] == "20it"
-    assert hparams["pruning.rate"] == pytest.approx(config.pruning.rate)
+    content = accumulator.PluginTagToContent("hparams")["_hparams_/experiment"]
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content).experiment
+    assert {h.name for h in experiment.hparam_infos} >= {"percent_remaining", "level", "replicate", "run"}
+    assert [m.name.tag for m in experiment.metric_infos] == [
+        "hparams/test_accuracy_at_early_stop", "hparams/early_stop_step", "hparams/final_test_accuracy"]
     (event,) = accumulator.Tensors("custom_scalars__config__")
     layout = layout_pb2.Layout.FromString(event.tensor_proto.string_val[0])
     charts = {chart.title: chart.multiline.tag[0] for c in layout.category for chart in c.chart}
-    tags = set(accumulator.Tags()["tensors"]) | set(_scalars(paths.tensorboard(0, "level_1")))
-    for title, regex in charts.items():  # every chart shows something that exists
-        assert any(re.fullmatch(regex, tag) for tag in tags), title
+    tags = set(tensorboard_scalars(paths.tensorboard_run(0, 1, "ticket"))) | set(
+        tensorboard_scalars(paths.tensorboard_summary(0, "ticket")))
+    for title, regex in charts.items():  # every ticket chart shows something that exists
+        if "control" not in regex:
+            assert any(re.fullmatch(regex, tag) for tag in tags), title
+    assert not any(re.fullmatch(regex, "ticket/test/accuracy") for regex in charts.values()
+                   if "validation" in regex or "control" in regex)
 
 
 def test_rerun_skips_finished_levels(finished_run, tiny_mnist_dir):

@@ -1,0 +1,53 @@
+"""TensorFlow's load-time notices, kept off the user's terminal.
+
+TensorFlow 2.21's Python package loads its C++ framework twice (the main
+wrapper and the profiler plugin each carry a copy), and each copy logs while
+it loads, before absl's logging is initialised, so TF_CPP_MIN_LOG_LEVEL has
+no say: absl's "before InitializeLog" warning, the oneDNN notice and the
+missing-CUDA notices, twice per process. `import_tensorflow` imports
+TensorFlow with file descriptor 2 sent to a temporary file and writes back
+every line but those notices, so anything else (a real load error) still shows.
+"""
+import contextlib
+import os
+import re
+import sys
+import tempfile
+
+# Lines TensorFlow's libraries write while loading on a machine without a GPU.
+LOAD_NOTICES = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cuda_platform|cuda_executor|cpu_feature_guard)"
+    r"\.cc:\d+\] )")
+
+
+@contextlib.contextmanager
+def filtered_stderr(drop: re.Pattern = LOAD_NOTICES):
+    """Within the block, lines written to file descriptor 2 that match `drop` are discarded.
+
+    The other lines are written to stderr when the block ends, in order.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(True)
+                    if not drop.match(line)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+
+
+def import_tensorflow():
+    """Imports TensorFlow (once per process) without its load-time notices; returns the module."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with filtered_stderr():
+        import tensorflow
+    return tensorflow
