@@ -55,6 +55,8 @@ flags.DEFINE_string("worker_dir", None, "multi_worker: where a non-chief worker 
                     "copy of the experiment (default: a temporary folder, deleted at the end).")
 flags.DEFINE_bool("compact", False, "export: also rebuild the ticket without its removable units "
                   "(plain chain models), check it and time dense, masked and compact SavedModels.")
+flags.DEFINE_enum("weights", "early_stop", ["early_stop", "final"], "export: the level's weights "
+                  "at the early-stop step (the report's headline accuracy) or at the end of training.")
 flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it.")
 
 # Branch argument name -> flag, for each branch that takes arguments.
@@ -202,7 +204,7 @@ def run_results_command(command: str) -> None:
         return
     from lottery_tf.export import export_command
 
-    export_command(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate, FLAGS.tflite)
+    export_command(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate, FLAGS.tflite, FLAGS.weights)
     if FLAGS.compact:
         from lottery_tf.export_compact import export_compact, format_compact
 

@@ -1,25 +1,31 @@
 """The `export` command: a trained level as a SavedModel (and optionally TFLite), checked.
 
 The model is rebuilt from the experiment's stored config.json (no dataset
-needed), wrapped for pruning, given the level's trained weights and mask,
-stripped of the tfmot wrappers, and saved to
-`<root>/<experiment>/replicate_<r>/level_<L>/export/saved_model` with one
-signature, `serving_default`: `images` float32 [None, H, W, C], normalized as
-the training pipeline does ((pixel / 255 - mean) / std, the dataset's values in
-export.json) -> `logits` and `probabilities`.
+needed) with the level's weights (`--weights=early_stop`, the default: those of
+the early-stop step, whose test accuracy the report headlines; or `final`) and
+mask, as a plain Keras model whose variables carry the layers' own names, and
+saved to `<root>/<experiment>/replicate_<r>/level_<L>/export/saved_model`.
+Its signatures (`serving/saved_model.py`) take images as the dataset stores
+them (`serving_default`, uint8; `pixels`, float 0-255) and normalize them
+inside, or normalized images (`normalized`), and refuse input of the wrong
+dtype, shape or range.
 
-Checks, on a batch of the test split (random inputs if the data is not found):
+Checks, on a batch of the test split (random pixels if the data is not found):
 the SavedModel loaded back (and each TFLite model) predicts what the wrapped
 model predicts in-process, within `SAVED_MODEL_TOLERANCE` / `TFLITE_TOLERANCE`
-of the largest logit (at least 1); and the prunable kernels read back from the
-saved variables have exactly the mask's zeros.
+of the largest logit (at least 1); the prunable kernels read back from the
+saved variables have exactly the mask's zeros; and, with the data, the loaded
+SavedModel's accuracy on the whole test split is the stored accuracy of those
+weights (to one example). `export.json` records which weights, their step and
+both accuracies.
 
 TFLite (`--tflite`): the level converted plainly and with
 `tf.lite.Optimize.EXPERIMENTAL_SPARSITY`, and level 0 plainly; sizes and the
 median latency of single-image invokes with and without XNNPACK. For float
 models the sparse format saves storage only: the converter puts a DENSIFY op
 before each sparse kernel, which expands it once when the interpreter prepares,
-so the layers then run dense and latency does not drop.
+so the layers then run dense and latency does not drop. Without `--tflite`,
+TFLite files of an earlier export are removed, so the folder and export.json agree.
 
 Size: the SavedModel folder zipped with deflate, against the dense network,
 which is this replicate's level 0 (trained, not pruned) exported the same way.
@@ -28,14 +34,8 @@ the ticket is measured against; for compression the two are alike anyway
 (float noise deflate barely shrinks), so the gap shows what the zeros save.
 """
 import dataclasses
-import io
 import os
-import shutil
-import statistics
 import sys
-import time
-import warnings
-import zipfile
 from typing import TextIO
 
 import ml_collections
@@ -43,13 +43,13 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from lottery_tf.data.registry import DatasetSpec, spec_of
+from lottery_tf.data.registry import get_spec
 from lottery_tf.data.sources import load_raw
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import DataError, LotteryError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.paths import RunFiles
-from lottery_tf.models.prunable import pruned_weight
+from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
@@ -59,15 +59,30 @@ from lottery_tf.report.experiments import (
     finished_levels,
     stored_replicates,
 )
+from lottery_tf.serving.saved_model import (
+    NORMALIZED_SIGNATURE,
+    PIXELS_SIGNATURE,
+    SIGNATURE,
+    ServingModule,
+    saved_kernels,
+    saved_model_logits,
+    saved_variable_names,
+    write_saved_model,
+    zipped_size,
+)
+from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 
-SIGNATURE = "serving_default"
+__all__ = ["SIGNATURE", "ExportError", "ExportResult", "check_images", "export_command", "export_level",
+           "format_result", "rebuild", "saved_variable_names", "tflite_logits", "zipped_size"]
+
 # Largest |difference| allowed, as a fraction of max(1, largest |logit|). A stripped
 # model runs the same kernels on the same values, so the SavedModel should agree to
 # rounding; TFLite uses its own (XNNPACK) kernels, which reorder the sums.
 SAVED_MODEL_TOLERANCE = 1e-5
 TFLITE_TOLERANCE = 1e-4
 CHECK_EXAMPLES = 256
-LATENCY_RUNS = 200
+WEIGHTS = ("early_stop", "final")
+TFLITE_FILES = ("model.tflite", "model_sparse.tflite")
 
 
 class ExportError(LotteryError):
@@ -99,6 +114,11 @@ class ExportResult:
     """What `export_level` wrote and measured.
 
     Attributes:
+      weights: `early_stop` or `final`: which of the level's weights are exported.
+      step: the training step of those weights.
+      stored_test_accuracy: their test accuracy as stored when the level trained.
+      test_accuracy: the loaded SavedModel's accuracy on the whole test split, fed
+        raw images (None when the data is not found).
       saved_model: the SavedModel folder.
       percent_zero: zeros in the prunable kernels read back from the saved
         variables, in percent of their entries (the mask's pruned weights, plus
@@ -116,6 +136,10 @@ class ExportResult:
     experiment: str
     replicate: int
     level: int
+    weights: str
+    step: int
+    stored_test_accuracy: float
+    test_accuracy: float | None
     saved_model: str
     percent_zero: float
     percent_zero_by_layer: dict[str, float]
@@ -147,105 +171,99 @@ def level_files(experiment: StoredExperiment, replicate: int, level: int) -> Run
     return files
 
 
-def rebuild(config: ml_collections.ConfigDict, files: RunFiles,
-            architecture: str | None = None) -> keras.Model:
-    """The config's model, wrapped for pruning, holding a stored run's trained weights and mask.
+def weights_file(files: RunFiles, weights: str) -> str:
+    """The stored weights `export --weights` names.
 
-    A fit-based experiment of the user's own model stores its `architecture`
-    (Keras JSON), which is used instead of the zoo's builder when it exists.
+    Raises:
+      LotteryError: `weights` is not early_stop or final.
+      StoreError: the level has no early-stop weights (trained before they were kept).
     """
-    if architecture is not None and os.path.isfile(architecture):
-        with open(architecture) as handle:
-            model = keras.models.model_from_json(handle.read())
-    else:
-        spec = spec_of(config.dataset)
-        model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                            config.model.initializer, config.seed)
-    masks = store.load_arrays(files.mask)
-    wrapped = tfmot_adapter.wrap(model, masks)  # the stored mask names the pruned layers
-    tfmot_adapter.set_weights(wrapped, store.load_arrays(files.weights_end))
-    tfmot_adapter.set_masks(wrapped, masks)
+    if weights not in WEIGHTS:
+        raise LotteryError(f"--weights must be one of {', '.join(WEIGHTS)}, got {weights!r}.")
+    if weights == "final":
+        return files.weights_end
+    if not os.path.isfile(files.weights_early_stop):
+        name = os.path.basename(files.weights_early_stop)
+        raise StoreError(f"{files.dir} has no early-stop weights ({name}; levels trained by an "
+                         "older version do not keep them): export "
+                         "--weights=final, or move the level's folder aside and rerun to retrain it.")
+    return files.weights_early_stop
+
+
+def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float]:
+    """(step, test accuracy) of the level's early-stop or final weights, from metrics.json."""
+    metrics = store.read_json(files.metrics)
+    if weights == "early_stop":
+        return int(metrics["early_stop_step"]), float(metrics["early_stop_test_accuracy"])
+    return int(metrics["final_step"]), float(metrics["test_accuracy"])
+
+
+def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "final") -> keras.Model:
+    """The config's model, wrapped for pruning, holding a stored run's weights and mask.
+
+    Args:
+      config: the experiment's config.
+      files: the run's files.
+      weights: `final` (weights_end.npz) or `early_stop` (weights_early_stop.npz).
+    """
+    spec = get_spec(config.dataset.name)
+    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                        config.model.initializer, config.seed)
+    wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
+    tfmot_adapter.set_weights(wrapped, store.load_arrays(weights_file(files, weights)))
+    tfmot_adapter.set_masks(wrapped, store.load_arrays(files.mask))
     return wrapped
 
 
-def _layer(model: keras.Model, qualified: str):
-    """A layer by `prunable_layers` name (`outer/inner` inside nested models)."""
-    for part in qualified.split("/"):
-        model = model.get_layer(part)
+def plain_model(config: ml_collections.ConfigDict, wrapped: keras.Model) -> keras.Model:
+    """The config's model without tfmot's wrappers, holding `wrapped`'s masked weights.
+
+    Built afresh rather than stripped, so its variables carry the layers' own
+    names (`dense_1/kernel`), not the wrappers' (`prune_low_magnitude_dense_1/...`).
+    """
+    tfmot_adapter.apply_masks(wrapped)
+    spec = get_spec(config.dataset.name)
+    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                        config.model.initializer, config.seed)
+    tfmot_adapter.set_weights(model, tfmot_adapter.get_weights(wrapped))
     return model
 
 
-class ServingModule(tf.Module):
-    """What is saved: the plain model, its prunable kernels by layer name, and the signature."""
-
-    def __init__(self, model: keras.Model, spec: DatasetSpec, prunable: list[str]):
-        super().__init__()
-        self.model = model
-        # Saved as named references so the sparsity check can read back exactly
-        # the prunable kernels, whatever the variables' scoped names are.
-        self.kernels = {name: pruned_weight(_layer(model, name)) for name in prunable}
-        signature = tf.TensorSpec([None, *spec.image_shape], tf.float32, name="images")
-        self.serve = tf.function(self._serve, input_signature=[signature])
-
-    def _serve(self, images):
-        logits = self.model(images, training=False)
-        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
-
-
-def write_saved_model(module: ServingModule, directory: str) -> None:
-    """Saves `module` to `directory`, replacing it only once the new one is complete."""
-    parent = os.path.dirname(os.path.abspath(directory))
-    os.makedirs(parent, exist_ok=True)
-    partial, old = f"{directory}.partial", f"{directory}.old"
-    for leftover in (partial, old):
-        shutil.rmtree(leftover, ignore_errors=True)
-    tf.saved_model.save(module, partial, signatures={SIGNATURE: module.serve.get_concrete_function()})
-    if os.path.exists(directory):
-        os.replace(directory, old)
-    os.replace(partial, directory)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def saved_kernels(directory: str) -> dict[str, np.ndarray]:
-    """The prunable kernels as stored in a SavedModel's variables, by layer name."""
-    loaded = tf.saved_model.load(directory)
-    return {name: variable.numpy() for name, variable in loaded.kernels.items()}
-
-
-def saved_model_logits(directory: str, images: np.ndarray) -> np.ndarray:
-    """Logits of a SavedModel loaded back, through its serving signature."""
-    serve = tf.saved_model.load(directory).signatures[SIGNATURE]
-    return serve(images=tf.constant(images))["logits"].numpy()
-
-
-def zipped_size(directory: str) -> int:
-    """Bytes of the folder zipped with deflate (in memory; files in sorted order)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for folder, subfolders, names in os.walk(directory):
-            subfolders.sort()
-            for name in sorted(names):
-                path = os.path.join(folder, name)
-                archive.write(path, os.path.relpath(path, directory))
-    return len(buffer.getvalue())
-
-
-def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES) -> tuple[np.ndarray, str]:
-    """Normalized test images to compare predictions on, and what they are.
-
-    Falls back to standard-normal noise (already in normalized units) when the
-    dataset cannot be found without downloading, so exporting never needs the data.
-    """
-    spec = spec_of(config.dataset)
+def _test_split(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The raw (uint8) test images and labels, or None if the data is not found offline."""
     try:
         raw = load_raw(config.dataset.name, config.dataset.data_dir, download=False,
                        verify=bool(config.dataset.verify_checksums))
     except DataError:
-        rng = np.random.default_rng(0)
-        images = rng.standard_normal((count, *spec.image_shape)).astype(np.float32)
-        return images, f"{count} random normal images (the {config.dataset.name} data was not found)"
-    images = normalize_images(raw.test_x[:count], spec)
+        return None
+    return raw.test_x, raw.test_y
+
+
+def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES,
+                 split: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, str]:
+    """Raw uint8 test images to compare predictions on, and what they are.
+
+    Falls back to random pixels when the dataset cannot be found without
+    downloading, so exporting never needs the data.
+    """
+    split = split if split is not None else _test_split(config)
+    if split is None:
+        spec = get_spec(config.dataset.name)
+        images = np.random.default_rng(0).integers(0, 256, (count, *spec.image_shape), dtype=np.uint8)
+        return images, f"{count} random images (the {config.dataset.name} data was not found)"
+    images = split[0][:count]
     return images, f"the first {len(images)} {config.dataset.name} test images"
+
+
+def saved_model_accuracy(directory: str, images: np.ndarray, labels: np.ndarray,
+                         batch_size: int = 1000) -> float:
+    """Accuracy of a SavedModel loaded back, fed raw images through its default signature."""
+    serve = tf.saved_model.load(directory).signatures[SIGNATURE]
+    correct = 0
+    for start in range(0, len(images), batch_size):
+        logits = serve(images=tf.constant(images[start:start + batch_size], tf.uint8))["logits"]
+        correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels[start:start + batch_size]))
+    return correct / len(images)
 
 
 def _max_diff(expected: np.ndarray, got: np.ndarray, tolerance: float, what: str) -> float:
@@ -258,82 +276,29 @@ def _max_diff(expected: np.ndarray, got: np.ndarray, tolerance: float, what: str
     return difference
 
 
-def tflite_convert(saved_model: str, sparse: bool) -> bytes:
-    """A float TFLite flatbuffer; `sparse` stores sparse weights in TFLite's sparse format."""
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=[SIGNATURE])
-    if sparse:
-        converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
-    return converter.convert()
-
-
-def _interpreter(content: bytes, batch_shape: tuple[int, ...], builtin_only: bool = False):
-    """An interpreter on one thread (steadier timings on a shared machine), sized for a batch.
-
-    Args:
-      content: the TFLite flatbuffer.
-      batch_shape: the input shape to allocate for.
-      builtin_only: use TFLite's built-in kernels without the default (XNNPACK) delegate.
-
-    Returns:
-      (interpreter, input tensor index, logits tensor index).
-    """
-    with warnings.catch_warnings():
-        # tf.lite.Interpreter warns that it moves to the separate LiteRT package;
-        # it still works in this TensorFlow, and LiteRT is not a dependency.
-        warnings.simplefilter("ignore", UserWarning)
-        resolver = (tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES if builtin_only
-                    else tf.lite.experimental.OpResolverType.AUTO)
-        interpreter = tf.lite.Interpreter(model_content=content, num_threads=1,
-                                          experimental_op_resolver_type=resolver)
-    runner = interpreter.get_signature_runner(SIGNATURE)
-    image_index = runner.get_input_details()["images"]["index"]
-    logits_index = runner.get_output_details()["logits"]["index"]
-    del runner  # it holds views of the interpreter's buffers, which resizing would invalidate
-    interpreter.resize_tensor_input(image_index, list(batch_shape))
-    interpreter.allocate_tensors()
-    return interpreter, image_index, logits_index
-
-
-def tflite_logits(content: bytes, images: np.ndarray) -> np.ndarray:
-    """Logits of a TFLite model for a batch."""
-    interpreter, image_index, logits_index = _interpreter(content, images.shape)
-    interpreter.set_tensor(image_index, images)
-    interpreter.invoke()
-    return interpreter.get_tensor(logits_index).copy()
-
-
-def tflite_latency_ms(content: bytes, image: np.ndarray, runs: int = LATENCY_RUNS,
-                      builtin_only: bool = False) -> float:
-    """Median milliseconds of one `invoke` on a batch of one image (after a warm-up run)."""
-    interpreter, image_index, _ = _interpreter(content, (1, *image.shape), builtin_only)
-    interpreter.set_tensor(image_index, image[None])
-    interpreter.invoke()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        interpreter.invoke()
-        times.append(time.perf_counter() - started)
-    return 1000.0 * statistics.median(times)
-
-
 def _export_dir(experiment: StoredExperiment, replicate: int, level: int) -> str:
     return os.path.join(experiment.paths.level(replicate, level), "export")
 
 
-def export_saved_model(experiment: StoredExperiment, replicate: int, level: int,
-                       images: np.ndarray) -> tuple[str, np.ndarray]:
+def export_saved_model(experiment: StoredExperiment, replicate: int, level: int, images: np.ndarray,
+                       weights: str = "early_stop") -> tuple[str, np.ndarray]:
     """Exports one finished level; returns the SavedModel folder and the in-process logits.
 
+    Args:
+      images: raw uint8 images to compute the in-process logits on.
+      weights: `early_stop` or `final`.
+
     Raises:
-      StoreError: the level is not finished.
+      StoreError: the level is not finished, or has no early-stop weights.
     """
     config = experiment.config_dict()
     files = level_files(experiment, replicate, level)
+    spec = get_spec(config.dataset.name)
     keras.backend.clear_session()
-    wrapped = rebuild(config, files, experiment.paths.architecture)
-    logits = wrapped(images, training=False).numpy()
+    wrapped = rebuild(config, files, weights)
+    logits = wrapped(normalize_images(images, spec), training=False).numpy()
     prunable = list(tfmot_adapter.get_masks(wrapped))
-    module = ServingModule(tfmot_adapter.strip(wrapped), spec_of(config.dataset), prunable)
+    module = ServingModule(plain_model(config, wrapped), spec, prunable)
     directory = os.path.join(_export_dir(experiment, replicate, level), "saved_model")
     write_saved_model(module, directory)
     return directory, logits
@@ -366,8 +331,33 @@ def _tflite_models(experiment: StoredExperiment, replicate: int, level: int, sav
     return models
 
 
+def _remove_stale_tflite(directory: str) -> None:
+    """TFLite files of an earlier `--tflite` export, which export.json would no longer list."""
+    for name in TFLITE_FILES:
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            os.remove(path)
+
+
+def _check_sparsity(saved_model: str, masks: dict) -> dict[str, np.ndarray]:
+    """The saved prunable kernels; raises ExportError if a pruned weight is not zero."""
+    kernels = saved_kernels(saved_model)
+    for name, mask in masks.items():
+        # A surviving weight may be exactly zero by chance, so only pruned ones are required to be.
+        if np.any(kernels[name][mask == 0] != 0):
+            raise ExportError(f"The saved kernel of {name} has non-zero weights where its mask is 0.")
+    return kernels
+
+
+def _check_accuracy(measured: float | None, stored: float, examples: int, weights: str) -> None:
+    """The export answers like the level did: its accuracy is the stored one, to one example."""
+    if measured is not None and abs(measured - stored) > 1.0 / examples + 1e-9:
+        raise ExportError(f"The exported model's test accuracy {measured:.4f} differs from the stored "
+                          f"accuracy {stored:.4f} of the level's {weights} weights; the export is wrong.")
+
+
 def export_level(root: str, selector: str | None, level: int, replicate: int = 0,
-                 tflite: bool = False) -> ExportResult:
+                 tflite: bool = False, weights: str = "early_stop") -> ExportResult:
     """The `export` command: writes the SavedModel (and TFLite files), checks and measures them.
 
     Args:
@@ -376,54 +366,79 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
       level: the trunk level to export.
       replicate: the replicate.
       tflite: also convert to TFLite with and without sparse weight storage.
+      weights: `early_stop` (the weights at the minimum validation loss, as the
+        report headlines) or `final` (the weights at the end of training).
 
     Returns:
       The measurements (also written to `export/export.json`).
 
     Raises:
       ConfigError: unknown experiment (the message lists the available ones).
-      StoreError: the replicate or level is not finished (lists what is).
-      ExportError: a loaded model's predictions or sparsity differ from the stored level.
+      StoreError: the replicate or level is not finished (lists what is), or it
+        has no early-stop weights.
+      ExportError: a loaded model's predictions, sparsity or accuracy differ from the stored level.
     """
     experiment = find_experiment(root, selector)
     config = experiment.config_dict()
-    level_files(experiment, replicate, level)  # fail on a bad level before any work
-    images, described = check_images(config)
-    saved_model, logits = export_saved_model(experiment, replicate, level, images)
+    files = level_files(experiment, replicate, level)  # fail on a bad level before any work
+    weights_file(files, weights)
+    step, stored = stored_accuracy(files, weights)
+    split = _test_split(config)
+    images, described = check_images(config, split=split)
+    saved_model, logits = export_saved_model(experiment, replicate, level, images, weights)
     difference = _max_diff(logits, saved_model_logits(saved_model, images), SAVED_MODEL_TOLERANCE,
                            "The loaded SavedModel")
-    masks = store.load_arrays(level_files(experiment, replicate, level).mask)
-    kernels = saved_kernels(saved_model)
-    for name, mask in masks.items():
-        # A surviving weight may be exactly zero by chance, so only pruned ones are required to be.
-        if np.any(kernels[name][mask == 0] != 0):
-            raise ExportError(f"The saved kernel of {name} has non-zero weights where its mask is 0.")
-    dense = saved_model if level == 0 else export_saved_model(experiment, replicate, 0, images[:1])[0]
+    masks = store.load_arrays(files.mask)
+    kernels = _check_sparsity(saved_model, masks)
+    measured = None if split is None else saved_model_accuracy(saved_model, *split)
+    _check_accuracy(measured, stored, len(split[1]) if split else 1, weights)
+    dense = (saved_model if level == 0
+             else export_saved_model(experiment, replicate, 0, images[:1], weights)[0])
     result = ExportResult(
-        experiment=experiment.name, replicate=replicate, level=level, saved_model=saved_model,
+        experiment=experiment.name, replicate=replicate, level=level, weights=weights, step=step,
+        stored_test_accuracy=stored, test_accuracy=measured, saved_model=saved_model,
         percent_zero=_percent_zero(kernels),
         percent_zero_by_layer={name: _percent_zero({name: k}) for name, k in kernels.items()},
         mask_percent_zero=100.0 - mask_lib.percent_remaining(masks),
         zip_bytes=zipped_size(saved_model), dense_saved_model=dense, dense_zip_bytes=zipped_size(dense),
         max_abs_diff=difference, check_inputs=described)
+    directory = _export_dir(experiment, replicate, level)
     if tflite:
         result.tflite = _tflite_models(experiment, replicate, level, saved_model, dense, images, logits)
-    spec = spec_of(config.dataset)
-    store.write_json(os.path.join(_export_dir(experiment, replicate, level), "export.json"), {
-        **dataclasses.asdict(result), "signature": SIGNATURE,
-        "input": {"name": "images", "shape": [None, *spec.image_shape], "dtype": "float32",
-                  "normalization": f"(pixel / {spec.pixel_scale:g} - mean) / std", "mean": list(spec.mean),
-                  "std": list(spec.std)},
-        "outputs": ["logits", "probabilities"],
-        "tolerance": {"saved_model": SAVED_MODEL_TOLERANCE, "tflite": TFLITE_TOLERANCE}})
+    else:
+        _remove_stale_tflite(directory)
+    store.write_json(os.path.join(directory, "export.json"), _record(result, get_spec(config.dataset.name)))
     return result
+
+
+def _record(result: ExportResult, spec) -> dict:
+    """export.json: the result plus how to call the model."""
+    shape = [None, *spec.image_shape]
+    return {
+        **dataclasses.asdict(result),
+        "signatures": {
+            SIGNATURE: {"images": {"dtype": "uint8", "shape": shape,
+                                   "meaning": "pixels as the dataset stores them"}},
+            PIXELS_SIGNATURE: {"images": {"dtype": "float32", "shape": shape, "meaning": "pixels in 0-255"}},
+            NORMALIZED_SIGNATURE: {"images": {"dtype": "float32", "shape": shape,
+                                              "meaning": "(pixel / 255 - mean) / std"}},
+        },
+        "signature": SIGNATURE,
+        "normalization": {"formula": "(pixel / 255 - mean) / std", "mean": list(spec.mean),
+                          "std": list(spec.std)},
+        "outputs": ["logits", "probabilities"],
+        "tolerance": {"saved_model": SAVED_MODEL_TOLERANCE, "tflite": TFLITE_TOLERANCE}}
 
 
 def format_result(result: ExportResult) -> str:
     """The lines the command prints."""
+    measured = "" if result.test_accuracy is None else f", {100 * result.test_accuracy:.2f}% as exported"
     lines = [
-        f"exported {result.experiment} replicate {result.replicate} level {result.level} "
-        f"to {result.saved_model} (signature '{SIGNATURE}': images -> logits, probabilities)",
+        f"exported {result.experiment} replicate {result.replicate} level {result.level}, "
+        f"{result.weights} weights (step {result.step}), to {result.saved_model}",
+        f"signatures: '{SIGNATURE}' (uint8 images as stored), '{PIXELS_SIGNATURE}' (float 0-255), "
+        f"'{NORMALIZED_SIGNATURE}' (normalized) -> logits, probabilities",
+        f"test accuracy: {100 * result.stored_test_accuracy:.2f}% stored{measured}",
         f"zero weights in the saved prunable kernels: {result.percent_zero:.2f}% "
         f"(mask: {result.mask_percent_zero:.2f}%)",
         f"zipped SavedModel: {result.zip_bytes:,} bytes; dense level 0: {result.dense_zip_bytes:,} bytes "
@@ -440,7 +455,7 @@ def format_result(result: ExportResult) -> str:
 
 
 def export_command(root: str, selector: str | None, level: int | None, replicate: int, tflite: bool,
-                   stream: TextIO = sys.stdout) -> ExportResult:
+                   weights: str = "early_stop", stream: TextIO = sys.stdout) -> ExportResult:
     """Runs `export_level` for the command line and prints the result.
 
     Raises:
@@ -448,6 +463,6 @@ def export_command(root: str, selector: str | None, level: int | None, replicate
     """
     if level is None:
         raise LotteryError("export needs --level, e.g. --level=3.")
-    result = export_level(root, selector, level, replicate, tflite)
+    result = export_level(root, selector, level, replicate, tflite, weights)
     print(format_result(result), file=stream)
     return result

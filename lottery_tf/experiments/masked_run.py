@@ -108,7 +108,7 @@ def finished_metrics(files: RunFiles) -> dict | None:
         return None
     try:
         metrics = store.read_json(files.metrics)
-        for path in (files.mask, files.weights_end):
+        for path in (files.mask, files.weights_end, files.weights_early_stop):
             if os.path.exists(path):
                 store.load_arrays(path)
         return metrics
@@ -147,10 +147,13 @@ def _train(setup, plan: RunPlan) -> dict:
     checkpoint = LevelCheckpoint(files.checkpoints, wrapped, optimizer)
     checkpoint.restore(tracker)
     trainer.best_val_loss = tracker.best_val_loss()
+    if checkpoint.early_stop is not None:
+        trainer.restore_early_stop_weights(*checkpoint.early_stop)
 
     remaining = mask_lib.percent_remaining(plan.masks)
     by_layer = mask_lib.percent_remaining_by_layer(plan.masks)
-    callbacks = [tracker, Checkpointer(checkpoint, setup.checkpoint_every, tracker),
+    callbacks = [tracker, Checkpointer(checkpoint, setup.checkpoint_every, tracker,
+                                       trainer.early_stop_weights),
                  TensorBoardLogger(plan.tensorboard_dir, plan.tensorboard_group, by_layer, remaining)]
     if plan.on_rewind_step is not None:
         callbacks.append(RewindCapture(setup.rewind_step, plan.on_rewind_step))
@@ -160,10 +163,15 @@ def _train(setup, plan: RunPlan) -> dict:
 
     tfmot_adapter.apply_masks(wrapped)
     store.save_arrays(files.weights_end, tfmot_adapter.get_weights(wrapped))
+    summary = tracker.summary()
+    early_stop = trainer.early_stop_weights()
+    # A run resumed from a checkpoint of an older version may not know them.
+    if early_stop is not None and early_stop[0] == summary["early_stop_step"]:
+        store.save_arrays(files.weights_early_stop, early_stop[1])
     metrics = {"seed": plan.seed, "start_step": plan.start_step,
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
                "wall_seconds": time.perf_counter() - started, **plan.extra_metrics,
-               **tracker.summary(), "curve": tracker.state()}
+               **summary, "curve": tracker.state()}
     store.write_json(files.metrics, metrics)
     shutil.rmtree(files.checkpoints, ignore_errors=True)
     return metrics

@@ -1,4 +1,5 @@
-"""Mid-level checkpoints: model, optimizer and the evaluation curve, resumable.
+"""Mid-level checkpoints: model, optimizer, the evaluation curve and the early-stop
+weights (those of the lowest validation loss so far), resumable.
 
 `latest.json` is written last and atomically; it names the checkpoint that is
 complete, so a kill while TensorFlow writes the checkpoint files leaves the
@@ -6,6 +7,7 @@ previous checkpoint in charge.
 """
 import glob
 import os
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -23,16 +25,27 @@ class LevelCheckpoint:
     def __init__(self, directory: str, model, optimizer):
         self.directory = directory
         self._checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        # (step, weights) of the early stop as restored; None if the checkpoint has none.
+        self.early_stop: tuple[int, dict] | None = None
 
-    def save(self, step: int, tracker: EarlyStopTracker) -> None:
-        """Writes the checkpoint for `step` and then marks it as the latest."""
+    def save(self, step: int, tracker: EarlyStopTracker,
+             early_stop: tuple[int, dict] | None = None) -> None:
+        """Writes the checkpoint for `step` (with the early-stop step's weights) and then
+        marks it as the latest."""
         prefix = os.path.join(self.directory, f"ckpt-{step}")
         self._checkpoint.write(prefix)
         crash_points.reach("checkpoint_written")
-        store.write_json(os.path.join(self.directory, _LATEST),
-                         {"step": step, "prefix": os.path.basename(prefix), "curve": tracker.state()})
-        for stale in glob.glob(os.path.join(self.directory, "ckpt-*")):
-            if not os.path.basename(stale).startswith(f"ckpt-{step}."):
+        record = {"step": step, "prefix": os.path.basename(prefix), "curve": tracker.state()}
+        current = {f"ckpt-{step}."}
+        if early_stop is not None:
+            name = f"early_stop-{step}.npz"
+            store.save_arrays(os.path.join(self.directory, name), early_stop[1])
+            record["early_stop"] = {"step": early_stop[0], "file": name}
+            current.add(name)
+        store.write_json(os.path.join(self.directory, _LATEST), record)
+        for stale in glob.glob(os.path.join(self.directory, "ckpt-*")) + glob.glob(
+                os.path.join(self.directory, "early_stop-*")):
+            if not any(os.path.basename(stale).startswith(keep) for keep in current):
                 os.remove(stale)
 
     def restore(self, tracker: EarlyStopTracker) -> int | None:
@@ -50,11 +63,16 @@ class LevelCheckpoint:
             reader = tf.train.load_checkpoint(prefix)
             for key in reader.get_variable_to_shape_map():
                 reader.get_tensor(key)  # reads and CRC-checks every tensor
+            early_stop = record.get("early_stop")  # absent in checkpoints of older versions
+            if early_stop is not None:
+                early_stop = (early_stop["step"], store.load_arrays(
+                    os.path.join(self.directory, early_stop["file"])))
         except (CorruptFileError, KeyError, tf.errors.OpError, ValueError):
             store.quarantine(self.directory)
             return None
         self._checkpoint.read(prefix).assert_consumed()
         tracker.load_state(record["curve"])
+        self.early_stop = early_stop
         return record["step"]
 
 
@@ -63,11 +81,14 @@ class Checkpointer(PausingCallback):
 
     needs_settled_tests = True  # the saved curve must hold the early-stop test pass
 
-    def __init__(self, checkpoint: LevelCheckpoint, every: int, tracker: EarlyStopTracker):
+    def __init__(self, checkpoint: LevelCheckpoint, every: int, tracker: EarlyStopTracker,
+                 early_stop: Callable[[], tuple[int, dict] | None] = lambda: None):
+        """`early_stop` gives the (step, weights) of the lowest validation loss so far."""
         super().__init__()
         self._checkpoint = checkpoint
         self._every = every
         self._tracker = tracker
+        self._early_stop = early_stop
         self._end = None
 
     def pause_steps(self, start, end):
@@ -79,4 +100,4 @@ class Checkpointer(PausingCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._every > 0 and batch % self._every == 0 and batch != self._end:
-            self._checkpoint.save(batch, self._tracker)
+            self._checkpoint.save(batch, self._tracker, self._early_stop())

@@ -144,6 +144,8 @@ class Trainer:
         self.best_val_loss = float("inf")
         # (evaluation logs, weights) of a new validation minimum awaiting its test pass.
         self._deferred = None
+        # (step, weights) of the lowest validation loss: the early-stop weights.
+        self._best = None
 
     @property
     def step(self) -> int:
@@ -267,12 +269,26 @@ class Trainer:
                 "test_loss": test_loss, "test_accuracy": test_accuracy}
         if val_loss < self.best_val_loss:
             self.best_val_loss = val_loss
+            self._best = (step, self._copy_weights())
             # The earlier minimum's test pass is no longer needed.
-            self._deferred = None if due else (logs, self._copy_weights())
+            self._deferred = None if due else (logs, self._best[1])
         return logs
 
     def _copy_weights(self) -> list[tf.Tensor]:
         return [tf.identity(v) for v in tfmot_adapter.weight_variables(self.model).values()]
+
+    def early_stop_weights(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """(step, weights by name) of the lowest validation loss seen, or None before any."""
+        if self._best is None:
+            return None
+        names = list(tfmot_adapter.weight_variables(self.model))
+        return self._best[0], {name: value.numpy() for name, value in zip(names, self._best[1],
+                                                                           strict=True)}
+
+    def restore_early_stop_weights(self, step: int, weights: dict[str, np.ndarray]) -> None:
+        """Takes back the early-stop weights a checkpoint kept (see `early_stop_weights`)."""
+        self._best = (step, [tf.constant(weights[name])
+                             for name in tfmot_adapter.weight_variables(self.model)])
 
     def settle_deferred_test(self) -> dict | None:
         """Evaluates the test set on the kept weights of the latest validation minimum.

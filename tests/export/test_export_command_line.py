@@ -1,4 +1,5 @@
-"""`python -m lottery_tf export`, run as a real subprocess like a user would."""
+"""`python -m lottery_tf export`, run as a real subprocess like a user would, and the export
+loaded by a process that has only TensorFlow."""
 import json
 import os
 import pathlib
@@ -9,6 +10,27 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
+# A user's script: plain TensorFlow and NumPy, raw IDX test images as MNIST stores them.
+FRESH_PROCESS = r"""
+import json, struct, sys
+import numpy as np
+import tensorflow as tf
+
+def idx(path):
+    data = open(path, "rb").read()
+    dims = data[3]
+    shape = struct.unpack(f">{dims}I", data[4:4 + 4 * dims])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+folder, saved_model = sys.argv[1], sys.argv[2]
+images = idx(f"{folder}/t10k-images-idx3-ubyte")[..., None]
+labels = idx(f"{folder}/t10k-labels-idx1-ubyte")
+serve = tf.saved_model.load(saved_model).signatures["serving_default"]
+logits = serve(images=tf.constant(images))["logits"].numpy()
+assert not [name for name in sys.modules if name.startswith("lottery_tf")]
+print(json.dumps({"accuracy": float(np.mean(logits.argmax(axis=1) == labels)), "count": len(labels)}))
+"""
+
 
 def lottery_tf(*args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -16,15 +38,27 @@ def lottery_tf(*args):
                           text=True, env=env, timeout=300)
 
 
-def test_export_needs_no_config_and_reports_sparsity_and_sizes(export_root):
+def test_export_needs_no_config_and_reports_sparsity_and_sizes(export_root, tiny_mnist_dir, tmp_path):
     (experiment,) = pathlib.Path(export_root).iterdir()
     run = lottery_tf("export", f"--root={export_root}", f"--experiment={experiment.name}", "--level=1",
                      "--tflite")
     assert run.returncode == 0, run.stderr
     assert "zero weights in the saved prunable kernels" in run.stdout
     assert "TFLite sparse format" in run.stdout and "dense level 0" in run.stdout
-    assert (experiment / "replicate_0" / "level_1" / "export" / "saved_model" / "saved_model.pb").exists()
-
+    export_dir = experiment / "replicate_0" / "level_1" / "export"
+    assert (export_dir / "saved_model" / "saved_model.pb").exists()
+    record = json.loads((export_dir / "export.json").read_text())
+    assert record["weights"] == "early_stop"  # the default: the accuracy the report headlines
+    # A fresh process with TensorFlow only, fed the raw dataset images, gets the stored accuracy.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    fresh = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(tiny_mnist_dir),
+                            str(export_dir / "saved_model")], cwd=tmp_path, capture_output=True,
+                           text=True, env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert fresh.returncode == 0, fresh.stderr
+    answer = json.loads(fresh.stdout.strip().splitlines()[-1])
+    assert answer["count"] == 200
+    assert abs(answer["accuracy"] - record["stored_test_accuracy"]) <= 1 / 200 + 1e-9
+    assert answer["accuracy"] == record["test_accuracy"]
 
 
 @pytest.mark.slow

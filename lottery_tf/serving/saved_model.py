@@ -1,0 +1,143 @@
+"""The exported SavedModel: a plain Keras model behind signatures that check their input.
+
+Signatures (all return `logits` and `probabilities`):
+
+- `serving_default`: `images` uint8 [None, H, W, C], pixels as the dataset
+  stores them; the model normalizes them as training did.
+- `pixels`: `images` float32 [None, H, W, C], pixels in 0-255 (decoded images,
+  say); values outside 0-255 are refused.
+- `normalized`: `images` float32, already normalized ((pixel / 255 - mean) / std);
+  values outside the range normalized pixels can take are refused, so raw
+  pixels fed here fail instead of answering with saturated probabilities.
+
+A signature's dtype and shape are fixed, so TensorFlow refuses other dtypes
+and image sizes when it is called.
+"""
+import io
+import os
+import shutil
+import zipfile
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from lottery_tf.data.registry import DatasetSpec
+
+SIGNATURE = "serving_default"
+PIXELS_SIGNATURE = "pixels"
+NORMALIZED_SIGNATURE = "normalized"
+# Slack on the range checks, for float rounding of images normalized elsewhere.
+RANGE_SLACK = 1e-3
+
+
+def _layer(model: keras.Model, qualified: str):
+    """A layer by `prunable_layers` name (`outer/inner` inside nested models)."""
+    for part in qualified.split("/"):
+        model = model.get_layer(part)
+    return model
+
+
+class ServingModule(tf.Module):
+    """What is saved: the plain model, its prunable kernels by layer name, and the signatures."""
+
+    def __init__(self, model: keras.Model, spec: DatasetSpec, prunable: list[str]):
+        super().__init__()
+        self.model = model
+        # Saved as named references so the sparsity check can read back exactly
+        # the prunable kernels, whatever the variables' scoped names are.
+        self.kernels = {name: _layer(model, name).kernel for name in prunable}
+        shape = [None, *spec.image_shape]
+        self._mean = tf.constant(spec.mean, tf.float32)
+        self._std = tf.constant(spec.std, tf.float32)
+        # The range a normalized pixel can take, per channel.
+        self._normalized_low = (0.0 - self._mean) / self._std - RANGE_SLACK
+        self._normalized_high = (1.0 - self._mean) / self._std + RANGE_SLACK
+        self.serve_stored = tf.function(self._serve_stored,
+                                        input_signature=[tf.TensorSpec(shape, tf.uint8, name="images")])
+        self.serve_pixels = tf.function(self._serve_pixels,
+                                        input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
+        self.serve_normalized = tf.function(
+            self._serve_normalized, input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
+
+    def signatures(self) -> dict:
+        """Signature name -> concrete function, for `tf.saved_model.save`."""
+        return {SIGNATURE: self.serve_stored.get_concrete_function(),
+                PIXELS_SIGNATURE: self.serve_pixels.get_concrete_function(),
+                NORMALIZED_SIGNATURE: self.serve_normalized.get_concrete_function()}
+
+    def _normalize(self, pixels):
+        # The training pipeline's order of operations (data/splits.normalize_images).
+        return (pixels / 255.0 - self._mean) / self._std
+
+    def _predict(self, normalized):
+        logits = self.model(normalized, training=False)
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
+
+    def _serve_stored(self, images):
+        return self._predict(self._normalize(tf.cast(images, tf.float32)))
+
+    def _serve_pixels(self, images):
+        checks = [
+            tf.debugging.assert_greater_equal(images, 0.0, message=(
+                "'pixels' takes pixels in 0-255; got negative values (already normalized images "
+                "go to the 'normalized' signature)")),
+            tf.debugging.assert_less_equal(images, 255.0, message=(
+                "'pixels' takes pixels in 0-255; got values above 255")),
+        ]
+        with tf.control_dependencies(checks):
+            return self._predict(self._normalize(images))
+
+    def _serve_normalized(self, images):
+        checks = [
+            tf.debugging.assert_greater_equal(images, self._normalized_low, message=(
+                "'normalized' takes (pixel / 255 - mean) / std; got values below that range")),
+            tf.debugging.assert_less_equal(images, self._normalized_high, message=(
+                "'normalized' takes (pixel / 255 - mean) / std; got values above that range (raw "
+                "0-255 pixels go to 'serving_default' as uint8 or to 'pixels' as float32)")),
+        ]
+        with tf.control_dependencies(checks):
+            return self._predict(tf.identity(images))
+
+
+def write_saved_model(module: ServingModule, directory: str) -> None:
+    """Saves `module` to `directory`, replacing it only once the new one is complete."""
+    parent = os.path.dirname(os.path.abspath(directory))
+    os.makedirs(parent, exist_ok=True)
+    partial, old = f"{directory}.partial", f"{directory}.old"
+    for leftover in (partial, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    tf.saved_model.save(module, partial, signatures=module.signatures())
+    if os.path.exists(directory):
+        os.replace(directory, old)
+    os.replace(partial, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def saved_kernels(directory: str) -> dict[str, np.ndarray]:
+    """The prunable kernels as stored in a SavedModel's variables, by layer name."""
+    loaded = tf.saved_model.load(directory)
+    return {name: variable.numpy() for name, variable in loaded.kernels.items()}
+
+
+def saved_variable_names(directory: str) -> list[str]:
+    """The names of the SavedModel's variables, as TensorFlow shows them."""
+    return sorted(variable.name for variable in tf.saved_model.load(directory).model.variables)
+
+
+def saved_model_logits(directory: str, images: np.ndarray) -> np.ndarray:
+    """Logits of a SavedModel loaded back, through its default signature (uint8 images)."""
+    serve = tf.saved_model.load(directory).signatures[SIGNATURE]
+    return serve(images=tf.constant(images, tf.uint8))["logits"].numpy()
+
+
+def zipped_size(directory: str) -> int:
+    """Bytes of the folder zipped with deflate (in memory; files in sorted order)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for folder, subfolders, names in os.walk(directory):
+            subfolders.sort()
+            for name in sorted(names):
+                path = os.path.join(folder, name)
+                archive.write(path, os.path.relpath(path, directory))
+    return len(buffer.getvalue())
