@@ -38,37 +38,42 @@ import os
 import sys
 from typing import TextIO
 
-import ml_collections
 import numpy as np
-import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.data.registry import get_spec
-from lottery_tf.data.sources import load_raw
 from lottery_tf.data.splits import normalize_images
-from lottery_tf.errors import DataError, LotteryError, StoreError
+from lottery_tf.errors import LotteryError
 from lottery_tf.experiments import store
-from lottery_tf.experiments.paths import RunFiles
-from lottery_tf.models.prunable import prunable_layers
-from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.report.experiments import (
-    StoredExperiment,
-    find_experiment,
-    finished_levels,
-    stored_replicates,
+from lottery_tf.report.experiments import StoredExperiment, find_experiment
+from lottery_tf.serving.checks import (
+    ExportError,
+    check_accuracy,
+    check_images,
+    check_sparsity,
+    max_diff,
+    percent_zero,
+    saved_model_accuracy,
+    test_split,
 )
 from lottery_tf.serving.saved_model import (
     NORMALIZED_SIGNATURE,
     PIXELS_SIGNATURE,
     SIGNATURE,
     ServingModule,
-    saved_kernels,
     saved_model_logits,
     saved_variable_names,
     write_saved_model,
     zipped_size,
+)
+from lottery_tf.serving.stored_level import (
+    level_files,
+    plain_model,
+    rebuild,
+    stored_accuracy,
+    weights_file,
 )
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 
@@ -80,13 +85,7 @@ __all__ = ["SIGNATURE", "ExportError", "ExportResult", "check_images", "export_c
 # rounding; TFLite uses its own (XNNPACK) kernels, which reorder the sums.
 SAVED_MODEL_TOLERANCE = 1e-5
 TFLITE_TOLERANCE = 1e-4
-CHECK_EXAMPLES = 256
-WEIGHTS = ("early_stop", "final")
 TFLITE_FILES = ("model.tflite", "model_sparse.tflite")
-
-
-class ExportError(LotteryError):
-    """The exported model does not reproduce the trained level."""
 
 
 @dataclasses.dataclass
@@ -152,130 +151,6 @@ class ExportResult:
     tflite: list[TfliteModel] = dataclasses.field(default_factory=list)
 
 
-def level_files(experiment: StoredExperiment, replicate: int, level: int) -> RunFiles:
-    """The files of a finished trunk level.
-
-    Raises:
-      StoreError: the replicate or level is not finished; the message lists what is.
-    """
-    paths = experiment.paths
-    replicates = stored_replicates(paths)
-    if replicate not in replicates:
-        raise StoreError(f"{experiment.name} has no replicate {replicate}; stored replicates: "
-                         f"{', '.join(map(str, replicates)) or 'none'}.")
-    finished = finished_levels(paths, replicate)
-    files = paths.level_files(replicate, level)
-    if level not in finished or not os.path.isfile(files.weights_end) or not os.path.isfile(files.mask):
-        raise StoreError(f"Level {level} of {experiment.name} replicate {replicate} is not finished; "
-                         f"finished levels: {', '.join(map(str, finished)) or 'none'}.")
-    return files
-
-
-def weights_file(files: RunFiles, weights: str) -> str:
-    """The stored weights `export --weights` names.
-
-    Raises:
-      LotteryError: `weights` is not early_stop or final.
-      StoreError: the level has no early-stop weights (trained before they were kept).
-    """
-    if weights not in WEIGHTS:
-        raise LotteryError(f"--weights must be one of {', '.join(WEIGHTS)}, got {weights!r}.")
-    if weights == "final":
-        return files.weights_end
-    if not os.path.isfile(files.weights_early_stop):
-        name = os.path.basename(files.weights_early_stop)
-        raise StoreError(f"{files.dir} has no early-stop weights ({name}; levels trained by an "
-                         "older version do not keep them): export "
-                         "--weights=final, or move the level's folder aside and rerun to retrain it.")
-    return files.weights_early_stop
-
-
-def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float]:
-    """(step, test accuracy) of the level's early-stop or final weights, from metrics.json."""
-    metrics = store.read_json(files.metrics)
-    if weights == "early_stop":
-        return int(metrics["early_stop_step"]), float(metrics["early_stop_test_accuracy"])
-    return int(metrics["final_step"]), float(metrics["test_accuracy"])
-
-
-def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "final") -> keras.Model:
-    """The config's model, wrapped for pruning, holding a stored run's weights and mask.
-
-    Args:
-      config: the experiment's config.
-      files: the run's files.
-      weights: `final` (weights_end.npz) or `early_stop` (weights_early_stop.npz).
-    """
-    spec = get_spec(config.dataset.name)
-    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                        config.model.initializer, config.seed)
-    wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
-    tfmot_adapter.set_weights(wrapped, store.load_arrays(weights_file(files, weights)))
-    tfmot_adapter.set_masks(wrapped, store.load_arrays(files.mask))
-    return wrapped
-
-
-def plain_model(config: ml_collections.ConfigDict, wrapped: keras.Model) -> keras.Model:
-    """The config's model without tfmot's wrappers, holding `wrapped`'s masked weights.
-
-    Built afresh rather than stripped, so its variables carry the layers' own
-    names (`dense_1/kernel`), not the wrappers' (`prune_low_magnitude_dense_1/...`).
-    """
-    tfmot_adapter.apply_masks(wrapped)
-    spec = get_spec(config.dataset.name)
-    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                        config.model.initializer, config.seed)
-    tfmot_adapter.set_weights(model, tfmot_adapter.get_weights(wrapped))
-    return model
-
-
-def _test_split(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarray] | None:
-    """The raw (uint8) test images and labels, or None if the data is not found offline."""
-    try:
-        raw = load_raw(config.dataset.name, config.dataset.data_dir, download=False,
-                       verify=bool(config.dataset.verify_checksums))
-    except DataError:
-        return None
-    return raw.test_x, raw.test_y
-
-
-def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES,
-                 split: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, str]:
-    """Raw uint8 test images to compare predictions on, and what they are.
-
-    Falls back to random pixels when the dataset cannot be found without
-    downloading, so exporting never needs the data.
-    """
-    split = split if split is not None else _test_split(config)
-    if split is None:
-        spec = get_spec(config.dataset.name)
-        images = np.random.default_rng(0).integers(0, 256, (count, *spec.image_shape), dtype=np.uint8)
-        return images, f"{count} random images (the {config.dataset.name} data was not found)"
-    images = split[0][:count]
-    return images, f"the first {len(images)} {config.dataset.name} test images"
-
-
-def saved_model_accuracy(directory: str, images: np.ndarray, labels: np.ndarray,
-                         batch_size: int = 1000) -> float:
-    """Accuracy of a SavedModel loaded back, fed raw images through its default signature."""
-    serve = tf.saved_model.load(directory).signatures[SIGNATURE]
-    correct = 0
-    for start in range(0, len(images), batch_size):
-        logits = serve(images=tf.constant(images[start:start + batch_size], tf.uint8))["logits"]
-        correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels[start:start + batch_size]))
-    return correct / len(images)
-
-
-def _max_diff(expected: np.ndarray, got: np.ndarray, tolerance: float, what: str) -> float:
-    """Largest |difference|; raises ExportError above `tolerance` * max(1, max |expected|)."""
-    difference = float(np.max(np.abs(expected - got)))
-    allowed = tolerance * max(1.0, float(np.max(np.abs(expected))))
-    if not difference <= allowed:
-        raise ExportError(f"{what} differs from the trained level by {difference:.3g} "
-                          f"(allowed {allowed:.3g}); the export is wrong.")
-    return difference
-
-
 def _export_dir(experiment: StoredExperiment, replicate: int, level: int) -> str:
     return os.path.join(experiment.paths.level(replicate, level), "export")
 
@@ -304,11 +179,6 @@ def export_saved_model(experiment: StoredExperiment, replicate: int, level: int,
     return directory, logits
 
 
-def _percent_zero(kernels: dict[str, np.ndarray]) -> float:
-    zeros = sum(int(np.sum(kernel == 0)) for kernel in kernels.values())
-    return 100.0 * zeros / sum(kernel.size for kernel in kernels.values())
-
-
 def _tflite_models(experiment: StoredExperiment, replicate: int, level: int, saved_model: str,
                    dense_saved_model: str, images: np.ndarray, logits: np.ndarray) -> list[TfliteModel]:
     """This level converted plainly and with sparse weights, and level 0 plainly (the dense net)."""
@@ -324,7 +194,7 @@ def _tflite_models(experiment: StoredExperiment, replicate: int, level: int, sav
         store.atomic_write_bytes(path, content)
         difference = None
         if source == saved_model:  # level 0's TFLite model predicts level 0, not this level
-            difference = _max_diff(logits, tflite_logits(content, images), TFLITE_TOLERANCE,
+            difference = max_diff(logits, tflite_logits(content, images), TFLITE_TOLERANCE,
                                    f"TFLite ({name})")
         models.append(TfliteModel(name, path, len(content), tflite_latency_ms(content, images[0]),
                                   tflite_latency_ms(content, images[0], builtin_only=True), difference))
@@ -337,23 +207,6 @@ def _remove_stale_tflite(directory: str) -> None:
         path = os.path.join(directory, name)
         if os.path.exists(path):
             os.remove(path)
-
-
-def _check_sparsity(saved_model: str, masks: dict) -> dict[str, np.ndarray]:
-    """The saved prunable kernels; raises ExportError if a pruned weight is not zero."""
-    kernels = saved_kernels(saved_model)
-    for name, mask in masks.items():
-        # A surviving weight may be exactly zero by chance, so only pruned ones are required to be.
-        if np.any(kernels[name][mask == 0] != 0):
-            raise ExportError(f"The saved kernel of {name} has non-zero weights where its mask is 0.")
-    return kernels
-
-
-def _check_accuracy(measured: float | None, stored: float, examples: int, weights: str) -> None:
-    """The export answers like the level did: its accuracy is the stored one, to one example."""
-    if measured is not None and abs(measured - stored) > 1.0 / examples + 1e-9:
-        raise ExportError(f"The exported model's test accuracy {measured:.4f} differs from the stored "
-                          f"accuracy {stored:.4f} of the level's {weights} weights; the export is wrong.")
 
 
 def export_level(root: str, selector: str | None, level: int, replicate: int = 0,
@@ -383,22 +236,22 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
     files = level_files(experiment, replicate, level)  # fail on a bad level before any work
     weights_file(files, weights)
     step, stored = stored_accuracy(files, weights)
-    split = _test_split(config)
+    split = test_split(config)
     images, described = check_images(config, split=split)
     saved_model, logits = export_saved_model(experiment, replicate, level, images, weights)
-    difference = _max_diff(logits, saved_model_logits(saved_model, images), SAVED_MODEL_TOLERANCE,
+    difference = max_diff(logits, saved_model_logits(saved_model, images), SAVED_MODEL_TOLERANCE,
                            "The loaded SavedModel")
     masks = store.load_arrays(files.mask)
-    kernels = _check_sparsity(saved_model, masks)
+    kernels = check_sparsity(saved_model, masks)
     measured = None if split is None else saved_model_accuracy(saved_model, *split)
-    _check_accuracy(measured, stored, len(split[1]) if split else 1, weights)
+    check_accuracy(measured, stored, len(split[1]) if split else 1, weights)
     dense = (saved_model if level == 0
              else export_saved_model(experiment, replicate, 0, images[:1], weights)[0])
     result = ExportResult(
         experiment=experiment.name, replicate=replicate, level=level, weights=weights, step=step,
         stored_test_accuracy=stored, test_accuracy=measured, saved_model=saved_model,
-        percent_zero=_percent_zero(kernels),
-        percent_zero_by_layer={name: _percent_zero({name: k}) for name, k in kernels.items()},
+        percent_zero=percent_zero(kernels),
+        percent_zero_by_layer={name: percent_zero({name: k}) for name, k in kernels.items()},
         mask_percent_zero=100.0 - mask_lib.percent_remaining(masks),
         zip_bytes=zipped_size(saved_model), dense_saved_model=dense, dense_zip_bytes=zipped_size(dense),
         max_abs_diff=difference, check_inputs=described)

@@ -4,6 +4,8 @@ Outputs of one experiment (default folder `<root>/<experiment>/report/`):
 
   report.md                         summary, gaps, the level table, figure links
   levels.csv, levels.md             the level table (CSV at full precision)
+  figure_1.png/.svg                 Frankle & Carbin's Figure 1 layout: early-stop iteration
+                                    and test accuracy at early stop vs percent remaining
   accuracy_vs_sparsity.png/.svg     test accuracy at early stop vs percent remaining
   early_stop_vs_sparsity.png/.svg   early-stop iteration vs percent remaining
   training_curves.png/.svg          test accuracy during training at chosen levels
@@ -13,6 +15,9 @@ Outputs of one experiment (default folder `<root>/<experiment>/report/`):
 With several experiments, a comparison (comparison.md/.csv,
 comparison_accuracy.png/.svg, and instability_vs_rewind.png/.svg when lmc runs
 of one sparsity exist for several rewind steps) goes to `--out` or `<root>/report/`.
+
+Each experiment's figures also go to its TensorBoard logdir as images (run
+`report`, see `tensorboard_images.py`).
 """
 import dataclasses
 import os
@@ -23,7 +28,7 @@ from matplotlib.figure import Figure
 
 from lottery_tf.errors import StoreError
 from lottery_tf.experiments import store
-from lottery_tf.report import aggregate, figures, tables
+from lottery_tf.report import aggregate, figures, tables, tensorboard_images
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
 from lottery_tf.report.experiments import find_experiments
 
@@ -102,6 +107,7 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
         levels = [level for level in curve_levels if level in percents]
     kinds = aggregate.run_kinds(collected.trunk, collected.branches)
     drawn = {
+        "figure_1": figures.figure_1(stats, f"{name}: tickets (solid) and controls (dashed)"),
         "accuracy_vs_sparsity": figures.accuracy_vs_sparsity(stats, f"{name}: test accuracy at early stop"),
         "early_stop_vs_sparsity": figures.early_stop_vs_sparsity(stats, f"{name}: early-stop iteration"),
         "training_curves": figures.training_curves(kinds, levels, f"{name}: test accuracy during training"),
@@ -260,6 +266,8 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
             directory = os.path.join(out, report.name) if out else os.path.join(
                 report.collected.experiment.paths.dir, "report")
         result.files += write_experiment_report(report, directory)
+        tensorboard_images.write_figures(report.figures, report.collected.experiment.paths.tensorboard_root,
+                                         step=max(s.level for s in report.stats[aggregate.TICKET]))
         _say(stream, f"{report.name}: {describe(report.collected)}")
         for line in report.collected.missing.lines():
             _say(stream, f"  missing: {line}")

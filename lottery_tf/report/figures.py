@@ -2,9 +2,10 @@
 
 Every function returns a `matplotlib.figure.Figure` on an Agg canvas (no pyplot,
 so no global state and no display needed); `save` writes it as PNG and SVG.
-Means are lines; min-max over replicates is a vertical bar at each level in the
-sparsity figures (as Frankle & Carbin draw it) and a shaded band along training
-curves and interpolation paths. The ticket is the solid blue line, controls are dashed.
+Means are lines; with more than one replicate, min-max over replicates is a
+shaded band, plus a vertical bar at each level in the sparsity figures (as
+Frankle & Carbin draw it). The legend gives each line's number of replicates.
+Accuracies are in percent. The ticket is the solid blue line, controls are dashed.
 """
 import io
 import os
@@ -65,8 +66,18 @@ def percent_axis(axes, percents: Sequence[float]) -> None:
     axes.set_xlabel(PERCENT_LABEL)
 
 
-def _band(axes, x, low, high, color) -> None:
-    axes.fill_between(x, low, high, color=color, alpha=0.18, linewidth=0)
+def _band(axes, x, low, high, color, count: int = 2) -> None:
+    if count > 1:  # one replicate has no spread to show
+        axes.fill_between(x, low, high, color=color, alpha=0.18, linewidth=0)
+
+
+def with_count(label: str, count: int) -> str:
+    """A legend label with its number of replicates, `ticket (n=2)`."""
+    return f"{label} (n={count})"
+
+
+def _replicates(levels: Sequence[LevelStats]) -> int:
+    return max(len(s.replicates) for s in levels)
 
 
 def _whiskers(axes, x, low, high, color) -> None:
@@ -88,7 +99,11 @@ def versus_sparsity(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[
       The figure; each kind's mean is the `Line2D` labelled with the kind.
     """
     figure = new_figure()
-    axes = figure.add_subplot()
+    _draw_versus_sparsity(figure.add_subplot(), stats, value, ylabel, title)
+    return figure
+
+
+def _draw_versus_sparsity(axes, stats, value, ylabel: str, title: str, scale: float = 1.0) -> None:
     percents = []
     styles = kind_styles(list(stats))
     for kind, levels in stats.items():
@@ -97,25 +112,46 @@ def versus_sparsity(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[
         x = [s.percent_remaining.mean for s in levels]
         spreads = [value(s) for s in levels]
         style = styles[kind]
-        axes.plot(x, [s.mean for s in spreads], label=kind, **style)
-        _whiskers(axes, x, [s.min for s in spreads], [s.max for s in spreads], style["color"])
+        count = _replicates(levels)
+        low, high = [scale * s.min for s in spreads], [scale * s.max for s in spreads]
+        axes.plot(x, [scale * s.mean for s in spreads], label=with_count(kind, count), **style)
+        _whiskers(axes, x, low, high, style["color"])
+        _band(axes, x, low, high, style["color"], count)
         percents.extend(x)
     percent_axis(axes, percents)
     axes.set_ylabel(ylabel)
     axes.set_title(title, fontsize="medium")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small", ncols=2 if len(stats) > 5 else 1)
-    return figure
+
+
+ACCURACY_LABEL = "Test accuracy at early stop (%)"
+EARLY_STOP_LABEL = "Early-stop iteration"
 
 
 def accuracy_vs_sparsity(stats: Mapping[str, Sequence[LevelStats]], title: str) -> Figure:
-    """Test accuracy at the early-stop step (minimum validation loss) vs percent remaining."""
-    return versus_sparsity(stats, lambda s: s.accuracy_at_early_stop, "Test accuracy at early stop", title)
+    """Test accuracy at the early-stop step (minimum validation loss), in percent, vs percent remaining."""
+    figure = new_figure()
+    _draw_versus_sparsity(figure.add_subplot(), stats, lambda s: s.accuracy_at_early_stop,
+                          ACCURACY_LABEL, title, scale=100.0)
+    return figure
+
+
+def figure_1(stats: Mapping[str, Sequence[LevelStats]], title: str) -> Figure:
+    """Frankle & Carbin's Figure 1 layout: early-stop iteration (left) and test accuracy at
+    early stop (right) against percent remaining; tickets solid, controls dashed."""
+    figure = new_figure(width=11.0, height=4.4)
+    left, right = figure.subplots(1, 2)
+    _draw_versus_sparsity(left, stats, lambda s: s.early_stop_step, EARLY_STOP_LABEL, "Early-stop iteration")
+    _draw_versus_sparsity(right, stats, lambda s: s.accuracy_at_early_stop, ACCURACY_LABEL,
+                          "Accuracy at early stop", scale=100.0)
+    figure.suptitle(title, fontsize="medium")
+    return figure
 
 
 def early_stop_vs_sparsity(stats: Mapping[str, Sequence[LevelStats]], title: str) -> Figure:
     """Early-stop iteration (minimum validation loss) vs percent remaining."""
-    return versus_sparsity(stats, lambda s: s.early_stop_step, "Early-stop iteration", title)
+    return versus_sparsity(stats, lambda s: s.early_stop_step, EARLY_STOP_LABEL, title)
 
 
 def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], levels: Sequence[int],
@@ -148,11 +184,13 @@ def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], level
             if kind == TICKET:
                 percent = at_level[0]["percent_remaining"]
             style = styles[kind]
-            axes.plot(band.x, band.mean, label=kind, color=style["color"], linestyle=style["linestyle"])
-            _band(axes, band.x, band.min, band.max, style["color"])
+            scale = 100.0 if "accuracy" in key else 1.0
+            axes.plot(band.x, scale * band.mean, label=with_count(kind, band.count), color=style["color"],
+                      linestyle=style["linestyle"])
+            _band(axes, band.x, scale * band.min, scale * band.max, style["color"], band.count)
             late = band.x >= band.x[0] + CURVE_ZOOM_AFTER * (band.x[-1] - band.x[0])
             if late.sum() > 1 and band.x[-1] > band.x[0]:
-                shown_range += [band.min[late].min(), band.max[late].max()]
+                shown_range += [scale * band.min[late].min(), scale * band.max[late].max()]
         shown = f" ({percent:.3g}% remaining)" if percent is not None else ""
         axes.set_title(f"level {level}{shown}", fontsize="medium")
         axes.set_xlabel("Training iteration")
@@ -163,9 +201,9 @@ def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], level
             axes.legend(fontsize="small")
     if shown_range:
         low, high = min(shown_range), max(shown_range)
-        pad = 0.08 * (high - low) or 0.01
+        pad = 0.08 * (high - low) or 1.0
         panels[0].set_ylim(low - pad, high + pad)  # panels share the y axis
-    panels[0].set_ylabel("Test accuracy" if key == "test_accuracy" else key)
+    panels[0].set_ylabel("Test accuracy (%)" if key == "test_accuracy" else key)
     figure.suptitle(title, fontsize="medium")
     return figure
 
@@ -183,9 +221,10 @@ def lmc_paths(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure:
         for index, stats in enumerate(levels):
             color = f"C{index % 10}"
             band: Band = stats.errors
+            count = len(stats.replicates)
             axes.plot(band.x, band.mean, color=color, marker=".",
-                      label=f"level {stats.level} ({stats.percent_remaining:.3g}%)")
-            _band(axes, band.x, band.min, band.max, color)
+                      label=f"level {stats.level} ({stats.percent_remaining:.3g}%, n={count})")
+            _band(axes, band.x, band.min, band.max, color, count)
         axes.set_xlabel("Interpolation α (0 = copy 1, 1 = copy 2)")
         axes.set_title(label, fontsize="medium")
         axes.grid(True, alpha=0.3)
@@ -203,7 +242,8 @@ def lmc_instability(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure
     for index, (label, levels) in enumerate(lmc.items()):
         x = [s.percent_remaining for s in levels]
         color = f"C{index % 10}"
-        axes.plot(x, [s.instability.mean for s in levels], color=color, marker="o", label=label)
+        axes.plot(x, [s.instability.mean for s in levels], color=color, marker="o",
+                  label=with_count(label, max(len(s.replicates) for s in levels)))
         _whiskers(axes, x, [s.instability.min for s in levels], [s.instability.max for s in levels], color)
         percents.extend(x)
     percent_axis(axes, percents)
@@ -228,7 +268,8 @@ def instability_vs_rewind(series: Mapping[str, Sequence[tuple[int, Spread]]], ti
         points = sorted(points)
         x = [step for step, _ in points]
         color = f"C{index % 10}"
-        axes.plot(x, [s.mean for _, s in points], color=color, marker="o", label=label)
+        axes.plot(x, [s.mean for _, s in points], color=color, marker="o",
+                  label=with_count(label, max(s.count for _, s in points)))
         _whiskers(axes, x, [s.min for _, s in points], [s.max for _, s in points], color)
         steps.extend(x)
     positive = [step for step in steps if step > 0]

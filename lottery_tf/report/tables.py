@@ -1,8 +1,8 @@
 """The aggregated numbers as tables: one row per level, CSV (full precision) and Markdown.
 
-Columns per run kind: test accuracy at early stop (mean, min, max over
-replicates), mean early-stop step, mean final test accuracy, and the number of
-replicates. A comparison table puts several experiments side by side by level.
+Columns per run kind: test accuracy at early stop in percent (mean, min, max
+over replicates), mean early-stop step, mean final test accuracy in percent, and
+the number of replicates. A comparison table puts several experiments side by side by level.
 """
 import csv
 import dataclasses
@@ -14,11 +14,12 @@ from lottery_tf.report.aggregate import TICKET, LevelStats
 
 # Per-kind columns: (header suffix, value picker, Markdown format).
 KIND_COLUMNS = (
-    ("acc@es mean", lambda s: s.accuracy_at_early_stop.mean, "{:.4f}"),
-    ("acc@es min", lambda s: s.accuracy_at_early_stop.min, "{:.4f}"),
-    ("acc@es max", lambda s: s.accuracy_at_early_stop.max, "{:.4f}"),
+    # Accuracies in percent, the README's unit.
+    ("acc@es % mean", lambda s: 100 * s.accuracy_at_early_stop.mean, "{:.2f}"),
+    ("acc@es % min", lambda s: 100 * s.accuracy_at_early_stop.min, "{:.2f}"),
+    ("acc@es % max", lambda s: 100 * s.accuracy_at_early_stop.max, "{:.2f}"),
     ("es step mean", lambda s: s.early_stop_step.mean, "{:.0f}"),
-    ("final acc mean", lambda s: s.final_accuracy.mean, "{:.4f}"),
+    ("final acc % mean", lambda s: 100 * s.final_accuracy.mean, "{:.2f}"),
     ("n", lambda s: len(s.replicates), "{}"),
 )
 COMPARISON_COLUMNS = (KIND_COLUMNS[0], KIND_COLUMNS[3])

@@ -30,8 +30,8 @@ def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
     save = checkpoints.LevelCheckpoint.save
     seen = []
 
-    def save_then_die(self, step, tracker):
-        save(self, step, tracker)
+    def save_then_die(self, step, tracker, early_stop=None):
+        save(self, step, tracker, early_stop)
         seen.append(step)
         if "level_1" in self.directory and step == 40:
             raise Interrupted()
@@ -56,6 +56,8 @@ def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
     run_lottery(config, interrupted.root, [0], quiet=True)
 
     assert_same_results(stored_results(interrupted), stored_results(reference))
+    # The early-stop weights survived the interruption (the checkpoint carried them).
+    assert os.path.exists(interrupted.level_files(0, 1).weights_early_stop)
 
 
 def test_changed_hashed_field_is_a_different_experiment(config, tmp_path):

@@ -15,7 +15,7 @@ from lottery_tf.report.build import build_report
 from lottery_tf.report.collect import collect
 from lottery_tf.report.experiments import find_experiments
 
-FIGURES = ("accuracy_vs_sparsity", "early_stop_vs_sparsity", "training_curves", "lmc_paths",
+FIGURES = ("figure_1", "accuracy_vs_sparsity", "early_stop_vs_sparsity", "training_curves", "lmc_paths",
            "lmc_instability")
 
 
@@ -64,20 +64,28 @@ def test_every_figure_and_table_is_written(report):
 def test_sparsity_figures_plot_the_stored_means_and_ranges(report, report_root):
     (experiment,) = report[0].experiments
     runs = _stored(report_root)
-    for stem, key in (("accuracy_vs_sparsity", "early_stop_test_accuracy"),
-                      ("early_stop_vs_sparsity", "early_stop_step")):
-        axes = experiment.figures[stem].axes[0]
-        ticket = _line(axes, "ticket")
+    figure_1 = experiment.figures["figure_1"].axes
+    accuracy, early_stop = "early_stop_test_accuracy", "early_stop_step"
+    for axes, key, scale in ((experiment.figures["accuracy_vs_sparsity"].axes[0], accuracy, 100),
+                             (experiment.figures["early_stop_vs_sparsity"].axes[0], early_stop, 1),
+                             (figure_1[0], early_stop, 1), (figure_1[1], accuracy, 100)):
+        ticket = _line(axes, "ticket (n=2)")  # the legend gives the number of replicates
+        assert ticket.get_linestyle() == "-"
         np.testing.assert_allclose(ticket.get_xdata(), [100.0, 80.0], atol=0.2)
         np.testing.assert_allclose(ticket.get_ydata(),
-                                   [np.mean(_values(runs, "ticket", level, key)) for level in (0, 1)])
-        reinit = _line(axes, "reinit")
-        np.testing.assert_allclose(reinit.get_ydata(), [np.mean(_values(runs, "reinit", 1, key))])
-        # The ticket's min-max bars span exactly the replicates' values.
+                                   [scale * np.mean(_values(runs, "ticket", level, key)) for level in (0, 1)])
+        reinit = _line(axes, "reinit (n=2)")
+        assert reinit.get_linestyle() == "--"
+        np.testing.assert_allclose(reinit.get_ydata(), [scale * np.mean(_values(runs, "reinit", 1, key))])
+        # The ticket's min-max bars span exactly the replicates' values, and so does its band (n=2).
         bars = [c for c in axes.collections if isinstance(c, LineCollection)][0]
         for segment, level in zip(bars.get_segments(), (0, 1), strict=True):
             values = _values(runs, "ticket", level, key)
-            np.testing.assert_allclose(segment[:, 1], [min(values), max(values)])
+            np.testing.assert_allclose(segment[:, 1], [scale * min(values), scale * max(values)])
+        bands = [c for c in axes.collections if not isinstance(c, LineCollection)]
+        assert len(bands) == 2  # ticket and reinit, two replicates each
+        if scale == 100:
+            assert "%" in axes.get_ylabel()
         assert axes.get_xscale() == "log"
         left, right = axes.get_xlim()
         assert left > right  # 100% on the left
@@ -95,22 +103,22 @@ def test_training_curves_plot_the_mean_test_accuracy_per_step(report, report_roo
         curves = [m["curve"] for (k, _, lvl), m in runs.items() if k == "ticket" and lvl == level]
         steps = sorted(set.intersection(*({p["step"] for p in c if p["test_accuracy"] is not None}
                                           for c in curves)))
-        expected = [np.mean([next(p["test_accuracy"] for p in c if p["step"] == step) for c in curves])
+        expected = [100 * np.mean([next(p["test_accuracy"] for p in c if p["step"] == step) for c in curves])
                     for step in steps]
-        line = _line(axes, "ticket")
+        line = _line(axes, "ticket (n=2)")
         np.testing.assert_array_equal(line.get_xdata(), steps)
         np.testing.assert_allclose(line.get_ydata(), expected)
-    assert {line.get_label() for line in figure.axes[1].lines} == {"ticket", "reinit"}
+    assert {line.get_label() for line in figure.axes[1].lines} == {"ticket (n=2)", "reinit (n=2)"}
 
 
 def test_lmc_figures_plot_the_stored_paths_and_instability(report, report_root):
     (experiment,) = report[0].experiments
     runs = _stored(report_root)
     paths = experiment.figures["lmc_paths"].axes[0]
-    line = _line(paths, "level 1 (80%)")
+    line = _line(paths, "level 1 (80%, n=1)")
     np.testing.assert_allclose(line.get_xdata(), [0.0, 0.5, 1.0])
     np.testing.assert_allclose(line.get_ydata(), np.mean(_values(runs, "lmc", 1, "errors"), axis=0))
-    instability = _line(experiment.figures["lmc_instability"].axes[0], "lmc")
+    instability = _line(experiment.figures["lmc_instability"].axes[0], "lmc (n=1)")
     np.testing.assert_allclose(instability.get_ydata(), [np.mean(_values(runs, "lmc", 1, "instability"))])
 
 
@@ -122,16 +130,16 @@ def test_csv_holds_the_stored_numbers(report, report_root):
     assert [int(row["level"]) for row in rows] == [0, 1]
     for row, level in zip(rows, (0, 1), strict=True):
         accuracies = _values(runs, "ticket", level, "early_stop_test_accuracy")
-        assert float(row["ticket acc@es mean"]) == pytest.approx(np.mean(accuracies), abs=1e-12)
-        assert float(row["ticket acc@es min"]) == min(accuracies)
-        assert float(row["ticket acc@es max"]) == max(accuracies)
+        assert float(row["ticket acc@es % mean"]) == pytest.approx(100 * np.mean(accuracies), abs=1e-10)
+        assert float(row["ticket acc@es % min"]) == pytest.approx(100 * min(accuracies), abs=1e-10)
+        assert float(row["ticket acc@es % max"]) == pytest.approx(100 * max(accuracies), abs=1e-10)
         assert float(row["ticket es step mean"]) == np.mean(_values(runs, "ticket", level, "early_stop_step"))
-        assert float(row["ticket final acc mean"]) == pytest.approx(
-            np.mean(_values(runs, "ticket", level, "test_accuracy")), abs=1e-12)
+        assert float(row["ticket final acc % mean"]) == pytest.approx(
+            100 * np.mean(_values(runs, "ticket", level, "test_accuracy")), abs=1e-10)
         assert int(row["ticket n"]) == 2
-    assert rows[0]["reinit acc@es mean"] == ""  # no reinit run at level 0
-    assert float(rows[1]["reinit acc@es mean"]) == pytest.approx(
-        np.mean(_values(runs, "reinit", 1, "early_stop_test_accuracy")), abs=1e-12)
+    assert rows[0]["reinit acc@es % mean"] == ""  # no reinit run at level 0
+    assert float(rows[1]["reinit acc@es % mean"]) == pytest.approx(
+        100 * np.mean(_values(runs, "reinit", 1, "early_stop_test_accuracy")), abs=1e-10)
 
 
 def test_collect_finds_every_run_and_no_gap(report_root):
@@ -200,9 +208,31 @@ def test_several_experiments_get_a_comparison(report_root, tmp_path):
     for name in ("comparison.csv", "comparison.md", "comparison_accuracy.png", "instability_vs_rewind.svg",
                  f"{copy.name}/report.md"):
         assert (out / name).exists(), name
-    line = _line(result.comparison_figures["instability_vs_rewind"].axes[0], "80% remaining")
+    (line,) = [line for line in result.comparison_figures["instability_vs_rewind"].axes[0].lines
+               if line.get_label().startswith("80% remaining (n=")]
     np.testing.assert_array_equal(line.get_xdata(), [0, 10])
     assert line.get_ydata()[0] == line.get_ydata()[1]  # the copy holds the same numbers
     with open(out / "comparison.csv") as handle:
         header = next(csv.reader(handle))
-    assert f"{original.name}:ticket acc@es mean" in header and f"{copy.name}:reinit es step mean" in header
+    assert f"{original.name}:ticket acc@es % mean" in header and f"{copy.name}:reinit es step mean" in header
+
+
+def test_figures_go_to_tensorboard_as_images(report, report_root):
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result, _ = report
+    (experiment,) = result.experiments
+    logdir = os.path.join(experiment.collected.experiment.paths.tensorboard_root, "report")
+    accumulator = EventAccumulator(logdir, size_guidance={"tensors": 0})
+    accumulator.Reload()
+    for stem in FIGURES:
+        (event,) = accumulator.Tensors(stem)[-1:]
+        width, height, png = event.tensor_proto.string_val[:3]
+        image = tf.io.decode_png(png).numpy()
+        assert image.shape[:2] == (int(height), int(width)) and image.shape[0] > 100
+        assert event.step == 1  # the last level reported
+    # The figure as drawn: the PNG the report wrote decodes to the same pixels.
+    written = tf.io.decode_png(open(os.path.join(report[1], "figure_1.png"), "rb").read(), channels=4)
+    stored = tf.io.decode_png(accumulator.Tensors("figure_1")[-1].tensor_proto.string_val[2], channels=4)
+    assert written.shape == stored.shape

@@ -1,0 +1,98 @@
+"""A finished trunk level read back from the store as a model to export.
+
+`weights` names which of the level's weights: `early_stop` (weights_early_stop.npz,
+kept when the level finished: those of the minimum validation loss, whose
+test accuracy the report headlines) or `final` (weights_end.npz).
+"""
+import os
+
+import ml_collections
+import tf_keras as keras
+
+from lottery_tf.data.registry import get_spec
+from lottery_tf.errors import LotteryError, StoreError
+from lottery_tf.experiments import store
+from lottery_tf.experiments.paths import RunFiles
+from lottery_tf.models.prunable import prunable_layers
+from lottery_tf.models.registry import build_model
+from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.report.experiments import StoredExperiment, finished_levels, stored_replicates
+
+WEIGHTS = ("early_stop", "final")
+
+
+def level_files(experiment: StoredExperiment, replicate: int, level: int) -> RunFiles:
+    """The files of a finished trunk level.
+
+    Raises:
+      StoreError: the replicate or level is not finished; the message lists what is.
+    """
+    paths = experiment.paths
+    replicates = stored_replicates(paths)
+    if replicate not in replicates:
+        raise StoreError(f"{experiment.name} has no replicate {replicate}; stored replicates: "
+                         f"{', '.join(map(str, replicates)) or 'none'}.")
+    finished = finished_levels(paths, replicate)
+    files = paths.level_files(replicate, level)
+    if level not in finished or not os.path.isfile(files.weights_end) or not os.path.isfile(files.mask):
+        raise StoreError(f"Level {level} of {experiment.name} replicate {replicate} is not finished; "
+                         f"finished levels: {', '.join(map(str, finished)) or 'none'}.")
+    return files
+
+
+def weights_file(files: RunFiles, weights: str) -> str:
+    """The stored weights `export --weights` names.
+
+    Raises:
+      LotteryError: `weights` is not early_stop or final.
+      StoreError: the level has no early-stop weights (trained before they were kept).
+    """
+    if weights not in WEIGHTS:
+        raise LotteryError(f"--weights must be one of {', '.join(WEIGHTS)}, got {weights!r}.")
+    if weights == "final":
+        return files.weights_end
+    if not os.path.isfile(files.weights_early_stop):
+        name = os.path.basename(files.weights_early_stop)
+        raise StoreError(f"{files.dir} has no early-stop weights ({name}; levels trained by an "
+                         "older version do not keep them): export "
+                         "--weights=final, or move the level's folder aside and rerun to retrain it.")
+    return files.weights_early_stop
+
+
+def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float]:
+    """(step, test accuracy) of the level's early-stop or final weights, from metrics.json."""
+    metrics = store.read_json(files.metrics)
+    if weights == "early_stop":
+        return int(metrics["early_stop_step"]), float(metrics["early_stop_test_accuracy"])
+    return int(metrics["final_step"]), float(metrics["test_accuracy"])
+
+
+def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "final") -> keras.Model:
+    """The config's model, wrapped for pruning, holding a stored run's weights and mask.
+
+    Args:
+      config: the experiment's config.
+      files: the run's files.
+      weights: `final` (weights_end.npz) or `early_stop` (weights_early_stop.npz).
+    """
+    spec = get_spec(config.dataset.name)
+    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                        config.model.initializer, config.seed)
+    wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
+    tfmot_adapter.set_weights(wrapped, store.load_arrays(weights_file(files, weights)))
+    tfmot_adapter.set_masks(wrapped, store.load_arrays(files.mask))
+    return wrapped
+
+
+def plain_model(config: ml_collections.ConfigDict, wrapped: keras.Model) -> keras.Model:
+    """The config's model without tfmot's wrappers, holding `wrapped`'s masked weights.
+
+    Built afresh rather than stripped, so its variables carry the layers' own
+    names (`dense_1/kernel`), not the wrappers' (`prune_low_magnitude_dense_1/...`).
+    """
+    tfmot_adapter.apply_masks(wrapped)
+    spec = get_spec(config.dataset.name)
+    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                        config.model.initializer, config.seed)
+    tfmot_adapter.set_weights(model, tfmot_adapter.get_weights(wrapped))
+    return model
