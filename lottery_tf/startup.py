@@ -7,8 +7,13 @@ no say: absl's "before InitializeLog" warning, the oneDNN notice and the
 missing-CUDA notices, twice per process. `import_tensorflow` imports
 TensorFlow with file descriptor 2 sent to a temporary file and writes back
 every line but those notices, so anything else (a real load error) still shows.
+
+It also drops TensorFlow's "triggered tf.function retracing" warning: every
+level builds a fresh model with its own evaluation functions, by design, which
+that warning counts as retracing after a few levels.
 """
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -44,10 +49,16 @@ def filtered_stderr(drop: re.Pattern = LOAD_NOTICES):
             sys.stderr.flush()
 
 
+class _DropExpectedRetracing(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def import_tensorflow():
     """Imports TensorFlow (once per process) without its load-time notices; returns the module."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with filtered_stderr():
         import tensorflow
+    tensorflow.get_logger().addFilter(_DropExpectedRetracing())
     return tensorflow
