@@ -78,6 +78,8 @@ class LevelRecorder(keras.callbacks.Callback):
         self.masks: dict[str, np.ndarray] | None = None
         self.first_step: int | None = None
         self.wall_seconds = 0.0
+        # The weights at the lowest validation loss so far (the early stop).
+        self.early_stop_weights: dict[str, np.ndarray] | None = None
         self._clock = 0.0
         self._tensorboard: TensorBoardLogger | None = None
 
@@ -91,9 +93,8 @@ class LevelRecorder(keras.callbacks.Callback):
         self._clock = time.perf_counter()
         if self.logdir:
             by_layer = mask_lib.percent_remaining_by_layer(self.masks)
-            self._tensorboard = TensorBoardLogger(
-                self.logdir, {name: 1 - p / 100 for name, p in by_layer.items()},
-                1 - mask_lib.percent_remaining(self.masks) / 100)
+            self._tensorboard = TensorBoardLogger(self.logdir, "ticket", by_layer,
+                                                  mask_lib.percent_remaining(self.masks))
             self._tensorboard.on_train_begin({"step": _global_step(self.model, self.start_step)})
 
     def on_epoch_end(self, epoch, logs=None):
@@ -109,6 +110,9 @@ class LevelRecorder(keras.callbacks.Callback):
             x, y = self.test_data if isinstance(self.test_data, tuple) else (self.test_data, None)
             test = self.model.evaluate(x, y, verbose=0, return_dict=True, batch_size=1000)
             point.update(test_loss=float(test["loss"]), test_accuracy=float(test[self.metric]))
+        if point["val_loss"] < self.tracker.best_val_loss():  # a new early stop: keep its weights
+            tfmot_adapter.apply_masks(self.model)
+            self.early_stop_weights = tfmot_adapter.get_weights(self.model)
         self.tracker.on_test_end(point)
         if self._tensorboard is not None:
             learning_rate = self.model.optimizer.learning_rate
@@ -121,7 +125,7 @@ class LevelRecorder(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self.wall_seconds += time.perf_counter() - self._clock
         if self._tensorboard is not None:
-            self._tensorboard.on_train_end()
+            self._tensorboard.on_train_end({"step": _global_step(self.model, self.start_step)})
             self._tensorboard = None
 
     @property

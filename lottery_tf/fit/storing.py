@@ -1,9 +1,10 @@
 """Stores a `fit`-based level in the command line's layout, for `report` and `export`.
 
     <root>/<name>_<hash>/config.json
-      replicate_<r>/rewind_weights.npz, summary.csv, tensorboard/summary/
-        level_<L>/mask.npz, weights_start.npz, weights_end.npz, metrics.json
+      replicate_<r>/rewind_weights.npz, summary.csv
+        level_<L>/mask.npz, weights_start.npz, weights_end.npz, weights_early_stop.npz, metrics.json
           branch_<control>_<hash>/  (the same files, for a control such as reinit)
+      tensorboard/rep<r>/level_<LL>/..., rep<r>/summary/...  (HParams sessions, by-level figures)
 
 The folder's hash is the command line's config hash, over the settings the
 caller describes in `config` (dotted keys of `lottery_tf.experiments.config`).
@@ -105,6 +106,8 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     store.save_arrays(files.mask, masks)
     store.save_arrays(files.weights_start, recorder.weights_start)
     store.save_arrays(files.weights_end, tfmot_adapter.get_weights(model))
+    if recorder.early_stop_weights is not None:
+        store.save_arrays(files.weights_early_stop, recorder.early_stop_weights)
     metrics = {"seed": seed, "start_step": recorder.first_step, "level": level, "replicate": replicate,
                "percent_remaining": mask_lib.percent_remaining(masks),
                "percent_remaining_by_layer": mask_lib.percent_remaining_by_layer(masks),
@@ -125,4 +128,4 @@ def _write_summaries(paths: ExperimentPaths, replicate: int, metrics: dict, cont
                    for level in finished_levels(paths, replicate)
                    if os.path.exists(paths.branch_files(replicate, level, folder).metrics)]
     write_replicate_summary(paths, replicate, results, run=control or "")
-    log_level_to_tensorboard(paths, replicate, metrics, run=control or "")
+    log_level_to_tensorboard(paths, replicate, metrics, branch_folder=metrics.get("branch_folder", ""))

@@ -80,10 +80,3 @@ def check_sparsity(saved_model: str, masks: dict) -> dict[str, np.ndarray]:
         if np.any(kernels[name][mask == 0] != 0):
             raise ExportError(f"The saved kernel of {name} has non-zero weights where its mask is 0.")
     return kernels
-
-
-def check_accuracy(measured: float | None, stored: float, examples: int, weights: str) -> None:
-    """The export answers like the level did: its accuracy is the stored one, to one example."""
-    if measured is not None and abs(measured - stored) > 1.0 / examples + 1e-9:
-        raise ExportError(f"The exported model's test accuracy {measured:.4f} differs from the stored "
-                          f"accuracy {stored:.4f} of the level's {weights} weights; the export is wrong.")

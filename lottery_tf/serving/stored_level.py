@@ -59,40 +59,50 @@ def weights_file(files: RunFiles, weights: str) -> str:
     return files.weights_early_stop
 
 
-def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float]:
-    """(step, test accuracy) of the level's early-stop or final weights, from metrics.json."""
+def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float | None]:
+    """(step, test accuracy or None) of the level's early-stop or final weights, from metrics.json."""
     metrics = store.read_json(files.metrics)
-    if weights == "early_stop":
-        return int(metrics["early_stop_step"]), float(metrics["early_stop_test_accuracy"])
-    return int(metrics["final_step"]), float(metrics["test_accuracy"])
+    step, accuracy = ((metrics["early_stop_step"], metrics["early_stop_test_accuracy"])
+                      if weights == "early_stop" else (metrics["final_step"], metrics["test_accuracy"]))
+    return int(step), None if accuracy is None else float(accuracy)
 
 
-def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "final") -> keras.Model:
-    """The config's model, wrapped for pruning, holding a stored run's weights and mask.
+def build_plain(config: ml_collections.ConfigDict, architecture: str | None = None) -> keras.Model:
+    """The experiment's model, unwrapped: the zoo's builder, or the Keras JSON a fit-based
+    experiment of the user's own model stored (`architecture`), when that file exists."""
+    if architecture is not None and os.path.isfile(architecture):
+        with open(architecture) as handle:
+            return keras.models.model_from_json(handle.read())
+    spec = get_spec(config.dataset.name)
+    return build_model(config.model.name, spec.image_shape, spec.num_classes,
+                       config.model.initializer, config.seed)
+
+
+def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "final",
+            architecture: str | None = None) -> keras.Model:
+    """The experiment's model, wrapped for pruning, holding a stored run's weights and mask.
 
     Args:
       config: the experiment's config.
       files: the run's files.
       weights: `final` (weights_end.npz) or `early_stop` (weights_early_stop.npz).
+      architecture: a stored Keras JSON architecture (see `build_plain`).
     """
-    spec = get_spec(config.dataset.name)
-    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                        config.model.initializer, config.seed)
+    model = build_plain(config, architecture)
     wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
     tfmot_adapter.set_weights(wrapped, store.load_arrays(weights_file(files, weights)))
     tfmot_adapter.set_masks(wrapped, store.load_arrays(files.mask))
     return wrapped
 
 
-def plain_model(config: ml_collections.ConfigDict, wrapped: keras.Model) -> keras.Model:
-    """The config's model without tfmot's wrappers, holding `wrapped`'s masked weights.
+def plain_model(config: ml_collections.ConfigDict, wrapped: keras.Model,
+                architecture: str | None = None) -> keras.Model:
+    """The experiment's model without tfmot's wrappers, holding `wrapped`'s masked weights.
 
     Built afresh rather than stripped, so its variables carry the layers' own
     names (`dense_1/kernel`), not the wrappers' (`prune_low_magnitude_dense_1/...`).
     """
     tfmot_adapter.apply_masks(wrapped)
-    spec = get_spec(config.dataset.name)
-    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                        config.model.initializer, config.seed)
+    model = build_plain(config, architecture)
     tfmot_adapter.set_weights(model, tfmot_adapter.get_weights(wrapped))
     return model

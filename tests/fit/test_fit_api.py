@@ -227,10 +227,10 @@ def test_level_recorder_finds_the_early_stop_step_and_logs_to_tensorboard(tmp_pa
     assert recorder.first_step == 4
     scalars = _scalars(tmp_path)
     remaining = sum(m.sum() for m in masks.values()) / sum(m.size for m in masks.values())
-    assert scalars["sparsity/total"][4] == pytest.approx(1 - remaining)
-    assert scalars["sparsity/logits"][4] == pytest.approx(0.25, abs=0.1)
-    assert sorted(scalars["validation/loss"]) == [8, 12, 16]
-    assert scalars["validation/loss"][best["step"]] == pytest.approx(best["val_loss"])
+    assert scalars["percent_remaining/total"][4] == pytest.approx(100 * remaining)
+    assert scalars["percent_remaining_by_layer/logits"][4] == pytest.approx(75, abs=10)
+    assert sorted(scalars["ticket/validation/loss"]) == [8, 12, 16]
+    assert scalars["ticket/validation/loss"][best["step"]] == pytest.approx(best["val_loss"])
 
 
 def test_level_recorder_needs_validation_data():
