@@ -208,7 +208,8 @@ def run_results_command(command: str) -> None:
     if FLAGS.compact:
         from lottery_tf.export_compact import export_compact, format_compact
 
-        print(format_compact(export_compact(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate)))
+        print(format_compact(export_compact(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate,
+                                            weights=FLAGS.weights)))
 
 
 def main(argv: list[str]) -> None:

@@ -78,7 +78,8 @@ from lottery_tf.serving.stored_level import (
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 
 __all__ = ["SIGNATURE", "ExportError", "ExportResult", "check_images", "export_command", "export_level",
-           "format_result", "rebuild", "saved_variable_names", "tflite_logits", "zipped_size"]
+           "format_result", "level_files", "max_diff", "rebuild", "saved_variable_names", "tflite_logits",
+           "weights_file", "zipped_size"]
 
 # Largest |difference| allowed, as a fraction of max(1, largest |logit|). A stripped
 # model runs the same kernels on the same values, so the SavedModel should agree to

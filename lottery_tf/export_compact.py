@@ -34,6 +34,7 @@ import tf_keras as keras
 
 from lottery_tf import export as export_lib
 from lottery_tf.data.registry import spec_of
+from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.models.prunable import prunable_layers
@@ -223,7 +224,7 @@ def latency_ms(saved_models: dict[str, str], images: np.ndarray,
 
 
 def export_compact(root: str, selector: str | None, level: int, replicate: int = 0,
-                   rounds: dict[int, int] | None = None) -> CompactResult:
+                   rounds: dict[int, int] | None = None, weights: str = "early_stop") -> CompactResult:
     """Writes the compact SavedModel of a finished level, checks and times it.
 
     Runs after `export.export_level` (whose SavedModels of this level and of
@@ -242,20 +243,21 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     dense_dir = os.path.join(experiment.paths.level(replicate, 0), "export", "saved_model")
     images, described = export_lib.check_images(config)
     keras.backend.clear_session()
-    wrapped = export_lib.rebuild(config, files, experiment.paths.architecture)
-    expected = wrapped(images, training=False).numpy()
+    wrapped = export_lib.rebuild(config, files, weights, experiment.paths.architecture)
     spec = spec_of(config.dataset)
+    expected = wrapped(normalize_images(images, spec), training=False).numpy()
     plain = tfmot_adapter.training_view(wrapped)  # the same architecture, unwrapped
     try:
         unit_chain(plain)
     except ConfigError as error:
         raise ConfigError(f"export --compact: {error}") from None
-    weights, masks = store.load_arrays(files.weights_end), store.load_arrays(files.mask)
-    compact, units = compact_model(plain, weights, masks)
+    trained = store.load_arrays(export_lib.weights_file(files, weights))
+    masks = store.load_arrays(files.mask)
+    compact, units = compact_model(plain, trained, masks)
     directory = os.path.join(export_dir, "compact_saved_model")
     module = export_lib.ServingModule(compact, spec, list(prunable_layers(compact)))
     export_lib.write_saved_model(module, directory)
-    difference = export_lib._max_diff(expected, export_lib.saved_model_logits(directory, images),
+    difference = export_lib.max_diff(expected, export_lib.saved_model_logits(directory, images),
                                       export_lib.SAVED_MODEL_TOLERANCE, "The compact SavedModel")
     for needed in (dense_dir, masked_dir):
         if not os.path.isdir(needed):
@@ -264,7 +266,7 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     timings = latency_ms({"dense": dense_dir, "masked": masked_dir, "compact": directory}, images, rounds)
     result = CompactResult(
         saved_model=directory, units=units, params_dense=int(plain.count_params()),
-        params_masked=_params_masked(weights, masks), params_compact=int(compact.count_params()),
+        params_masked=_params_masked(trained, masks), params_compact=int(compact.count_params()),
         latency_ms=timings, max_abs_diff=difference, check_inputs=described)
     summary_path = os.path.join(export_dir, "export.json")
     summary = store.read_json(summary_path) if os.path.exists(summary_path) else {}

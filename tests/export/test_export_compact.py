@@ -104,8 +104,9 @@ def test_compact_export_writes_checks_and_times(tiny_mnist_dir, tmp_path):
     assert result.params_compact == result.params_masked == 784 * 20 + 20 + 20 * 10 + 10 + 10 * 10 + 10
     # The loaded compact SavedModel against the stored level, independently of the export code.
     images = _images(tiny_mnist_dir, count=200)
-    expected = export.rebuild(experiment.config_dict(), experiment.paths.level_files(0, 1))(images).numpy()
-    served = tf.saved_model.load(result.saved_model).signatures["serving_default"]
+    expected = export.rebuild(experiment.config_dict(), experiment.paths.level_files(0, 1),
+                              "early_stop")(images).numpy()  # the weights export uses by default
+    served = tf.saved_model.load(result.saved_model).signatures["normalized"]  # images normalized here
     np.testing.assert_allclose(served(images=tf.constant(images))["logits"].numpy(), expected, atol=1e-5)
     written = json.load(open(os.path.join(os.path.dirname(result.saved_model), "export.json")))
     assert written["compact"]["latency_ms"]["compact"].keys() == {"1", "256"}
