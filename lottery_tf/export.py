@@ -42,7 +42,7 @@ from typing import TextIO
 import numpy as np
 import tf_keras as keras
 
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import LotteryError
 from lottery_tf.experiments import store
@@ -63,8 +63,10 @@ from lottery_tf.serving.saved_model import (
     PIXELS_SIGNATURE,
     SIGNATURE,
     ServingModule,
+    saved_kernels,
     saved_model_logits,
     saved_variable_names,
+    stored_dtype,
     write_saved_model,
     zipped_size,
 )
@@ -78,7 +80,8 @@ from lottery_tf.serving.stored_level import (
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 
 __all__ = ["SIGNATURE", "ExportError", "ExportResult", "check_images", "export_command", "export_level",
-           "format_result", "level_files", "max_diff", "rebuild", "saved_variable_names", "tflite_logits",
+           "format_result", "level_files", "max_diff", "rebuild", "saved_kernels", "saved_variable_names",
+           "tflite_logits",
            "weights_file", "zipped_size"]
 
 # Largest |difference| allowed, as a fraction of max(1, largest |logit|). A stripped
@@ -170,7 +173,7 @@ def export_saved_model(experiment: StoredExperiment, replicate: int, level: int,
     """
     config = experiment.config_dict()
     files = level_files(experiment, replicate, level)
-    spec = get_spec(config.dataset.name)
+    spec = spec_of(config.dataset)
     keras.backend.clear_session()
     architecture = experiment.paths.architecture
     wrapped = rebuild(config, files, weights, architecture)
@@ -262,25 +265,25 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
         result.tflite = _tflite_models(experiment, replicate, level, saved_model, dense, images, logits)
     else:
         _remove_stale_tflite(directory)
-    store.write_json(os.path.join(directory, "export.json"), _record(result, get_spec(config.dataset.name)))
+    store.write_json(os.path.join(directory, "export.json"), _record(result, spec_of(config.dataset)))
     return result
 
 
 def _record(result: ExportResult, spec) -> dict:
     """export.json: the result plus how to call the model."""
     shape = [None, *spec.image_shape]
+    formula = f"(pixel / {spec.pixel_scale:g} - mean) / std"
     return {
         **dataclasses.asdict(result),
         "signatures": {
-            SIGNATURE: {"images": {"dtype": "uint8", "shape": shape,
-                                   "meaning": "pixels as the dataset stores them"}},
-            PIXELS_SIGNATURE: {"images": {"dtype": "float32", "shape": shape, "meaning": "pixels in 0-255"}},
-            NORMALIZED_SIGNATURE: {"images": {"dtype": "float32", "shape": shape,
-                                              "meaning": "(pixel / 255 - mean) / std"}},
+            SIGNATURE: {"images": {"dtype": stored_dtype(spec).name, "shape": shape,
+                                   "meaning": "inputs as the dataset stores them"}},
+            PIXELS_SIGNATURE: {"images": {"dtype": "float32", "shape": shape,
+                                          "meaning": f"inputs in 0-{spec.pixel_scale:g}"}},
+            NORMALIZED_SIGNATURE: {"images": {"dtype": "float32", "shape": shape, "meaning": formula}},
         },
         "signature": SIGNATURE,
-        "normalization": {"formula": "(pixel / 255 - mean) / std", "mean": list(spec.mean),
-                          "std": list(spec.std)},
+        "normalization": {"formula": formula, "mean": list(spec.mean), "std": list(spec.std)},
         "outputs": ["logits", "probabilities"],
         "tolerance": {"saved_model": SAVED_MODEL_TOLERANCE, "tflite": TFLITE_TOLERANCE}}
 

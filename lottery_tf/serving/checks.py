@@ -8,7 +8,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.registry import spec_of
 from lottery_tf.data.sources import load_raw
 from lottery_tf.errors import DataError, LotteryError
 from lottery_tf.serving.saved_model import SIGNATURE, saved_kernels
@@ -39,8 +39,10 @@ def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES,
     """
     split = split if split is not None else test_split(config)
     if split is None:
-        spec = get_spec(config.dataset.name)
-        images = np.random.default_rng(0).integers(0, 256, (count, *spec.image_shape), dtype=np.uint8)
+        spec = spec_of(config.dataset)
+        rng = np.random.default_rng(0)
+        images = (rng.integers(0, 256, (count, *spec.image_shape), dtype=np.uint8) if spec.pixel_scale == 255
+                  else rng.uniform(0, spec.pixel_scale, (count, *spec.image_shape)).astype(np.float32))
         return images, f"{count} random images (the {config.dataset.name} data was not found)"
     images = split[0][:count]
     return images, f"the first {len(images)} {config.dataset.name} test images"
@@ -52,7 +54,7 @@ def saved_model_accuracy(directory: str, images: np.ndarray, labels: np.ndarray,
     serve = tf.saved_model.load(directory).signatures[SIGNATURE]
     correct = 0
     for start in range(0, len(images), batch_size):
-        logits = serve(images=tf.constant(images[start:start + batch_size], tf.uint8))["logits"]
+        logits = serve(images=tf.constant(images[start:start + batch_size]))["logits"]
         correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels[start:start + batch_size]))
     return correct / len(images)
 

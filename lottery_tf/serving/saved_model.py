@@ -2,11 +2,12 @@
 
 Signatures (all return `logits` and `probabilities`):
 
-- `serving_default`: `images` uint8 [None, H, W, C], pixels as the dataset
-  stores them; the model normalizes them as training did.
-- `pixels`: `images` float32 [None, H, W, C], pixels in 0-255 (decoded images,
-  say); values outside 0-255 are refused.
-- `normalized`: `images` float32, already normalized ((pixel / 255 - mean) / std);
+- `serving_default`: `images` as the dataset stores them (uint8 [None, H, W, C]
+  for image datasets; float32 for inputs of another scale); the model
+  normalizes them as training did.
+- `pixels`: `images` float32, values in 0-pixel_scale (decoded images, say);
+  values outside that range are refused.
+- `normalized`: `images` float32, already normalized ((x / pixel_scale - mean) / std);
   values outside the range normalized pixels can take are refused, so raw
   pixels fed here fail instead of answering with saturated probabilities.
 
@@ -23,12 +24,18 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.data.registry import DatasetSpec
+from lottery_tf.models.prunable import pruned_weight
 
 SIGNATURE = "serving_default"
 PIXELS_SIGNATURE = "pixels"
 NORMALIZED_SIGNATURE = "normalized"
 # Slack on the range checks, for float rounding of images normalized elsewhere.
 RANGE_SLACK = 1e-3
+
+
+def stored_dtype(spec: DatasetSpec) -> tf.DType:
+    """How the dataset stores its inputs: uint8 pixels (scale 255), else float32."""
+    return tf.uint8 if spec.pixel_scale == 255 else tf.float32
 
 
 def _layer(model: keras.Model, qualified: str):
@@ -46,15 +53,16 @@ class ServingModule(tf.Module):
         self.model = model
         # Saved as named references so the sparsity check can read back exactly
         # the prunable kernels, whatever the variables' scoped names are.
-        self.kernels = {name: _layer(model, name).kernel for name in prunable}
+        self.kernels = {name: pruned_weight(_layer(model, name)) for name in prunable}
         shape = [None, *spec.image_shape]
         self._mean = tf.constant(spec.mean, tf.float32)
         self._std = tf.constant(spec.std, tf.float32)
+        self._scale = float(spec.pixel_scale)
         # The range a normalized pixel can take, per channel.
         self._normalized_low = (0.0 - self._mean) / self._std - RANGE_SLACK
         self._normalized_high = (1.0 - self._mean) / self._std + RANGE_SLACK
-        self.serve_stored = tf.function(self._serve_stored,
-                                        input_signature=[tf.TensorSpec(shape, tf.uint8, name="images")])
+        self.serve_stored = tf.function(
+            self._serve_stored, input_signature=[tf.TensorSpec(shape, stored_dtype(spec), name="images")])
         self.serve_pixels = tf.function(self._serve_pixels,
                                         input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
         self.serve_normalized = tf.function(
@@ -68,7 +76,7 @@ class ServingModule(tf.Module):
 
     def _normalize(self, pixels):
         # The training pipeline's order of operations (data/splits.normalize_images).
-        return (pixels / 255.0 - self._mean) / self._std
+        return (pixels / self._scale - self._mean) / self._std
 
     def _predict(self, normalized):
         logits = self.model(normalized, training=False)
@@ -77,13 +85,14 @@ class ServingModule(tf.Module):
     def _serve_stored(self, images):
         return self._predict(self._normalize(tf.cast(images, tf.float32)))
 
+
     def _serve_pixels(self, images):
         checks = [
             tf.debugging.assert_greater_equal(images, 0.0, message=(
-                "'pixels' takes pixels in 0-255; got negative values (already normalized images "
-                "go to the 'normalized' signature)")),
-            tf.debugging.assert_less_equal(images, 255.0, message=(
-                "'pixels' takes pixels in 0-255; got values above 255")),
+                "'pixels' takes values in 0-pixel_scale; got negative values (already normalized "
+                "images go to the 'normalized' signature)")),
+            tf.debugging.assert_less_equal(images, self._scale, message=(
+                "'pixels' takes values in 0-pixel_scale; got values above it")),
         ]
         with tf.control_dependencies(checks):
             return self._predict(self._normalize(images))
@@ -126,9 +135,9 @@ def saved_variable_names(directory: str) -> list[str]:
 
 
 def saved_model_logits(directory: str, images: np.ndarray) -> np.ndarray:
-    """Logits of a SavedModel loaded back, through its default signature (uint8 images)."""
+    """Logits of a SavedModel loaded back, through its default signature (inputs as stored)."""
     serve = tf.saved_model.load(directory).signatures[SIGNATURE]
-    return serve(images=tf.constant(images, tf.uint8))["logits"].numpy()
+    return serve(images=tf.constant(images))["logits"].numpy()
 
 
 def zipped_size(directory: str) -> int:

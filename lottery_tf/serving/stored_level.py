@@ -9,11 +9,10 @@ import os
 import ml_collections
 import tf_keras as keras
 
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import LotteryError, StoreError
 from lottery_tf.experiments import store
 from lottery_tf.experiments.paths import RunFiles
-from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import StoredExperiment, finished_levels, stored_replicates
@@ -73,7 +72,7 @@ def build_plain(config: ml_collections.ConfigDict, architecture: str | None = No
     if architecture is not None and os.path.isfile(architecture):
         with open(architecture) as handle:
             return keras.models.model_from_json(handle.read())
-    spec = get_spec(config.dataset.name)
+    spec = spec_of(config.dataset)
     return build_model(config.model.name, spec.image_shape, spec.num_classes,
                        config.model.initializer, config.seed)
 
@@ -89,9 +88,10 @@ def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "
       architecture: a stored Keras JSON architecture (see `build_plain`).
     """
     model = build_plain(config, architecture)
-    wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
+    masks = store.load_arrays(files.mask)
+    wrapped = tfmot_adapter.wrap(model, masks)  # the stored mask names the pruned layers
     tfmot_adapter.set_weights(wrapped, store.load_arrays(weights_file(files, weights)))
-    tfmot_adapter.set_masks(wrapped, store.load_arrays(files.mask))
+    tfmot_adapter.set_masks(wrapped, masks)
     return wrapped
 
 

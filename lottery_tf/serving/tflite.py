@@ -52,9 +52,9 @@ def _interpreter(content: bytes, batch_shape: tuple[int, ...], builtin_only: boo
 
 
 def tflite_logits(content: bytes, images: np.ndarray) -> np.ndarray:
-    """Logits of a TFLite model for a batch of uint8 images."""
+    """Logits of a TFLite model for a batch of inputs as the dataset stores them."""
     interpreter, image_index, logits_index = _interpreter(content, images.shape)
-    interpreter.set_tensor(image_index, images.astype(np.uint8))
+    interpreter.set_tensor(image_index, images)
     interpreter.invoke()
     return interpreter.get_tensor(logits_index).copy()
 
@@ -63,7 +63,7 @@ def tflite_latency_ms(content: bytes, image: np.ndarray, runs: int = LATENCY_RUN
                       builtin_only: bool = False) -> float:
     """Median milliseconds of one `invoke` on a batch of one image (after a warm-up run)."""
     interpreter, image_index, _ = _interpreter(content, (1, *image.shape), builtin_only)
-    interpreter.set_tensor(image_index, image[None].astype(np.uint8))
+    interpreter.set_tensor(image_index, image[None])
     interpreter.invoke()
     times = []
     for _ in range(runs):
