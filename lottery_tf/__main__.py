@@ -10,6 +10,9 @@
 - `export --experiment=NAME_OR_HASH --level=L [--replicate=R] [--tflite] [--compact]`: a
   trained level as a SavedModel (and TFLite; with --compact also rebuilt without its
   removable units and timed), checked against the stored run.
+- `sweep --sweep=FILE [--workers=N] [--shard=i/n]`: a sweep file's replicates and
+  branches as units shared by many workers (lottery_tf/sweeps/).
+- `status`: finished, running, waiting and failed work under --root.
 
 Every config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
 """
@@ -22,10 +25,11 @@ from lottery_tf import startup
 from lottery_tf.errors import LotteryError
 from lottery_tf.experiments.config import describe_fields
 from lottery_tf.experiments.config_files import config_file_problem
+from lottery_tf.sweeps import command as sweep_command  # defines the sweep and status flags
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
 
-COMMANDS = ("train", "lottery", "branch", "report", "export")
+COMMANDS = ("train", "lottery", "branch", "report", "export", *sweep_command.COMMANDS)
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).",
@@ -89,6 +93,9 @@ def run(argv: list[str]) -> None:
     if not commands or commands[0] not in COMMANDS or len(commands) != 1 + (commands[0] == "branch"):
         raise LotteryError(f"Name one command: {' | '.join(COMMANDS[:2])} | branch <name> | "
                            f"{' | '.join(COMMANDS[3:])} (got {commands or 'none'}).")
+    if commands[0] in sweep_command.COMMANDS:
+        sweep_command.run(commands[0], FLAGS)
+        return
     if commands[0] in ("report", "export"):
         run_results_command(commands[0])
         return

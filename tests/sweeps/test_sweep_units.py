@@ -1,0 +1,95 @@
+"""Sweep files, their units and shards, and where a worker's shard comes from (no training)."""
+import pytest
+
+from lottery_tf.errors import ConfigError
+from lottery_tf.sweeps.launch import shard_from
+from lottery_tf.sweeps.spec import load_sweep
+from lottery_tf.sweeps.units import expand, shard
+from lottery_tf.testing import write_config_file
+
+
+def write_sweep(path, config_file, replicates="0", branches=None, **extra):
+    sweep = {"config": str(config_file), "replicates": replicates, "branches": branches or [], **extra}
+    path.write_text(f"def get_sweep():\n    return {sweep!r}\n")
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path, tiny_mnist_dir):
+    return write_config_file(tmp_path / "tiny.py", tiny_mnist_dir, levels=3)
+
+
+def test_a_sweep_expands_to_trunks_then_branch_runs_lowest_level_first(tmp_path, config_file):
+    sweep = load_sweep(write_sweep(tmp_path / "s.py", config_file, "0-1", [
+        {"name": "reinit", "levels": "1-3"},
+        {"name": "prune_at_init", "levels": "2", "args": {"method": "snip"}}]))
+    units = expand(sweep)
+    assert [u.id for u in units[:2]] == ["trunk_r0", "trunk_r1"]
+    assert all(u.level == 3 for u in units[:2])
+    branch_units = units[2:]
+    assert len(branch_units) == 2 * 3 + 2
+    assert [u.level for u in branch_units] == sorted(u.level for u in branch_units)
+    assert len({u.id for u in units}) == len(units)
+    snip = [u for u in branch_units if u.branch == "prune_at_init"]
+    assert [dict(u.args) for u in snip] == [{"method": "snip"}] * 2
+
+
+def test_overrides_reach_the_config_and_change_nothing_else(tmp_path, config_file):
+    sweep = load_sweep(write_sweep(tmp_path / "s.py", config_file, overrides={
+        "levels": 5, "pruning.rate": 0.3}))
+    assert sweep.config.levels == 5 and sweep.config.pruning.rate == 0.3
+    assert sweep.config.model.name == "lenet_40_20"
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5])
+def test_shards_cover_every_unit_once_and_are_balanced(tmp_path, config_file, count):
+    sweep = load_sweep(write_sweep(tmp_path / "s.py", config_file, "0-2", [
+        {"name": "reinit", "levels": "1-3"}, {"name": "random_prune", "levels": "1-3"}]))
+    units = expand(sweep)
+    shards = [shard(units, index, count) for index in range(count)]
+    assert sorted(u.id for s in shards for u in s) == sorted(u.id for u in units)
+    loads = [sum(u.cost for u in s) for s in shards]
+    assert max(loads) - min(loads) <= max(u.cost for u in units)
+    assert shards == [shard(units, index, count) for index in range(count)]  # every worker agrees
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"name": "reinitt", "levels": "1"}, "unknown branch 'reinitt'"),
+    ({"name": "reinit", "levels": "4"}, "past the config's last level 3"),
+    ({"name": "reinit"}, "needs 'name' and 'levels'"),
+    ({"name": "reinit", "levels": "one"}, "not a list of numbers"),
+])
+def test_a_bad_branch_entry_gets_one_clear_error(tmp_path, config_file, entry, message):
+    with pytest.raises(ConfigError, match=message):
+        load_sweep(write_sweep(tmp_path / "s.py", config_file, branches=[entry]))
+
+
+def test_a_missing_sweep_or_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_sweep(str(tmp_path / "nothing.py"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_sweep(write_sweep(tmp_path / "s.py", tmp_path / "missing_config.py"))
+    (tmp_path / "bad.py").write_text("X = 1\n")
+    with pytest.raises(ConfigError, match="get_sweep"):
+        load_sweep(str(tmp_path / "bad.py"))
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({}, (0, 1)),
+    ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"}, (3, 4)),
+    ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, (3, 4)),
+    ({"JOB_COMPLETION_INDEX": "2", "LOTTERY_TF_SHARD_COUNT": "5"}, (2, 5)),
+])
+def test_the_shard_comes_from_the_scheduler_environment(environ, expected):
+    assert shard_from(None, environ) == expected
+
+
+def test_the_shard_flag_wins_and_bad_shards_are_refused():
+    assert shard_from("1/2", {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "4"}) == (1, 2)
+    for text in ("2/2", "x/2", "1", "-1/3"):
+        with pytest.raises(ConfigError, match="--shard"):
+            shard_from(text, {})
+    with pytest.raises(ConfigError, match="LOTTERY_TF_SHARD_COUNT"):
+        shard_from(None, {"JOB_COMPLETION_INDEX": "0"})
+    with pytest.raises(ConfigError, match="SLURM_ARRAY_TASK_COUNT"):
+        shard_from(None, {"SLURM_ARRAY_TASK_ID": "0"})

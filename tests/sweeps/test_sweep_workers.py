@@ -1,0 +1,178 @@
+"""Real worker processes sharing one root: a killed worker's unit is taken over, the results
+equal one process's, Slurm-style shards split the units, and failures are recorded."""
+import glob
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+from lottery_tf.experiments import branches, store
+from lottery_tf.experiments.config import experiment_name
+from lottery_tf.experiments.lottery import prepare, run_replicate
+from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.sweeps import claims
+from lottery_tf.sweeps.spec import load_sweep
+from lottery_tf.sweeps.status import root_status
+from lottery_tf.sweeps.units import expand, shard
+from lottery_tf.sweeps.worker import WorkerOptions, run_worker
+from lottery_tf.testing import assert_same_results, stored_results, write_config_file
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SETTINGS = {"rewind": "20it", "levels": 2}
+BRANCHES = [{"name": "reinit", "levels": "1-2"}, {"name": "random_prune", "levels": "2"}]
+
+
+def _write_sweep(tmp_path, data_dir, branch_list, replicates="0", **settings):
+    config_file = write_config_file(tmp_path / "tiny.py", data_dir, **settings)
+    path = tmp_path / "sweep.py"
+    path.write_text("def get_sweep():\n    return "
+                    f"{ {'config': str(config_file), 'replicates': replicates, 'branches': branch_list}!r}\n")
+    return path
+
+
+def _worker(sweep_file, root, *flags, crash_at=None, env=None):
+    environ = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    environ.pop("LOTTERY_TF_CRASH_AT", None)
+    if crash_at:
+        environ["LOTTERY_TF_CRASH_AT"] = crash_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "lottery_tf", "sweep", f"--sweep={sweep_file}", f"--root={root}",
+         "--quiet", "--poll_seconds=0.3", *flags],
+        cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(pattern, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not glob.glob(pattern):
+        assert time.monotonic() < deadline, f"nothing matched {pattern}"
+        time.sleep(0.2)
+
+
+def _finish(process, timeout=300):
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_mnist_dir, tmp_path_factory):
+    """The sweep's results from one process calling what the command line calls."""
+    root = tmp_path_factory.mktemp("one_process")
+    sweep = load_sweep(_write_sweep(tmp_path_factory.mktemp("sweep"), tiny_mnist_dir, BRANCHES,
+                                    **SETTINGS))
+    setup = prepare(sweep.config, str(root), tf.distribute.get_strategy(), quiet=True)
+    run_replicate(setup, 0)
+    for unit in expand(sweep)[1:]:
+        branches.run_branch(setup, unit.branch, 0, unit.level, dict(unit.args))
+    return ExperimentPaths(str(root), experiment_name(sweep.config))
+
+
+def test_three_workers_with_one_killed_midway_equal_one_process(reference, tiny_mnist_dir, tmp_path):
+    sweep_file = _write_sweep(tmp_path, tiny_mnist_dir, BRANCHES, **SETTINGS)
+    root = tmp_path / "runs"
+    experiment = root / os.path.basename(reference.dir)
+    # The doomed worker starts alone, so it surely holds a unit (the trunk) when it dies
+    # at its second pause (level 0, after the step-20 checkpoint).
+    doomed = _worker(sweep_file, root, crash_at="pause:2")
+    _wait_for(str(experiment / "sweep" / "*" / claims.CLAIM))
+    others = [_worker(sweep_file, root) for _ in range(2)]
+    code, output = _finish(doomed)
+    assert code == -signal.SIGKILL, output[-2000:]
+    for process in others:
+        code, output = _finish(process)
+        assert code == 0, output[-3000:]
+
+    paths = ExperimentPaths(str(root), os.path.basename(reference.dir))
+    assert_same_results(stored_results(paths), stored_results(reference))
+    done = [store.read_json(path) for path in glob.glob(str(experiment / "sweep" / "*" / claims.DONE))]
+    assert sorted(record["unit"]["id"] for record in done) == sorted(
+        unit.id for unit in expand(load_sweep(str(sweep_file))))
+    assert doomed.pid not in {record["pid"] for record in done}
+    assert not glob.glob(str(experiment / "sweep" / "*" / claims.CLAIM))  # every claim released
+    assert not glob.glob(str(experiment / "**" / ".lock"), recursive=True)
+    assert "finished 4  running 0  waiting 0  failed 0" in root_status(str(root))
+
+
+def test_two_slurm_array_tasks_split_the_units_without_overlap(tiny_mnist_dir, tmp_path):
+    """Shard 1's branches wait for the trunk that shard 0 runs; shard 1 runs as two local workers."""
+    sweep_file = _write_sweep(tmp_path, tiny_mnist_dir, [{"name": "reinit", "levels": "1-2"}], **SETTINGS)
+    root = tmp_path / "runs"
+    slurm = {"SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_JOB_ID": "77"}
+    tasks = [_worker(sweep_file, root, env={**slurm, "SLURM_ARRAY_TASK_ID": "0"}),
+             _worker(sweep_file, root, "--workers=2", env={**slurm, "SLURM_ARRAY_TASK_ID": "1"})]
+    outputs = [_finish(task) for task in tasks]
+    for code, output in outputs:
+        assert code == 0, output[-3000:]
+
+    sweep = load_sweep(str(sweep_file))
+    units = expand(sweep)
+    experiment = root / experiment_name(sweep.config)
+    ran_by = {}
+    for path in glob.glob(str(experiment / "sweep" / "*" / claims.DONE)):
+        record = store.read_json(path)
+        ran_by[record["unit"]["id"]] = record["pid"]
+    assert sorted(ran_by) == sorted(unit.id for unit in units)
+    assert ran_by["trunk_r0"] == tasks[0].pid
+    shard_1 = [unit.id for unit in shard(units, 1, 2)]
+    assert shard_1 and "trunk_r0" not in shard_1
+    assert not {ran_by[unit] for unit in shard_1} & {tasks[0].pid, tasks[1].pid}  # its two children
+    for unit in units[1:]:  # each branch's results are where the branch command puts them
+        folder = store.read_json(str(experiment / "sweep" / unit.id / claims.DONE))["branch_folder"]
+        assert os.path.exists(experiment / "replicate_0" / f"level_{unit.level}" / folder / "metrics.json")
+
+
+def test_a_failing_unit_is_recorded_not_retried_and_shown(tiny_mnist_dir, tmp_path):
+    sweep = load_sweep(_write_sweep(tmp_path, tiny_mnist_dir, [
+        {"name": "retrain", "levels": "0", "args": {"config": str(tmp_path / "no_such_config.py")}}],
+        levels=0))
+    root = str(tmp_path / "runs")
+    options = WorkerOptions(poll_seconds=0.1)
+    states = run_worker(sweep, root, options)
+    failed_id = expand(sweep)[1].id
+    assert states == {"trunk_r0": "done", failed_id: "failed"}
+    experiment = os.path.join(root, experiment_name(sweep.config))
+    record = store.read_json(os.path.join(claims.unit_dir(experiment, failed_id), claims.FAILED))
+    assert "no_such_config.py does not exist" in record["error"]
+
+    started = time.monotonic()
+    assert run_worker(sweep, root, options) == states  # nothing is retried
+    assert time.monotonic() - started < 30
+    text = root_status(root)
+    assert "finished 1  running 0  waiting 0  failed 1" in text
+    assert "no_such_config.py does not exist" in text
+
+
+def test_status_shows_who_runs_what_and_how_far(tiny_mnist_dir, tmp_path):
+    """A claim and a run lock held by this (live) process, with a checkpoint at step 40 of 60."""
+    sweep = load_sweep(_write_sweep(tmp_path, tiny_mnist_dir, [{"name": "reinit", "levels": "1"}],
+                                    **SETTINGS))
+    root = tmp_path / "runs"
+    experiment = root / experiment_name(sweep.config)
+    store.write_json(str(experiment / "config.json"), {})
+    trunk, branch = expand(sweep)
+    store.write_json(str(experiment / "sweep" / "plan_x.json"), {
+        "train_steps": 60, "units": [trunk.to_json(), branch.to_json()]})
+    assert claims.try_claim(claims.unit_dir(str(experiment), trunk.id), {})
+    assert not claims.try_claim(claims.unit_dir(str(experiment), trunk.id), {})  # held by a live worker
+    level = experiment / "replicate_0" / "level_1"
+    store.write_json(str(level / "checkpoints" / "latest.json"), {"step": 40})
+    (level / ".lock").write_text(json.dumps(claims.me()))
+
+    text = root_status(str(root))
+    assert "finished 0  running 1  waiting 1  failed 0" in text
+    assert f"running  replicate 0 trunk (levels 0-2)  by {claims.me()['host']}:{os.getpid()}" in text
+    assert "waiting  replicate 0 level 1 reinit (for trunk level 1)" in text
+    assert "replicate_0/level_1" in text and "[################--------] 40/60" in text
+
+    # The same claim left by a dead process is taken over.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    claim_file = pathlib.Path(claims.unit_dir(str(experiment), trunk.id)) / claims.CLAIM
+    claim_file.write_text(json.dumps({**claims.me(), "pid": int(dead)}))
+    assert "waiting  replicate 0 trunk" in root_status(str(root))
+    assert claims.try_claim(claims.unit_dir(str(experiment), trunk.id), {})
