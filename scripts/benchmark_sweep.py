@@ -19,6 +19,7 @@ the same test accuracies; writes JSON.
 import glob
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -97,6 +98,7 @@ def main(argv):
         json.dump({"trainings": FLAGS.trainings, "steps": FLAGS.steps, "cores": os.cpu_count(),
                    "load_before": load_before, "load_after": load_after, "variants": rows,
                    "test_accuracies": accuracies, "same_accuracies": same}, handle, indent=2)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,8 @@ def _run_claimed(setup, experiment: str, unit: Unit, options: WorkerOptions, str
     if not claims.try_claim(directory, {"unit": unit.to_json(), "train_steps": setup.train_steps}):
         return False
     with claims.heartbeat(directory):
-        if claims.outcome(directory) == "done":  # finished by the worker whose claim we followed
+        outcome = claims.outcome(directory)  # settled by the worker whose claim we followed?
+        if outcome == "done" or (outcome == "failed" and not options.retry_failed):
             return True
         stream.write(f"[pid {os.getpid()}] {unit.describe()}: started\n")
         stream.flush()

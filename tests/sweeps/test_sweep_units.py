@@ -1,4 +1,8 @@
 """Sweep files, their units and shards, and where a worker's shard comes from (no training)."""
+import pathlib
+import subprocess
+import sys
+
 import pytest
 
 from lottery_tf.errors import ConfigError
@@ -93,3 +97,12 @@ def test_the_shard_flag_wins_and_bad_shards_are_refused():
         shard_from(None, {"JOB_COMPLETION_INDEX": "0"})
     with pytest.raises(ConfigError, match="SLURM_ARRAY_TASK_COUNT"):
         shard_from(None, {"SLURM_ARRAY_TASK_ID": "0"})
+
+
+def test_the_command_line_names_a_missing_sweep_file_without_a_traceback(tmp_path):
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "lottery_tf", "sweep", f"--sweep={tmp_path}/none.py",
+                           f"--root={tmp_path}"], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"error: Sweep file {tmp_path}/none.py does not exist." in done.stderr
+    assert "Traceback" not in done.stderr
