@@ -93,8 +93,7 @@ def heartbeat(directory: str, every: float = HEARTBEAT_SECONDS):
             holder = read_holder(directory)
             if not _mine(holder):
                 return  # taken over (we were judged dead): stop touching it
-            store.atomic_write_bytes(os.path.join(directory, CLAIM),
-                                     json.dumps({**holder, "beat": time.time()}).encode())
+            _replace(os.path.join(directory, CLAIM), {**holder, "beat": time.time()})
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
@@ -105,6 +104,15 @@ def heartbeat(directory: str, every: float = HEARTBEAT_SECONDS):
         thread.join()
         if _mine(read_holder(directory)):
             os.remove(os.path.join(directory, CLAIM))
+
+
+def _replace(path: str, holder: dict) -> None:
+    """Rewrites a claim by rename (readers never see half of it). Not through store.py: its
+    crash points count writes, and a heartbeat's timing would make them non-deterministic."""
+    temporary = f"{path}.{os.getpid()}.beat"
+    with open(temporary, "w") as handle:
+        json.dump(holder, handle)
+    os.replace(temporary, path)
 
 
 def record(directory: str, outcome: str, value: dict) -> None:
