@@ -65,23 +65,41 @@ def pin_to_assigned_cpu() -> None:
         os.sched_setaffinity(0, {int(cpu)})
 
 
+def worker_environments(count: int, environ, pin: bool, cores: list[int]) -> list[dict]:
+    """The environment of each of `count` local workers.
+
+    With GPUs listed in CUDA_VISIBLE_DEVICES, worker i sees only the i-th (round robin);
+    with `pin`, worker i is pinned to core i of `cores` (round robin).
+    """
+    gpus = [gpu for gpu in environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if gpu.strip()]
+    environments = []
+    for index in range(count):
+        env = dict(environ)
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+        if pin and cores:
+            env[CPU_ENV] = str(cores[index % len(cores)])
+        environments.append(env)
+    return environments
+
+
 def start_workers(count: int, worker_args: list[str], pin: bool) -> int:
     """Starts `count` local workers (`python -m lottery_tf sweep ...`), waits for all of them.
 
-    Each gets one intra-op and one inter-op thread, and with `pin` its own core
-    (round robin over the cores this process may use). Ctrl-C stops them all.
+    On CPU each gets one intra-op and one inter-op thread (several small trainings
+    use the cores better than one training's threads do); with GPUs in
+    CUDA_VISIBLE_DEVICES each gets one GPU. With `pin` each gets its own core.
+    Ctrl-C stops them all.
 
     Returns:
       0 if every worker succeeded, else the first non-zero exit code.
     """
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     children = []
-    for index in range(count):
-        env = dict(os.environ)
-        if pin and cores:
-            env[CPU_ENV] = str(cores[index % len(cores)])
+    for env in worker_environments(count, os.environ, pin, cores):
+        threads = [] if "CUDA_VISIBLE_DEVICES" in env else ["--threads=1"]
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "lottery_tf", "sweep", *worker_args, "--threads=1"], env=env))
+            [sys.executable, "-m", "lottery_tf", "sweep", *worker_args, *threads], env=env))
     codes = {}
     try:
         while len(codes) < count:

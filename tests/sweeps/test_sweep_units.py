@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from lottery_tf.errors import ConfigError
-from lottery_tf.sweeps.launch import shard_from
+from lottery_tf.sweeps.launch import CPU_ENV, shard_from, worker_environments
 from lottery_tf.sweeps.spec import load_sweep
 from lottery_tf.sweeps.units import expand, shard
 from lottery_tf.testing import write_config_file
@@ -106,3 +106,12 @@ def test_the_command_line_names_a_missing_sweep_file_without_a_traceback(tmp_pat
     assert done.returncode == 1
     assert f"error: Sweep file {tmp_path}/none.py does not exist." in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_local_workers_get_one_gpu_or_one_pinned_core_each():
+    envs = worker_environments(3, {"CUDA_VISIBLE_DEVICES": "4,5", "X": "1"}, pin=True, cores=[0, 1])
+    assert [env["CUDA_VISIBLE_DEVICES"] for env in envs] == ["4", "5", "4"]
+    assert [env[CPU_ENV] for env in envs] == ["0", "1", "0"]
+    assert all(env["X"] == "1" for env in envs)
+    plain = worker_environments(2, {}, pin=False, cores=[0, 1])
+    assert all("CUDA_VISIBLE_DEVICES" not in env and CPU_ENV not in env for env in plain)
