@@ -117,8 +117,9 @@ def _candidates(open_units, setup, trunk_of, experiment, idle_since, options):
     if idle_since is not None and time.monotonic() - idle_since >= options.steal_after:
         for unit in open_units:
             trunk = trunk_of[unit.replicate]
-            if not unit.is_trunk and trunk not in ready and claims.outcome(
-                    claims.unit_dir(experiment, trunk.id)) is None:
+            outcome = claims.outcome(claims.unit_dir(experiment, trunk.id))
+            settled = outcome == "done" or (outcome == "failed" and not options.retry_failed)
+            if not unit.is_trunk and trunk not in ready and not settled:
                 ready.insert(0, trunk)
     return ready
 

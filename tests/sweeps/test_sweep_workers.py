@@ -179,3 +179,17 @@ def test_status_shows_who_runs_what_and_how_far(tiny_mnist_dir, tmp_path):
     claim_file.write_text(json.dumps({**claims.me(), "pid": int(dead)}))
     assert "waiting  replicate 0 trunk" in root_status(str(root))
     assert claims.try_claim(claims.unit_dir(str(experiment), trunk.id), {})
+
+
+def test_an_idle_shard_runs_the_trunk_it_waits_for_when_nobody_has_claimed_it(tiny_mnist_dir, tmp_path):
+    """Shards run one after another (a throttled job array): shard 1 alone must still finish."""
+    sweep = load_sweep(_write_sweep(tmp_path, tiny_mnist_dir, [{"name": "reinit", "levels": "0"}],
+                                    levels=0))
+    trunk, branch = expand(sweep)
+    assert shard(expand(sweep), 1, 2) == [branch]
+    root = str(tmp_path / "runs")
+    states = run_worker(sweep, root, WorkerOptions(shard=(1, 2), poll_seconds=0.1, steal_after=0.2))
+    assert states == {branch.id: "done"}
+    experiment = os.path.join(root, experiment_name(sweep.config))
+    trunk_record = store.read_json(os.path.join(claims.unit_dir(experiment, trunk.id), claims.DONE))
+    assert trunk_record["pid"] == os.getpid()
