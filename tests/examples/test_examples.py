@@ -25,7 +25,10 @@ TINY = {"dataset.validation_size": 100, "dataset.verify_checksums": False,
 
 
 @pytest.mark.parametrize(("config_file", "source", "pruned_keys"), [
-    ("examples/fashion_dwcnn_config.py", "idx", {"dw_1": "dw_1/depthwise_kernel", "pw_2": "pw_2/kernel"}),
+    # The BatchNorm + DepthwiseConv2D CNN takes ~30 s; its layer kinds are also covered quickly by
+    # tests/models/test_custom_models.py.
+    pytest.param("examples/fashion_dwcnn_config.py", "idx",
+                 {"dw_1": "dw_1/depthwise_kernel", "pw_2": "pw_2/kernel"}, marks=pytest.mark.slow),
     # The 1-D model reads (steps, features) arrays from an .npz: 28 rows of 28 pixels.
     ("examples/rows_conv1d_config.py", "npz", {"conv1d_1": "conv1d_1/kernel", "output": "output/kernel"}),
 ])

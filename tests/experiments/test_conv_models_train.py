@@ -9,7 +9,7 @@ from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.testing import tiny_config, write_tiny_cifar10
 
 
-@pytest.mark.parametrize("model", ["conv2", "resnet_8"])
+@pytest.mark.parametrize("model", ["conv2", pytest.param("resnet_8", marks=pytest.mark.slow)])
 def test_cifar_model_prunes_and_keeps_zeros(model, tmp_path):
     data = write_tiny_cifar10(tmp_path / "cifar")
     config = tiny_config(data, levels=1)
