@@ -7,7 +7,7 @@ from lottery_tf.pruning import tfmot_adapter
 
 
 def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str, str]:
-    """Each prunable layer's kind: "conv", "dense" or "output".
+    """Each prunable layer's kind ("conv", "dense", "embedding" or "output").
 
     Args:
       model: a tf_keras model, wrapped or not.
@@ -18,11 +18,12 @@ def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str
       layer name -> kind, in model order.
 
     Raises:
-      ConfigError: the model has no Dense/Conv2D layer, or `output_layer` is not one of them.
+      ConfigError: the model has no prunable layer, or `output_layer` is not one of them.
     """
     kinds = prunable_layers(model)
     if not kinds:
-        raise ConfigError(f"Model {model.name!r} has no Dense or Conv2D layer to prune.")
+        raise ConfigError(f"Model {model.name!r} has no layer tfmot can prune (Dense, Conv, "
+                          "DepthwiseConv2D, SeparableConv, Embedding or a PrunableLayer).")
     if output_layer is None:
         if "output" in kinds.values():
             return kinds
@@ -35,7 +36,7 @@ def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str
 
 
 def wrap(model: keras.Model) -> keras.Model:
-    """Every Dense/Conv2D layer of `model` in `prune_low_magnitude` with a schedule that never prunes.
+    """Every prunable layer of `model` in `prune_low_magnitude` with a schedule that never prunes.
 
     Masks change only when `lottery_tf.api.prune` (or `set_masks`) writes them.
 
