@@ -7,7 +7,7 @@ from lottery_tf.pruning import tfmot_adapter
 
 
 def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str, str]:
-    """Each prunable layer's kind ("conv", "dense", "embedding" or "output").
+    """Each prunable layer's kind, one of `models.prunable.KINDS` ("conv", "dense", "output", ...).
 
     Args:
       model: a tf_keras model, wrapped or not.
