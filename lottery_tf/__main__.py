@@ -25,6 +25,7 @@ from lottery_tf import startup
 from lottery_tf.errors import LotteryError
 from lottery_tf.experiments.config import describe_fields
 from lottery_tf.experiments.config_files import config_file_problem
+from lottery_tf.experiments.ranges import expand_ranges
 from lottery_tf.sweeps import command as sweep_command  # defines the sweep and status flags
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
@@ -74,17 +75,14 @@ def parse_replicates(text: str | None, single: int) -> list[int]:
     """'1-3,7' -> [1, 2, 3, 7]; None -> [single]."""
     if not text:
         return [single]
-    replicates = []
-    for part in text.split(","):
-        low, _, high = part.strip().partition("-")
-        try:
-            replicates.extend(range(int(low), int(high or low) + 1))
-        except ValueError:
-            raise LotteryError(
-                f"--replicates={text!r} is not a list of numbers or ranges like '1-5'.") from None
+    try:
+        replicates = expand_ranges(text)
+    except ValueError:
+        raise LotteryError(
+            f"--replicates={text!r} is not a list of numbers or ranges like '1-5'.") from None
     if not replicates or min(replicates) < 0:
         raise LotteryError(f"--replicates={text!r} must name replicates >= 0.")
-    return sorted(set(replicates))
+    return replicates
 
 
 def run(argv: list[str]) -> None:

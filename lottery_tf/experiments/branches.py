@@ -43,6 +43,7 @@ from lottery_tf.experiments.lottery import (
 )
 from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
 from lottery_tf.experiments.paths import RunFiles, tensorboard_run_name
+from lottery_tf.experiments.ranges import expand_ranges
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
@@ -383,18 +384,15 @@ def parse_levels(text: str, max_level: int | None = None) -> list[int]:
     Raises:
       ConfigError: not a list of levels, or a level past `max_level`.
     """
-    levels = []
     try:
-        for part in text.split(","):
-            low, _, high = part.strip().partition("-")
-            levels.extend(range(int(low), int(high or low) + 1))
+        levels = expand_ranges(text)
     except ValueError:
         raise ConfigError(f"--levels={text!r} is not a list of levels like '0-3,7'.") from None
     if not levels or min(levels) < 0:
         raise ConfigError(f"--levels={text!r} must name levels >= 0.")
     if max_level is not None and max(levels) > max_level:
         raise ConfigError(f"--levels={text!r} goes past the config's last level {max_level}.")
-    return sorted(set(levels))
+    return levels
 
 
 def _identity(name: str, args: dict) -> dict:

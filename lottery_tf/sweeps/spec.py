@@ -22,6 +22,7 @@ import ml_collections
 
 from lottery_tf.errors import ConfigError
 from lottery_tf.experiments.config_files import load_config_file
+from lottery_tf.experiments.ranges import expand_ranges
 
 _KEYS = {"config", "overrides", "replicates", "branches"}
 _BRANCH_KEYS = {"name", "levels", "args"}
@@ -72,16 +73,13 @@ def parse_numbers(text, what: str) -> tuple[int, ...]:
         text = str(text)
     if isinstance(text, (list, tuple)):
         text = ",".join(str(item) for item in text)
-    numbers = []
     try:
-        for part in str(text).split(","):
-            low, _, high = part.strip().partition("-")
-            numbers.extend(range(int(low), int(high or low) + 1))
+        numbers = expand_ranges(str(text))
     except ValueError:
         raise ConfigError(f"{what}={text!r} is not a list of numbers or ranges like '1-5'.") from None
     if not numbers or min(numbers) < 0:
         raise ConfigError(f"{what}={text!r} must name numbers >= 0.")
-    return tuple(sorted(set(numbers)))
+    return tuple(numbers)
 
 
 def load_sweep(path: str) -> Sweep:
