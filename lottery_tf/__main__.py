@@ -101,7 +101,7 @@ def run(argv: list[str]) -> None:
     import tensorflow as tf
 
     from lottery_tf.experiments.config import experiment_name
-    from lottery_tf.experiments.worker_root import private_root
+    from lottery_tf.storage.worker_root import private_root
     from lottery_tf.training.strategies import RuntimeSpec, barrier, is_chief, make_strategy
 
     tf.config.experimental.enable_op_determinism()

@@ -45,7 +45,6 @@ import tf_keras as keras
 from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import LotteryError
-from lottery_tf.experiments import store
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import StoredExperiment, find_experiment
@@ -78,6 +77,7 @@ from lottery_tf.serving.stored_level import (
     weights_file,
 )
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
+from lottery_tf.storage import store
 
 __all__ = ["SIGNATURE", "ExportError", "ExportResult", "check_images", "export_command", "export_level",
            "format_result", "level_files", "max_diff", "rebuild", "saved_kernels", "saved_variable_names",

@@ -36,11 +36,11 @@ from lottery_tf import export as export_lib
 from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import ConfigError, StoreError
-from lottery_tf.experiments import store
 from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import find_experiment
+from lottery_tf.storage import store
 
 LATENCY_BATCHES = (1, 256)
 LATENCY_ROUNDS = {1: 200, 256: 30}

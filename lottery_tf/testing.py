@@ -105,7 +105,7 @@ def write_config_file(path: pathlib.Path, data_dir, **overrides) -> pathlib.Path
 
 def stored_results(paths, replicate: int = 0) -> dict:
     """Every stored array file and metrics.json of a replicate (minus wall time), by relative path."""
-    from lottery_tf.experiments import store
+    from lottery_tf.storage import store
 
     files = {}
     pattern = os.path.join(paths.dir, f"replicate_{replicate}", "**", "*")

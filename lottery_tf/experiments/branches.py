@@ -32,7 +32,6 @@ import tf_keras as keras
 from lottery_tf.analysis import lmc as lmc_lib
 from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import ConfigError, StoreError
-from lottery_tf.experiments import store
 from lottery_tf.experiments.config import config_hash
 from lottery_tf.experiments.lottery import (
     Setup,
@@ -42,13 +41,14 @@ from lottery_tf.experiments.lottery import (
     replicate_seed,
 )
 from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
-from lottery_tf.experiments.paths import RunFiles, tensorboard_run_name
 from lottery_tf.experiments.ranges import expand_ranges
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import RunFiles, tensorboard_run_name
 from lottery_tf.training.evaluation import Evaluator
 from lottery_tf.training.steps import parse_steps
 

@@ -18,9 +18,7 @@ from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.errors import ConfigError, CorruptFileError, StoreError
 from lottery_tf.experiments import config as config_lib
-from lottery_tf.experiments import crash_points, store
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
-from lottery_tf.experiments.paths import TICKET_RUN, ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.models.prunable import prunable_layers, pruned_weight_keys
 from lottery_tf.models.registry import build_model
@@ -28,6 +26,8 @@ from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning.rates import layer_rates
+from lottery_tf.storage import crash_points, store
+from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths
 from lottery_tf.training.steps import parse_steps
 
 

@@ -14,12 +14,12 @@ import tf_keras as keras
 
 from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import CorruptFileError
-from lottery_tf.experiments import store
-from lottery_tf.experiments.lock import run_lock
-from lottery_tf.experiments.paths import RunFiles
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.storage import store
+from lottery_tf.storage.lock import run_lock
+from lottery_tf.storage.paths import RunFiles
 from lottery_tf.training.callbacks import (
     ConsoleLogger,
     EarlyStopTracker,

@@ -26,8 +26,8 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 from tensorboard.plugins.hparams import api as hparams_api
 
-from lottery_tf.experiments import store
-from lottery_tf.experiments.paths import TICKET_RUN, ExperimentPaths, tensorboard_run_name
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths, tensorboard_run_name
 
 SUMMARY_COLUMNS = ("level", "percent_remaining", "test_accuracy", "test_loss", "early_stop_step",
                    "early_stop_test_accuracy", "early_stop_val_loss", "final_step", "start_step",

@@ -20,10 +20,9 @@ import ml_collections
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
-from lottery_tf.experiments import branches, store
+from lottery_tf.experiments import branches
 from lottery_tf.experiments import config as config_lib
 from lottery_tf.experiments.lottery import _claim
-from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.fit.callbacks import LevelRecorder
 from lottery_tf.fit.rewinding import RewindCallback
@@ -32,6 +31,8 @@ from lottery_tf.models import registry
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import finished_levels
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 
 
 def experiment_config(settings: Mapping[str, object] | None = None) -> ml_collections.ConfigDict:

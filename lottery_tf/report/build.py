@@ -27,10 +27,10 @@ from typing import TextIO
 from matplotlib.figure import Figure
 
 from lottery_tf.errors import StoreError
-from lottery_tf.experiments import store
 from lottery_tf.report import aggregate, figures, tables, tensorboard_images
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
 from lottery_tf.report.experiments import find_experiments
+from lottery_tf.storage import store
 
 INSTABILITY_NOTE = (
     "Instability against the rewind step (instability_vs_rewind) needs lmc runs of one level from "

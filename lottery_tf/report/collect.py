@@ -9,13 +9,13 @@ import json
 import types
 
 from lottery_tf.experiments import branches as branches_lib
-from lottery_tf.experiments import store
 from lottery_tf.report.experiments import (
     StoredExperiment,
     finished_levels,
     level_folders,
     stored_replicates,
 )
+from lottery_tf.storage import store
 
 # replicate -> level -> metrics.json contents
 RunsByReplicate = dict[int, dict[int, dict]]

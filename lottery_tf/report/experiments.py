@@ -9,8 +9,8 @@ import re
 import ml_collections
 
 from lottery_tf.errors import ConfigError, StoreError
-from lottery_tf.experiments import store
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 
 _REPLICATE = re.compile(r"replicate_(\d+)")
 _LEVEL = re.compile(r"level_(\d+)")

@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, MaxNLocator, NullLocator
 
-from lottery_tf.experiments import store
 from lottery_tf.report.aggregate import TICKET, Band, LevelStats, LmcStats, Spread, by_level, curve_band
+from lottery_tf.storage import store
 
 FORMATS = ("png", "svg")
 PERCENT_LABEL = "Percent of weights remaining"

@@ -11,11 +11,11 @@ import tf_keras as keras
 
 from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import LotteryError, StoreError
-from lottery_tf.experiments import store
-from lottery_tf.experiments.paths import RunFiles
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import StoredExperiment, finished_levels, stored_replicates
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import RunFiles
 
 WEIGHTS = ("early_stop", "final")
 

@@ -7,7 +7,7 @@
 - `failed.json`: the unit raised; the error is kept and workers skip the unit until
   the file is deleted (or a worker runs with --retry_failed).
 
-The claim only schedules: the run folders' own locks (experiments/lock.py) still
+The claim only schedules: the run folders' own locks (storage/lock.py) still
 guarantee one writer per run even if two workers judged a claim stale at once.
 """
 import contextlib
@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from lottery_tf.experiments import store
+from lottery_tf.storage import store
 
 CLAIM, DONE, FAILED = "claim.json", "done.json", "failed.json"
 HEARTBEAT_SECONDS = 20.0

@@ -10,7 +10,7 @@ import json
 import os
 
 from lottery_tf.errors import CorruptFileError, StoreError
-from lottery_tf.experiments import store
+from lottery_tf.storage import store
 from lottery_tf.sweeps import claims
 
 BAR_WIDTH = 24
@@ -43,7 +43,7 @@ def _plans(experiment_dir: str) -> tuple[dict, int | None]:
 
 
 def running_runs(experiment_dir: str) -> list[dict]:
-    """Training runs whose lock (experiments/lock.py) is held by a live process, with their
+    """Training runs whose lock (storage/lock.py) is held by a live process, with their
     last checkpointed step."""
     runs = []
     for lock in sorted(glob.glob(os.path.join(experiment_dir, "replicate_*", "**", ".lock"),

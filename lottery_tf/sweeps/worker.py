@@ -12,7 +12,7 @@ import time
 import traceback
 
 from lottery_tf.errors import LotteryError
-from lottery_tf.experiments import store
+from lottery_tf.storage import store
 from lottery_tf.sweeps import claims
 from lottery_tf.sweeps.spec import Sweep
 from lottery_tf.sweeps.units import Unit, expand, shard

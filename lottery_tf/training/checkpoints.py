@@ -12,7 +12,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError
-from lottery_tf.experiments import crash_points, store
+from lottery_tf.storage import crash_points, store
 from lottery_tf.training.callbacks import EarlyStopTracker
 from lottery_tf.training.loop import PausingCallback
 

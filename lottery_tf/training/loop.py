@@ -26,8 +26,8 @@ from absl import logging
 
 from lottery_tf.data import pipeline
 from lottery_tf.errors import TrainingError
-from lottery_tf.experiments import crash_points
 from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.storage import crash_points
 from lottery_tf.training.evaluation import Evaluator
 from lottery_tf.training.strategies import xla_supported
 

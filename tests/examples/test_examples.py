@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lottery_tf.experiments import branches, store
+from lottery_tf.experiments import branches
 from lottery_tf.experiments.config_files import load_config_file
 from lottery_tf.experiments.lottery import prepare, run_lottery
 from lottery_tf.export import export_command, saved_kernels
 from lottery_tf.report.build import build_report
+from lottery_tf.storage import store
 from lottery_tf.testing import synthetic_images, write_npz
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from lottery_tf.errors import ConfigError, StoreError
-from lottery_tf.experiments import branches, store
+from lottery_tf.experiments import branches
 from lottery_tf.experiments.lottery import prepare, run_lottery
 from lottery_tf.pruning import random_masks
+from lottery_tf.storage import store
 from lottery_tf.testing import tiny_config
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from lottery_tf.errors import CorruptFileError, StoreError
-from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import assert_same_results, stored_results, tiny_config
 
 SETTINGS = {"rewind": "20it", "levels": 2}

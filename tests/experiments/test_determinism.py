@@ -1,10 +1,10 @@
 """Same config and seed: bit-identical masks, weights and metrics. Another replicate: different."""
 import numpy as np
 
-from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import assert_same_results, stored_results, tiny_config
 
 

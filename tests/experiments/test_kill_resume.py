@@ -1,7 +1,7 @@
 """Runs killed with SIGKILL at awkward moments, rerun with the same command, end as if never killed.
 
 Each kill is a real `python -m lottery_tf lottery` process killing itself at a
-named moment (lottery_tf/experiments/crash_points.py); the next run resumes
+named moment (lottery_tf/storage/crash_points.py); the next run resumes
 from whatever the killed one left on disk.
 """
 import glob
@@ -15,7 +15,7 @@ import pytest
 
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import assert_same_results, stored_results, tiny_config, write_config_file
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_killed_again_and_again_ends_like_an_uninterrupted_run(reference, tiny_m
 
 
 def test_an_unknown_crash_point_is_refused(monkeypatch):
-    from lottery_tf.experiments import crash_points
+    from lottery_tf.storage import crash_points
 
     monkeypatch.setenv("LOTTERY_TF_CRASH_AT", "mid_wirte:2")
     with pytest.raises(ValueError, match="names no crash point"):

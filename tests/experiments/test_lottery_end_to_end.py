@@ -10,10 +10,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import hparams_sessions, tensorboard_scalars, tiny_config
 
 

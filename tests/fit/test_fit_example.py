@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from lottery_tf.experiments import store
 from lottery_tf.export import export_level
 from lottery_tf.report.experiments import find_experiment
+from lottery_tf.storage import store
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

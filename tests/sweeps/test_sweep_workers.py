@@ -12,10 +12,11 @@ import time
 import pytest
 import tensorflow as tf
 
-from lottery_tf.experiments import branches, store
+from lottery_tf.experiments import branches
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import prepare, run_replicate
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.sweeps import claims
 from lottery_tf.sweeps.spec import load_sweep
 from lottery_tf.sweeps.status import root_status

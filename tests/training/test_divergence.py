@@ -4,10 +4,10 @@ import os
 import pytest
 
 from lottery_tf.errors import TrainingError
-from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import tiny_config
 
 

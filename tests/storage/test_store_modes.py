@@ -5,7 +5,7 @@ import stat
 import numpy as np
 import pytest
 
-from lottery_tf.experiments import store
+from lottery_tf.storage import store
 
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])

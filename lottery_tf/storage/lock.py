@@ -11,7 +11,7 @@ import socket
 import time
 
 from lottery_tf.errors import StoreError
-from lottery_tf.experiments import store
+from lottery_tf.storage import store
 
 
 def _read_holder(path: str) -> dict:

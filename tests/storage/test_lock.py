@@ -9,7 +9,7 @@ import time
 import pytest
 
 from lottery_tf.errors import StoreError
-from lottery_tf.experiments.lock import run_lock
+from lottery_tf.storage.lock import run_lock
 
 
 def _write_lock(directory, pid, host=None):

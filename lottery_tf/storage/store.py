@@ -20,7 +20,7 @@ import numpy as np
 from absl import logging
 
 from lottery_tf.errors import CorruptFileError, StoreError
-from lottery_tf.experiments import crash_points
+from lottery_tf.storage import crash_points
 
 _TEMPORARY = ".tmp"
 _JSON_CHECKSUM = "_sha256"
