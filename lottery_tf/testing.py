@@ -2,7 +2,6 @@
 
 Used by the test suite; also handy for trying a change without real data.
 """
-import glob
 import gzip
 import os
 import pathlib
@@ -97,27 +96,35 @@ def write_tiny_cifar10(directory: pathlib.Path, train: int = 500, test: int = 10
 
 def write_config_file(path: pathlib.Path, data_dir, **overrides) -> pathlib.Path:
     """A config file (for `--config=`) holding `tiny_config(data_dir, **overrides)`."""
-    arguments = "".join(f", {key}={value!r}" for key, value in overrides.items())
+    arguments = f", **{overrides!r}" if overrides else ""  # keys may be dotted ("training.x")
     path.write_text("from lottery_tf.testing import tiny_config\n\n\n"
                     f"def get_config():\n    return tiny_config({str(data_dir)!r}{arguments})\n")
     return path
 
 
 def stored_results(paths, replicate: int = 0) -> dict:
-    """Every stored array file and metrics.json of a replicate (minus wall time), by relative path."""
+    """Every stored array file and metrics.json of a replicate (minus wall time), by relative
+    path; the root may be on any `tf.io.gfile` filesystem."""
+    import tensorflow as tf
+
+    from lottery_tf.storage import files as storage_files
     from lottery_tf.storage import store
 
-    files = {}
-    pattern = os.path.join(paths.dir, f"replicate_{replicate}", "**", "*")
-    for path in sorted(glob.glob(pattern, recursive=True)):
-        relative = os.path.relpath(path, paths.dir)
-        if path.endswith(".npz"):
-            files[relative] = store.load_arrays(path)
-        elif path.endswith("metrics.json"):
-            metrics = store.read_json(path)
-            metrics.pop("wall_seconds")
-            files[relative] = metrics
-    return files
+    results = {}
+    top = storage_files.join(paths.dir, f"replicate_{replicate}")
+    for folder, _, names in tf.io.gfile.walk(top):
+        for name in names:
+            path = storage_files.join(folder, name)
+            relative = path[len(paths.dir):].lstrip("/")
+            if any(part.startswith(".") for part in relative.split("/")):
+                continue  # temporaries and quarantined files, hidden as on a local listing
+            if name.endswith(".npz"):
+                results[relative] = store.load_arrays(path)
+            elif name == "metrics.json":
+                metrics = store.read_json(path)
+                metrics.pop("wall_seconds")
+                results[relative] = metrics
+    return results
 
 
 def assert_same_results(actual: dict, expected: dict) -> None:

@@ -47,6 +47,7 @@ from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import RunFiles, tensorboard_run_name
 from lottery_tf.training.evaluation import Evaluator
@@ -144,7 +145,7 @@ def shuffle_mask(ctx: BranchContext) -> dict:
 def one_shot(ctx: BranchContext) -> dict:
     setup = ctx.setup
     dense_end = setup.paths.weights_end(ctx.replicate, 0)
-    if not os.path.exists(dense_end):
+    if not storage_files.exists(dense_end):
         raise StoreError(f"one_shot needs the trained dense network {dense_end}; run the lottery "
                          "command first.")
     trained = store.load_arrays(dense_end)
@@ -416,18 +417,18 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
     function, seed_offset = BRANCHES[name]
     args = {**DEFAULT_ARGS.get(name, {}), **(args or {})}
     paths = setup.paths
-    if not os.path.exists(paths.metrics(replicate, level)):
+    if not storage_files.exists(paths.metrics(replicate, level)):
         raise StoreError(f"Trunk level {level} of replicate {replicate} is not finished "
                          f"({paths.metrics(replicate, level)} is missing); run the lottery "
                          f"command with --config.levels>={level} first.")
     seed = replicate_seed(setup.config, replicate) + seed_offset
     folder = branch_folder(name, {"seed": seed, **_identity(name, args)})
     files = paths.branch_files(replicate, level, folder)
-    if os.path.exists(files.metrics):
+    if storage_files.exists(files.metrics):
         return store.read_json(files.metrics)
     ctx = BranchContext(setup, name, replicate, level, seed, args, files)
     metrics = function(ctx)
-    if not os.path.exists(files.metrics):  # multi-run branches write their summary here
+    if not storage_files.exists(files.metrics):  # multi-run branches write their summary here
         store.write_json(files.metrics, metrics)
     if "early_stop_test_accuracy" in metrics:  # a single run: summarized like the trunk
         log_level_to_tensorboard(paths, replicate, metrics, branch_folder=folder,
@@ -442,7 +443,7 @@ def trunk_results(setup: Setup, replicate: int) -> list[dict]:
     results = []
     for level in range(setup.config.levels + 1):
         path = setup.paths.metrics(replicate, level)
-        if os.path.exists(path):
+        if storage_files.exists(path):
             results.append(store.read_json(path))
     return results
 
@@ -454,11 +455,11 @@ def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> d
     found: dict[str, list[dict]] = {}
     for level in range(setup.config.levels + 1):
         level_dir = setup.paths.level(replicate, level)
-        if not os.path.isdir(level_dir):
+        if not storage_files.isdir(level_dir):
             continue
-        for folder in sorted(os.listdir(level_dir)):
+        for folder in storage_files.listdir(level_dir):
             metrics_path = os.path.join(level_dir, folder, "metrics.json")
-            if folder.startswith("branch_") and os.path.exists(metrics_path):
+            if folder.startswith("branch_") and storage_files.exists(metrics_path):
                 found.setdefault(folder, []).append(store.read_json(metrics_path))
     if only is not None:
         return {only: found.get(only, [])}

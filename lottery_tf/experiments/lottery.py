@@ -27,6 +27,7 @@ from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning.rates import layer_rates
 from lottery_tf.storage import crash_points, store
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths
 from lottery_tf.training.steps import parse_steps
 
@@ -120,7 +121,7 @@ def _claim(paths: ExperimentPaths, config, data_fingerprint: str, spec=None) -> 
       ConfigError: the stored experiment has other hashed settings, was trained
         on other data, or its config.json is damaged. Nothing is written then.
     """
-    if not os.path.exists(paths.config):
+    if not storage_files.exists(paths.config):
         store.write_json(paths.config, {"hash": config_lib.config_hash(config), "data": data_fingerprint,
                                         "hashed": config_lib.hashed_fields(config),
                                         "config": config.to_dict(),
@@ -156,7 +157,7 @@ def run_replicate(setup: Setup, replicate: int) -> list[dict]:
     info = paths.replicate_info(replicate)
     for directory in (paths.dir, os.path.dirname(info)):
         store.remove_dead_temporaries(directory)
-    if not os.path.exists(info):
+    if not storage_files.exists(info):
         store.write_json(info, {"replicate": replicate, "seed": seed})
     results = []
     _check_rewind_weights(paths, replicate)
@@ -176,13 +177,13 @@ def run_replicate(setup: Setup, replicate: int) -> list[dict]:
 def _check_rewind_weights(paths: ExperimentPaths, replicate: int) -> None:
     """A corrupt rewind file is moved aside with level 0's metrics: level 0 reruns and recaptures it."""
     path = paths.rewind_weights(replicate)
-    if not os.path.exists(path):
+    if not storage_files.exists(path):
         return
     try:
         store.load_arrays(path)
     except CorruptFileError:
         store.quarantine(path)
-        if os.path.exists(paths.metrics(replicate, 0)):
+        if storage_files.exists(paths.metrics(replicate, 0)):
             store.quarantine(paths.metrics(replicate, 0))
 
 
@@ -192,14 +193,14 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
     if level == 0:
         return mask_lib.ones_like(kernels)
     path = paths.mask(replicate, level)
-    if os.path.exists(path):
+    if storage_files.exists(path):
         try:
             return store.load_arrays(path)
         except CorruptFileError:
             store.quarantine(path)  # recomputed below from the previous level
     previous_mask = level_masks(setup, replicate, level - 1, kernels)
     previous_end = paths.weights_end(replicate, level - 1)
-    if not os.path.exists(previous_end):
+    if not storage_files.exists(previous_end):
         raise StoreError(f"Level {level - 1} of replicate {replicate} has no trained weights "
                          f"({previous_end}); rerun the lottery command to finish it first.")
     trained = store.load_arrays(previous_end)
@@ -221,7 +222,7 @@ def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
     on_rewind_step = None
     if level == 0:
         start_weights, start_step = initial, 0
-        if not os.path.exists(paths.rewind_weights(replicate)):
+        if not storage_files.exists(paths.rewind_weights(replicate)):
             def on_rewind_step(weights):
                 store.save_arrays(paths.rewind_weights(replicate), weights)
     else:
@@ -238,7 +239,7 @@ def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
 def load_rewind_weights(setup: Setup, replicate: int) -> dict:
     """The weights at the rewind step of level 0 (every later level starts from them)."""
     path = setup.paths.rewind_weights(replicate)
-    if not os.path.exists(path):
+    if not storage_files.exists(path):
         raise StoreError(f"The rewind weights {path} are missing; rerun the lottery command "
                          f"for replicate {replicate} (delete {setup.paths.level(replicate, 0)} "
                          "if level 0 is already finished).")

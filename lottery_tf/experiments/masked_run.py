@@ -5,8 +5,6 @@ seed and where its files go). Training resumes from the run's checkpoint if one
 exists, and `metrics.json`, written last, marks the run finished.
 """
 import dataclasses
-import os
-import shutil
 import time
 from collections.abc import Callable
 
@@ -17,8 +15,9 @@ from lottery_tf.errors import CorruptFileError
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
-from lottery_tf.storage.lock import run_lock
+from lottery_tf.storage.lock import Lease, run_lock
 from lottery_tf.storage.paths import RunFiles
 from lottery_tf.training.callbacks import (
     ConsoleLogger,
@@ -89,12 +88,12 @@ def train_masked_run(setup, plan: RunPlan) -> dict:
     Raises:
       StoreError: another process is training the same run.
     """
-    with run_lock(plan.files.dir):
+    with run_lock(plan.files.dir) as lease:
         finished = finished_metrics(plan.files)  # finished by a process we waited on?
         if finished is not None:
             return finished
         store.remove_dead_temporaries(plan.files.dir)
-        return _train(setup, plan)
+        return _train(setup, plan, lease)
 
 
 def finished_metrics(files: RunFiles) -> dict | None:
@@ -104,22 +103,22 @@ def finished_metrics(files: RunFiles) -> dict | None:
     aside (kept), so the run counts as unfinished and is trained again; runs
     are deterministic, so the retrained files equal the lost ones.
     """
-    if not os.path.exists(files.metrics):
+    if not storage_files.exists(files.metrics):
         return None
     try:
         metrics = store.read_json(files.metrics)
         for path in (files.mask, files.weights_end, files.weights_early_stop):
-            if os.path.exists(path):
+            if storage_files.exists(path):
                 store.load_arrays(path)
         return metrics
     except CorruptFileError as error:
         store.quarantine(error.path)
-        if os.path.exists(files.metrics):
+        if storage_files.exists(files.metrics):
             store.quarantine(files.metrics)
         return None
 
 
-def _train(setup, plan: RunPlan) -> dict:
+def _train(setup, plan: RunPlan, lease: Lease) -> dict:
     config, files = setup.config, plan.files
     started = time.perf_counter()
     keras.backend.clear_session()
@@ -172,8 +171,9 @@ def _train(setup, plan: RunPlan) -> dict:
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
                "wall_seconds": time.perf_counter() - started, **plan.extra_metrics,
                **summary, "curve": tracker.state()}
+    lease.verify()  # metrics.json makes the run count as done: only its lock's holder writes it
     store.write_json(files.metrics, metrics)
-    shutil.rmtree(files.checkpoints, ignore_errors=True)
+    storage_files.rmtree(files.checkpoints)
     return metrics
 
 

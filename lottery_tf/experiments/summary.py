@@ -17,7 +17,6 @@ TensorBoard (logdir: the experiment's `tensorboard/` folder, see `paths.py`):
 Accuracies are in percent, as in the README and the report.
 """
 import csv
-import glob
 import io
 import os
 
@@ -26,6 +25,7 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 from tensorboard.plugins.hparams import api as hparams_api
 
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths, tensorboard_run_name
 
@@ -117,7 +117,7 @@ def session_hparams(paths: ExperimentPaths, replicate: int, metrics: dict, argum
 def write_experiment_layout(paths: ExperimentPaths) -> None:
     """The HParams config and the custom-scalars layout, once, at the logdir's root."""
     root = paths.tensorboard_root
-    if glob.glob(os.path.join(root, "events.out.tfevents.*")):
+    if storage_files.glob(os.path.join(root, "events.out.tfevents.*")):
         return
     writer = tf.summary.create_file_writer(root)
     with writer.as_default():

@@ -13,7 +13,6 @@ is stored as `model.json` for it. Either way `dataset.name` must name the
 data's registered dataset (input shape and normalization) for `export`;
 `report` works for any model and data.
 """
-import os
 from collections.abc import Mapping
 
 import ml_collections
@@ -31,6 +30,7 @@ from lottery_tf.models import registry
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import finished_levels
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
 
@@ -92,7 +92,7 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
     _claim(paths, config, data_fingerprint)
     tfmot_adapter.apply_masks(model)
-    if not registry.is_known(config.model.name) and not os.path.exists(paths.architecture):
+    if not registry.is_known(config.model.name) and not storage_files.exists(paths.architecture):
         store.atomic_write_bytes(paths.architecture, tfmot_adapter.strip(model).to_json().encode())
     masks = tfmot_adapter.get_masks(model)
     extra = {}
@@ -102,7 +102,7 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
         folder = branches.branch_folder(control, {"seed": seed})
         files = paths.branch_files(replicate, level, folder)
         extra = {"branch": control, "branch_folder": folder, "branch_args": {"seed": seed}}
-    if rewind is not None and rewind.recorded and not os.path.exists(paths.rewind_weights(replicate)):
+    if rewind is not None and rewind.recorded and not storage_files.exists(paths.rewind_weights(replicate)):
         store.save_arrays(paths.rewind_weights(replicate), rewind.weights)
     store.save_arrays(files.mask, masks)
     store.save_arrays(files.weights_start, recorder.weights_start)
@@ -127,6 +127,6 @@ def _write_summaries(paths: ExperimentPaths, replicate: int, metrics: dict, cont
         folder = metrics["branch_folder"]
         results = [store.read_json(paths.branch_files(replicate, level, folder).metrics)
                    for level in finished_levels(paths, replicate)
-                   if os.path.exists(paths.branch_files(replicate, level, folder).metrics)]
+                   if storage_files.exists(paths.branch_files(replicate, level, folder).metrics)]
     write_replicate_summary(paths, replicate, results, run=control or "")
     log_level_to_tensorboard(paths, replicate, metrics, branch_folder=metrics.get("branch_folder", ""))

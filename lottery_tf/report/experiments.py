@@ -9,6 +9,7 @@ import re
 import ml_collections
 
 from lottery_tf.errors import ConfigError, StoreError
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
 
@@ -46,12 +47,12 @@ def list_experiments(root: str) -> list[StoredExperiment]:
       ConfigError: `root` does not exist or holds no experiment.
       StoreError: a config.json is corrupt.
     """
-    if not os.path.isdir(root):
+    if not storage_files.isdir(root):
         raise ConfigError(f"--root={root} does not exist; pass the folder the lottery command wrote to.")
     found = []
-    for name in sorted(os.listdir(root)):
+    for name in storage_files.listdir(root):
         paths = ExperimentPaths(root, name)
-        if os.path.isfile(paths.config):
+        if storage_files.isfile(paths.config):
             stored = store.read_json(paths.config)
             if "config" not in stored:
                 raise StoreError(f"{paths.config} has no 'config' entry; it was not written by lottery_tf.")
@@ -121,11 +122,11 @@ def find_experiment(root: str, selector: str | None) -> StoredExperiment:
 
 
 def _numbered(directory: str, pattern: re.Pattern) -> list[int]:
-    if not os.path.isdir(directory):
+    if not storage_files.isdir(directory):
         return []
-    numbers = [pattern.fullmatch(name) for name in os.listdir(directory)]
+    numbers = [pattern.fullmatch(name) for name in storage_files.listdir(directory)]
     return sorted(int(match.group(1)) for match in numbers
-                  if match and os.path.isdir(os.path.join(directory, match.group(0))))
+                  if match and storage_files.isdir(os.path.join(directory, match.group(0))))
 
 
 def stored_replicates(paths: ExperimentPaths) -> list[int]:
@@ -141,4 +142,4 @@ def level_folders(paths: ExperimentPaths, replicate: int) -> list[int]:
 def finished_levels(paths: ExperimentPaths, replicate: int) -> list[int]:
     """Trunk levels of a replicate whose metrics.json exists (written last, so finished)."""
     return [level for level in level_folders(paths, replicate)
-            if os.path.isfile(paths.metrics(replicate, level))]
+            if storage_files.isfile(paths.metrics(replicate, level))]

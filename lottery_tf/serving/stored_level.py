@@ -14,6 +14,7 @@ from lottery_tf.errors import LotteryError, StoreError
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import StoredExperiment, finished_levels, stored_replicates
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import RunFiles
 
@@ -33,7 +34,8 @@ def level_files(experiment: StoredExperiment, replicate: int, level: int) -> Run
                          f"{', '.join(map(str, replicates)) or 'none'}.")
     finished = finished_levels(paths, replicate)
     files = paths.level_files(replicate, level)
-    if level not in finished or not os.path.isfile(files.weights_end) or not os.path.isfile(files.mask):
+    stored = all(storage_files.isfile(path) for path in (files.weights_end, files.mask))
+    if level not in finished or not stored:
         raise StoreError(f"Level {level} of {experiment.name} replicate {replicate} is not finished; "
                          f"finished levels: {', '.join(map(str, finished)) or 'none'}.")
     return files
@@ -50,7 +52,7 @@ def weights_file(files: RunFiles, weights: str) -> str:
         raise LotteryError(f"--weights must be one of {', '.join(WEIGHTS)}, got {weights!r}.")
     if weights == "final":
         return files.weights_end
-    if not os.path.isfile(files.weights_early_stop):
+    if not storage_files.isfile(files.weights_early_stop):
         name = os.path.basename(files.weights_early_stop)
         raise StoreError(f"{files.dir} has no early-stop weights ({name}; levels trained by an "
                          "older version do not keep them): export "
@@ -69,9 +71,8 @@ def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float | None]:
 def build_plain(config: ml_collections.ConfigDict, architecture: str | None = None) -> keras.Model:
     """The experiment's model, unwrapped: the zoo's builder, or the Keras JSON a fit-based
     experiment of the user's own model stored (`architecture`), when that file exists."""
-    if architecture is not None and os.path.isfile(architecture):
-        with open(architecture) as handle:
-            return keras.models.model_from_json(handle.read())
+    if architecture is not None and storage_files.isfile(architecture):
+        return keras.models.model_from_json(storage_files.read_bytes(architecture).decode())
     spec = spec_of(config.dataset)
     return build_model(config.model.name, spec.image_shape, spec.num_classes,
                        config.model.initializer, config.seed)

@@ -1,55 +1,51 @@
-"""One writer per training run: a lock file naming the process that holds it.
+"""One writer per training run: `<run folder>/.lock` names the process that holds it.
 
 Two processes training the same level (or branch) would overwrite each other's
-checkpoints. The lock is created atomically (O_EXCL); a lock left by a process
-that died on this machine is taken over, any other refuses with the holder's name.
+checkpoints. The lock is a holder file (storage/holders.py): taken exclusively where
+the filesystem allows, refreshed by a heartbeat, re-read before the run's results are
+written. A lock whose holder died (on this host: its pid is gone; elsewhere: its
+heartbeat stopped) is taken over; a live holder is refused by name.
 """
 import contextlib
-import json
-import os
-import socket
 import time
 
 from lottery_tf.errors import StoreError
-from lottery_tf.storage import store
+from lottery_tf.storage import files, holders
+
+LOCK = ".lock"
 
 
-def _read_holder(path: str) -> dict:
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, json.JSONDecodeError):
-        return {}  # half-written by a process killed mid-write: nobody holds it
+class Lease:
+    """A held run lock: `verify()` before writing results that must have one writer."""
+
+    def __init__(self, path: str, holder: dict):
+        self.path = path
+        self.holder = holder
+
+    def verify(self) -> None:
+        """Raises StoreError if another process took the lock over."""
+        holders.verify(self.path, self.holder, f"This run ({files.parent(self.path)})")
 
 
 @contextlib.contextmanager
-def run_lock(directory: str):
-    """Holds `<directory>/.lock` for the duration of the block.
+def run_lock(directory: str, heartbeat_seconds: float = holders.HEARTBEAT_SECONDS):
+    """Holds `<directory>/.lock` for the duration of the block; yields its `Lease`.
 
     Raises:
       StoreError: another live process holds the lock.
     """
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, ".lock")
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_holder(path)
-            same_host = holder.get("host") == me["host"]
-            if holder and (not same_host or store.process_alive(int(holder["pid"]))):
-                raise StoreError(
-                    f"{directory} is being written by process {holder['pid']} on {holder['host']} "
-                    f"(since {time.ctime(holder['since'])}); wait for it to finish or stop it. "
-                    + ("" if same_host else f"If that process is gone, delete {path}.")) from None
-            os.remove(path)  # left by a dead process: take it over
-            continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump(me, handle)
-        break
+    path = files.join(directory, LOCK)
+    mine = holders.new_holder()
+    holder = holders.acquire(path, mine)
+    if holder is not None:
+        elsewhere = "" if holder.get("host") == mine["host"] else (
+            f" If that process is gone, delete {path} (or wait "
+            f"{holders.STALE_AFTER_SECONDS:.0f} s after its last heartbeat: it is then taken over).")
+        raise StoreError(
+            f"{directory} is being written by process {holder['pid']} on {holder['host']} "
+            f"(since {time.ctime(float(holder['since']))}); wait for it to finish or stop it.{elsewhere}")
     try:
-        yield
+        with holders.heartbeat(path, mine, heartbeat_seconds):
+            yield Lease(path, mine)
     finally:
-        if _read_holder(path).get("pid") == me["pid"]:
-            os.remove(path)
+        holders.release(path, mine)

@@ -1,86 +1,103 @@
-"""Atomic, checksummed files.
+"""Atomic, checksummed files, on any `tf.io.gfile` filesystem.
 
-Every write goes to a temporary name and is renamed into place, so a reader
-sees either the old file or the complete new one, even if the writer was killed
-mid-write. JSON objects and array files carry a SHA-256 of their content, so a
-file damaged later (a bad disk, a careless edit) is detected when read, and
+Every write goes to a hidden temporary name in the same folder and is renamed into
+place. On a local disk the rename is atomic (and the data is fsynced first), so a
+reader sees either the old file or the complete new one, even if the writer was
+killed mid-write. Object stores have no atomic rename (it is a copy and a delete)
+and show nothing of an upload before it completes; there the second guarantee
+carries the weight: JSON objects and array files carry a SHA-256 of their content,
+and a file counts only once it verifies. A damaged file is detected when read, and
 `quarantine` moves it aside (kept, never deleted) for the caller to recompute.
 """
-import contextlib
-import glob
 import hashlib
 import io
 import json
 import os
-import tempfile
+import socket
 import time
+import uuid
 from collections.abc import Mapping
 
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from lottery_tf.errors import CorruptFileError, StoreError
-from lottery_tf.storage import crash_points
+from lottery_tf.storage import crash_points, files
 
 _TEMPORARY = ".tmp"
 _JSON_CHECKSUM = "_sha256"
 _ARRAYS_CHECKSUM = "__sha256__"
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes `data` to `path` atomically (temp file, fsync, rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = f".{os.path.basename(path)}.{os.getpid()}."  # the pid tells whose temporary it is
+def host_tag() -> str:
+    """A short, dot-free tag of this machine's name (temporaries name their writer by it)."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def atomic_write_bytes(path: str, data: bytes, crash_point: str | None = "mid_write") -> None:
+    """Writes `data` to `path` atomically (temporary file, fsync on a local disk, rename).
+
+    Args:
+      path: the file to write, local or any `tf.io.gfile` URL.
+      data: its whole new content.
+      crash_point: the crash point reached halfway through (None: none, for writes whose
+        timing varies, such as heartbeats, which would make a test's count non-deterministic).
+
+    Raises:
+      StoreError: the folder is not writable (full disk, no permission, no bucket).
+    """
+    directory = files.parent(path)
+    # Whose temporary it is: the host tag and pid let `remove_dead_temporaries` judge it.
+    name = f".{os.path.basename(path)}.{host_tag()}-{os.getpid()}.{uuid.uuid4().hex[:8]}{_TEMPORARY}"
+    tmp = files.join(directory, name)
     try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=_TEMPORARY)
-        # mkstemp creates the file 0600; give it the mode `open` would (0666 less the umask).
-        os.fchmod(fd, 0o666 & ~current_umask())
-        _write_and_rename(fd, tmp, path, data)
-    except OSError as error:
-        raise StoreError(f"Cannot write {path} ({error.strerror}); free disk space or choose a "
+        files.makedirs(directory)
+        _write_and_rename(tmp, path, data, crash_point)
+    except (OSError, tf.errors.OpError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+        raise StoreError(f"Cannot write {path} ({reason}); free disk space or choose a "
                          "writable --root, then rerun: finished results are kept.") from error
 
 
-def current_umask() -> int:
-    """The process's umask, read without changing it where the system allows."""
+def _write_and_rename(tmp: str, path: str, data: bytes, crash_point: str | None) -> None:
     try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it and put it back
-    os.umask(mask)
-    return mask
-
-
-def _write_and_rename(fd: int, tmp: str, path: str, data: bytes) -> None:
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with tf.io.gfile.GFile(tmp, "wb") as handle:
             handle.write(data[:len(data) // 2])
             handle.flush()
-            crash_points.reach("mid_write")
+            if crash_point:
+                crash_points.reach(crash_point)
             handle.write(data[len(data) // 2:])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if files.is_local(tmp):
+            _fsync(tmp)
+        files.rename(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        files.remove(tmp)
         raise
 
 
+def _fsync(path: str) -> None:
+    """Forces a local file's data to disk before it is renamed into place (gfile cannot)."""
+    fd = os.open(path.removeprefix("file://"), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def remove_dead_temporaries(directory: str) -> list[str]:
-    """Deletes temporaries left in `directory` by processes killed mid-write; returns them."""
+    """Deletes temporaries left in `directory` by processes of this host killed mid-write.
+
+    Temporaries of other hosts are left: their writers may live (hidden names, nothing
+    reads them). Returns the paths deleted.
+    """
     removed = []
-    for path in glob.glob(os.path.join(directory, f".*{_TEMPORARY}")):
-        pid = os.path.basename(path).rsplit(".", 3)[-3]
-        if pid.isdigit() and not process_alive(int(pid)):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-                removed.append(path)
+    for path in files.glob(files.join(directory, f".*{_TEMPORARY}")):
+        writer = os.path.basename(path).rsplit(".", 3)[-3]
+        host, _, pid = writer.rpartition("-")
+        mine = host in ("", host_tag())  # no tag: written by an older version, locally
+        if mine and pid.isdigit() and not process_alive(int(pid)) and files.remove(path):
+            removed.append(path)
     return removed
 
 
@@ -114,8 +131,7 @@ def read_json(path: str):
       CorruptFileError: not valid JSON, or the content does not match its checksum.
     """
     try:
-        with open(path, "rb") as handle:
-            value = json.loads(handle.read())
+        value = json.loads(files.read_bytes(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CorruptFileError(path, f"not valid JSON: {error}") from error
     if isinstance(value, dict) and _JSON_CHECKSUM in value:
@@ -149,7 +165,7 @@ def load_arrays(path: str) -> dict[str, np.ndarray]:
       CorruptFileError: the file is truncated, damaged or fails its checksum.
     """
     try:
-        with np.load(path) as data:
+        with np.load(io.BytesIO(files.read_bytes(path))) as data:
             arrays = {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise StoreError(f"{path} is missing; rerun the command that writes it.") from None
@@ -164,7 +180,7 @@ def load_arrays(path: str) -> dict[str, np.ndarray]:
 def quarantine(path: str) -> str:
     """Moves a corrupt file or folder aside (`.corrupt-<time>-<name>`, kept); returns the new path."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    moved = os.path.join(os.path.dirname(path), f".corrupt-{stamp}-{os.path.basename(path)}")
-    os.replace(path, moved)
+    moved = files.join(files.parent(path), f".corrupt-{stamp}-{os.path.basename(path.rstrip('/'))}")
+    files.rename(path, moved)
     logging.warning("%s is corrupt; moved aside to %s and recomputing it.", path, moved)
     return moved

@@ -7,9 +7,9 @@ taken before any worker starts (so a resumed run resumes the same level on
 every worker) and deleted at the end unless the user named the folder.
 """
 import contextlib
-import os
-import shutil
 import tempfile
+
+from lottery_tf.storage import files
 
 
 @contextlib.contextmanager
@@ -22,12 +22,12 @@ def private_root(root: str, experiment: str, folder: str | None = None):
       folder: where to keep the copy (kept afterwards); None: a temporary folder.
     """
     scratch = folder or tempfile.mkdtemp(prefix="lottery_tf_worker_")
-    source, target = os.path.join(root, experiment), os.path.join(scratch, experiment)
-    shutil.rmtree(target, ignore_errors=True)  # a copy from an earlier run is stale
-    if os.path.isdir(source):
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock", "tensorboard", "report"))
+    source, target = files.join(root, experiment), files.join(scratch, experiment)
+    files.rmtree(target)  # a copy from an earlier run is stale
+    if files.isdir(source):  # the chief's root may be an object store: copy through gfile
+        files.copy_tree(source, target, skip=(".lock", "tensorboard", "report"))
     try:
         yield scratch
     finally:
         if folder is None:
-            shutil.rmtree(scratch, ignore_errors=True)
+            files.rmtree(scratch)

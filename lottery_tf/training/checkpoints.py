@@ -5,14 +5,13 @@ weights (those of the lowest validation loss so far), resumable.
 complete, so a kill while TensorFlow writes the checkpoint files leaves the
 previous checkpoint in charge.
 """
-import glob
 import os
 from collections.abc import Callable
 
 import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError
-from lottery_tf.storage import crash_points, store
+from lottery_tf.storage import crash_points, files, store
 from lottery_tf.training.callbacks import EarlyStopTracker
 from lottery_tf.training.loop import PausingCallback
 
@@ -43,10 +42,10 @@ class LevelCheckpoint:
             record["early_stop"] = {"step": early_stop[0], "file": name}
             current.add(name)
         store.write_json(os.path.join(self.directory, _LATEST), record)
-        for stale in glob.glob(os.path.join(self.directory, "ckpt-*")) + glob.glob(
+        for stale in files.glob(os.path.join(self.directory, "ckpt-*")) + files.glob(
                 os.path.join(self.directory, "early_stop-*")):
             if not any(os.path.basename(stale).startswith(keep) for keep in current):
-                os.remove(stale)
+                files.remove(stale)
 
     def restore(self, tracker: EarlyStopTracker) -> int | None:
         """Restores the latest complete checkpoint; returns its step, or None if none.
@@ -55,7 +54,7 @@ class LevelCheckpoint:
         is checked in full before any variable is assigned, so nothing is half-restored.
         """
         latest = os.path.join(self.directory, _LATEST)
-        if not os.path.exists(latest):
+        if not files.exists(latest):
             return None
         try:
             record = store.read_json(latest)

@@ -12,10 +12,11 @@ from lottery_tf.errors import StoreError
 from lottery_tf.storage.lock import run_lock
 
 
-def _write_lock(directory, pid, host=None):
+def _write_lock(directory, pid, host=None, beat=None):
     directory.mkdir(parents=True, exist_ok=True)
+    now = time.time()
     (directory / ".lock").write_text(json.dumps(
-        {"pid": pid, "host": host or socket.gethostname(), "since": time.time()}))
+        {"pid": pid, "host": host or socket.gethostname(), "since": now, "beat": beat or now}))
 
 
 def test_a_live_holder_is_refused_by_name(tmp_path):
@@ -45,6 +46,12 @@ def test_a_holder_on_another_host_is_refused_with_the_fix(tmp_path):
     with pytest.raises(StoreError, match="delete"):
         with run_lock(str(tmp_path)):
             pass
+
+
+def test_a_holder_on_another_host_whose_heartbeat_stopped_is_taken_over(tmp_path):
+    _write_lock(tmp_path, 1, host="elsewhere.example", beat=time.time() - 3600)
+    with run_lock(str(tmp_path)):
+        assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
 
 
 def test_a_half_written_lock_does_not_block(tmp_path):
