@@ -58,6 +58,12 @@ def glob(pattern: str) -> list[str]:
         return []
 
 
+def walk(top: str):
+    """Yields (folder, subfolder names, file names) for `top` and every folder below it."""
+    for folder, subfolders, names in gfile.walk(top):
+        yield folder, [name.rstrip("/") for name in subfolders], names
+
+
 def makedirs(path: str) -> None:
     gfile.makedirs(path)
 

@@ -2,15 +2,15 @@
 
 Per experiment: its sweep units finished / running (by whom, how far) / waiting /
 failed, and every training run held by a live process (sweep or not) with a
-progress bar from its last checkpoint. Reads small JSON files; loads no data,
-no TensorFlow.
+progress bar from its last checkpoint. Reads small JSON files (through the storage
+layer, so any `tf.io.gfile` root); loads no data.
 """
-import glob
 import json
 import os
 
 from lottery_tf.errors import CorruptFileError, StoreError
-from lottery_tf.storage import store
+from lottery_tf.storage import files, holders, store
+from lottery_tf.storage.lock import LOCK
 from lottery_tf.sweeps import claims
 
 BAR_WIDTH = 24
@@ -34,7 +34,7 @@ def _read(path: str) -> dict | None:
 def _plans(experiment_dir: str) -> tuple[dict, int | None]:
     """Every unit named by any sweep plan of the experiment (by id), and the training length."""
     units, train_steps = {}, None
-    for path in sorted(glob.glob(os.path.join(claims.sweep_dir(experiment_dir), "plan_*.json"))):
+    for path in files.glob(files.join(claims.sweep_dir(experiment_dir), "plan_*.json")):
         plan = _read(path)
         if plan:
             train_steps = plan.get("train_steps", train_steps)
@@ -46,16 +46,15 @@ def running_runs(experiment_dir: str) -> list[dict]:
     """Training runs whose lock (storage/lock.py) is held by a live process, with their
     last checkpointed step."""
     runs = []
-    for lock in sorted(glob.glob(os.path.join(experiment_dir, "replicate_*", "**", ".lock"),
-                                 recursive=True)):
-        run_dir = os.path.dirname(lock)
-        holder = claims.read_holder_file(lock)
-        if not claims.holder_alive(holder):
-            continue
-        latest = _read(os.path.join(run_dir, "checkpoints", "latest.json")) or {}
-        runs.append({"run": os.path.relpath(run_dir, experiment_dir), "host": holder.get("host"),
-                     "pid": holder.get("pid"), "step": latest.get("step", 0)})
-    return runs
+    for replicate in files.glob(files.join(experiment_dir, "replicate_*")):
+        for run_dir, _, names in files.walk(replicate):
+            holder = holders.read_holder(files.join(run_dir, LOCK)) if LOCK in names else None
+            if not holders.holder_alive(holder):
+                continue
+            latest = _read(files.join(run_dir, "checkpoints", "latest.json")) or {}
+            runs.append({"run": run_dir[len(experiment_dir):].lstrip("/"), "host": holder.get("host"),
+                         "pid": holder.get("pid"), "step": latest.get("step", 0)})
+    return sorted(runs, key=lambda run: run["run"])
 
 
 def _describe(unit: dict) -> str:
@@ -81,14 +80,14 @@ def experiment_status(experiment_dir: str) -> str:
             counts["finished"] += 1
         elif outcome == "failed":
             counts["failed"] += 1
-            error = (_read(os.path.join(directory, claims.FAILED)) or {}).get("error", "?")
+            error = (_read(files.join(directory, claims.FAILED)) or {}).get("error", "?")
             details.append(f"  failed   {_describe(unit)}: {error.splitlines()[-1] if error else '?'}")
         elif claims.holder_alive(holder):
             counts["running"] += 1
             details.append(f"  running  {_describe(unit)}  by {holder['host']}:{holder['pid']}")
         else:
             counts["waiting"] += 1
-            trunk_done = unit["branch"] is None or os.path.exists(os.path.join(
+            trunk_done = unit["branch"] is None or files.exists(files.join(
                 experiment_dir, f"replicate_{unit['replicate']}", f"level_{unit['level']}",
                 "metrics.json"))
             details.append(f"  waiting  {_describe(unit)}"
@@ -100,7 +99,7 @@ def experiment_status(experiment_dir: str) -> str:
         bar = progress_bar(run["step"], train_steps) if train_steps else f"step {run['step']}"
         lines.append(f"  training {run['run']:<48} {bar}  by {run['host']}:{run['pid']}")
     if not units and not runs:
-        finished = len(glob.glob(os.path.join(experiment_dir, "replicate_*", "level_*", "metrics.json")))
+        finished = len(files.glob(files.join(experiment_dir, "replicate_*", "level_*", "metrics.json")))
         lines.append(f"  no sweep, nothing training; {finished} trunk levels finished")
     return "\n".join(lines)
 
@@ -111,10 +110,10 @@ def root_status(root: str) -> str:
     Raises:
       StoreError: `root` is not a folder.
     """
-    if not os.path.isdir(root):
+    if not files.isdir(root):
         raise StoreError(f"--root={root} is not a folder; name the folder that holds the experiments.")
-    experiments = sorted(path for path in glob.glob(os.path.join(root, "*"))
-                         if os.path.isfile(os.path.join(path, "config.json")))
+    experiments = [path for path in files.glob(files.join(root, "*"))
+                   if files.isfile(files.join(path, "config.json"))]
     if not experiments:
         return f"No experiments under {root}."
     return "\n\n".join(experiment_status(path) for path in experiments)

@@ -12,7 +12,7 @@ import time
 import traceback
 
 from lottery_tf.errors import LotteryError
-from lottery_tf.storage import store
+from lottery_tf.storage import files, store
 from lottery_tf.sweeps import claims
 from lottery_tf.sweeps.spec import Sweep
 from lottery_tf.sweeps.units import Unit, expand, shard
@@ -39,7 +39,7 @@ class WorkerOptions:
 
 
 def plan_path(experiment_dir: str, sweep: Sweep) -> str:
-    return os.path.join(claims.sweep_dir(experiment_dir), f"plan_{sweep.digest}.json")
+    return files.join(claims.sweep_dir(experiment_dir), f"plan_{sweep.digest}.json")
 
 
 def run_unit(setup, unit: Unit) -> dict:
@@ -55,7 +55,7 @@ def run_unit(setup, unit: Unit) -> dict:
 
 
 def _trunk_level_ready(setup, unit: Unit) -> bool:
-    return os.path.exists(setup.paths.metrics(unit.replicate, unit.level))
+    return files.exists(setup.paths.metrics(unit.replicate, unit.level))
 
 
 def run_worker(sweep: Sweep, root: str, options: WorkerOptions, stream=sys.stdout) -> dict:
@@ -145,8 +145,7 @@ def _run_claimed(setup, experiment: str, unit: Unit, options: WorkerOptions, str
                 "traceback": None if isinstance(error, LotteryError) else traceback.format_exc()})
             stream.write(f"[pid {os.getpid()}] {unit.describe()}: FAILED: {detail}\n")
             return True
-        if os.path.exists(os.path.join(directory, claims.FAILED)):
-            os.remove(os.path.join(directory, claims.FAILED))  # an earlier failure, now retried
+        claims.clear(directory, claims.FAILED)  # an earlier failure, now retried
         claims.record(directory, claims.DONE, {"unit": unit.to_json(), **result,
                                                "seconds": time.time() - started})
         stream.write(f"[pid {os.getpid()}] {unit.describe()}: done in {time.time() - started:.0f}s\n")
