@@ -86,21 +86,32 @@ def _create(path: str, mine: dict) -> bool:
     """Creates `path` holding `mine`, exclusively where the backend allows; True if ours."""
     data = json.dumps(mine).encode()
     if files.is_local(path):
-        local = path.removeprefix("file://")
-        temporary = f"{local}.{os.getpid()}.{mine['token'][:8]}.new"
-        store.atomic_write_bytes(temporary, data, crash_point=None)
-        try:
-            os.link(temporary, local)  # fails if the name exists: an exclusive create
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            os.remove(temporary)
+        created = _link_exclusively(path.removeprefix("file://"), data, mine)
+        if created is not None:
+            return created
     if files.exists(path):
         return False
     store.atomic_write_bytes(path, data, crash_point=None)
     time.sleep(SETTLE_SECONDS)  # let a rival that read "absent" with us write too
     return is_mine(read_holder(path), mine)
+
+
+def _link_exclusively(path: str, data: bytes, mine: dict) -> bool | None:
+    """Hard-links a complete record to local `path`: True if created, False if it existed,
+    None if this filesystem has no hard links (the caller writes and reads back instead)."""
+    # Named like store's temporaries, so one left by a kill is cleaned up like theirs.
+    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}."
+                             f"{store.host_tag()}-{os.getpid()}.{mine['token'][:8]}.tmp")
+    store.atomic_write_bytes(temporary, data, crash_point=None)
+    try:
+        os.link(temporary, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # EPERM / ENOTSUP: some network and FUSE filesystems
+        return None
+    finally:
+        os.remove(temporary)
 
 
 def verify(path: str, mine: dict, what: str) -> None:

@@ -200,3 +200,19 @@ def test_the_heartbeat_refreshes_a_held_lock_and_release_deletes_it(root):
             with run_lock(run_dir):
                 pass
     assert not files.exists(files.join(run_dir, ".lock"))
+
+
+def test_status_reads_the_root_and_names_the_lock_holder(root):
+    from lottery_tf.sweeps.status import root_status
+
+    experiment = files.join(root, "lenet_mnist_0123456789")
+    store.write_json(files.join(experiment, "config.json"), {})
+    store.write_json(files.join(experiment, "replicate_0", "level_0", "metrics.json"), {})
+    level = files.join(experiment, "replicate_0", "level_1")
+    store.write_json(files.join(level, "checkpoints", "latest.json"), {"step": 40})
+    with run_lock(level, heartbeat_seconds=3600) as lease:
+        text = root_status(root)
+        assert "replicate_0/level_1" in text and "step 40" in text
+        assert f"by {lease.holder['host']}:{lease.holder['pid']}" in text
+    text = root_status(root)
+    assert "no sweep, nothing training; 1 trunk levels finished" in text

@@ -4,7 +4,7 @@ On the local disk the kill is a real SIGKILL of a `python -m lottery_tf lottery`
 process, halfway through writing `metrics.json` (the file that makes a run count
 as finished). `ram://` lives in one process, so there the run is stopped by an
 exception at a crash point and rerun in the same process, resuming from its
-checkpoint on `ram://`.
+checkpoint on `ram://`, and reported from there.
 """
 import os
 import pathlib
@@ -17,6 +17,7 @@ import pytest
 
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.report.build import build_report
 from lottery_tf.storage import crash_points, files
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import assert_same_results, stored_results, tiny_config, write_config_file
@@ -91,3 +92,7 @@ def test_stopped_after_a_checkpoint_on_ram_resumes_to_the_same_results(
     run_lottery(config, root, [0], quiet=True)
     assert_same_results(stored_results(paths), stored_results(reference))
     assert not files.exists(paths.checkpoints(0, 0))  # deleted once the run finished
+
+    # The report reads the results where they are and writes beside them.
+    build_report(root, None, None, quiet=True)
+    assert "| 0 | 100.00 |" in files.read_bytes(files.join(paths.dir, "report", "report.md")).decode()
