@@ -10,6 +10,8 @@ import posixpath
 
 import tensorflow as tf
 
+from lottery_tf.errors import StoreError
+
 gfile = tf.io.gfile
 
 
@@ -65,7 +67,22 @@ def walk(top: str):
 
 
 def makedirs(path: str) -> None:
-    gfile.makedirs(path)
+    """Creates folder `path` and its parents (no-op if it exists).
+
+    Raises:
+      StoreError: it cannot be created (a file in the way, no permission, no bucket).
+    """
+    try:
+        gfile.makedirs(path)
+    except (OSError, tf.errors.OpError) as error:
+        raise write_error(path, error) from error
+
+
+def write_error(path: str, error: Exception) -> StoreError:
+    """The one message for a failed write: the file, the system's reason, and the fix."""
+    reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+    return StoreError(f"Cannot write {path} ({reason}); free disk space or choose a "
+                      "writable --root, then rerun: finished results are kept.")
 
 
 def read_bytes(path: str) -> bytes:

@@ -55,9 +55,7 @@ def atomic_write_bytes(path: str, data: bytes, crash_point: str | None = "mid_wr
         files.makedirs(directory)
         _write_and_rename(tmp, path, data, crash_point)
     except (OSError, tf.errors.OpError) as error:
-        reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
-        raise StoreError(f"Cannot write {path} ({reason}); free disk space or choose a "
-                         "writable --root, then rerun: finished results are kept.") from error
+        raise files.write_error(path, error) from error
 
 
 def _write_and_rename(tmp: str, path: str, data: bytes, crash_point: str | None) -> None:

@@ -21,10 +21,11 @@ from lottery_tf.storage.paths import RunFiles
 
 
 @pytest.fixture(params=["local", "ram"])
-def root(request, tmp_path):
+def root(request, tmp_path, monkeypatch):
     """A fresh results root on each backend."""
     if request.param == "local":
         return str(tmp_path / "runs")
+    monkeypatch.setattr(holders, "SETTLE_SECONDS", 0.1)  # one process: no rival is slower
     return f"ram://{uuid.uuid4().hex}/runs"
 
 
@@ -146,7 +147,7 @@ def test_a_damaged_checkpoint_folder_is_set_aside_whole(root):
 
 
 def test_racing_takers_of_one_holder_file_have_exactly_one_winner(root, monkeypatch):
-    monkeypatch.setattr(holders, "SETTLE_SECONDS", 0.2)
+    monkeypatch.setattr(holders, "SETTLE_SECONDS", 0.3)  # ample for threads started at once
     for attempt in range(3):
         path = files.join(root, f"unit_{attempt}", "claim.json")
         start = threading.Barrier(4)
