@@ -105,14 +105,12 @@ def write_config_file(path: pathlib.Path, data_dir, **overrides) -> pathlib.Path
 def stored_results(paths, replicate: int = 0) -> dict:
     """Every stored array file and metrics.json of a replicate (minus wall time), by relative
     path; the root may be on any `tf.io.gfile` filesystem."""
-    import tensorflow as tf
-
     from lottery_tf.storage import files as storage_files
     from lottery_tf.storage import store
 
     results = {}
     top = storage_files.join(paths.dir, f"replicate_{replicate}")
-    for folder, _, names in tf.io.gfile.walk(top):
+    for folder, _, names in storage_files.walk(top):
         for name in names:
             path = storage_files.join(folder, name)
             relative = path[len(paths.dir):].lstrip("/")
