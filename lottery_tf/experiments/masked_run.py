@@ -12,6 +12,7 @@ import tf_keras as keras
 
 from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import CorruptFileError
+from lottery_tf.experiments import trainer_pool
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
@@ -118,22 +119,27 @@ def finished_metrics(files: RunFiles) -> dict | None:
         return None
 
 
+def _load_run(setup, model: keras.Model, plan: RunPlan) -> None:
+    """Puts the run's starting weights and masks into `model` (inside the strategy scope)."""
+    tfmot_adapter.set_weights(model, plan.start_weights)
+    tfmot_adapter.set_masks(model, plan.masks)
+    if setup.chain is not None:
+        # Unit granularity: a removed unit's bias goes too. Nothing reads the unit
+        # (its outgoing weights are masked), so its gradient stays exactly zero.
+        tfmot_adapter.zero_biases_of_dead_units(model, plan.masks)
+
+
+def _build_trainer(setup, plan: RunPlan, loop_spec: LoopSpec):
+    with setup.strategy.scope():
+        wrapped = build_wrapped(setup, plan.seed)
+        _load_run(setup, wrapped, plan)
+        optimizer = make_optimizer(setup.config.training, setup.steps_per_epoch, plan.start_step)
+    return wrapped, optimizer, Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
+
+
 def _train(setup, plan: RunPlan, lease: Lease) -> dict:
     config, files = setup.config, plan.files
     started = time.perf_counter()
-    keras.backend.clear_session()
-    with setup.strategy.scope():
-        wrapped = build_wrapped(setup, plan.seed)
-        tfmot_adapter.set_weights(wrapped, plan.start_weights)
-        tfmot_adapter.set_masks(wrapped, plan.masks)
-        if setup.chain is not None:
-            # Unit granularity: a removed unit's bias goes too. Nothing reads the unit
-            # (its outgoing weights are masked), so its gradient stays exactly zero.
-            tfmot_adapter.zero_biases_of_dead_units(wrapped, plan.masks)
-        optimizer = make_optimizer(config.training, setup.steps_per_epoch, plan.start_step)
-    store.save_arrays(files.mask, plan.masks)
-    store.save_arrays(files.weights_start, tfmot_adapter.get_weights(wrapped))
-
     end_step = setup.train_steps if plan.end_step is None else plan.end_step
     loop_spec = LoopSpec(
         batch_size=config.training.batch_size, start_step=plan.start_step,
@@ -141,7 +147,12 @@ def _train(setup, plan: RunPlan, lease: Lease) -> dict:
         eval_every=setup.eval_every, test_every=setup.test_every, jit_compile=config.runtime.jit_compile,
         eval_batch_size=config.runtime.eval_batch_size,
         weight_decay=config.training.weight_decay or 0.0)
-    trainer = Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
+    wrapped, optimizer, trainer = trainer_pool.trainer_for(
+        setup, plan.start_step, loop_spec, build=lambda: _build_trainer(setup, plan, loop_spec),
+        load=lambda model: _load_run(setup, model, plan))
+    store.save_arrays(files.mask, plan.masks)
+    store.save_arrays(files.weights_start, tfmot_adapter.get_weights(wrapped))
+
     tracker = EarlyStopTracker()
     checkpoint = LevelCheckpoint(files.checkpoints, wrapped, optimizer)
     checkpoint.restore(tracker)

@@ -249,11 +249,43 @@ class Trainer:
             for i in tf.range(tf.shape(rows)[0]):
                 train_row(rows[i], first_step + tf.cast(i, tf.int64))
 
-        order = pipeline.BatchIndices(len(self.splits.train_y), spec.batch_size, spec.data_seed)
-        return lambda first_step, count: train_chunk(order.rows(first_step, count),
-                                                     tf.constant(first_step, tf.int64))
+        orders = {}  # by data seed: `reset` may change it
+
+        def run_chunk(first_step, count):
+            seed = self.spec.data_seed
+            if seed not in orders:
+                orders.clear()
+                orders[seed] = pipeline.BatchIndices(len(self.splits.train_y), spec.batch_size, seed)
+            return train_chunk(orders[seed].rows(first_step, count), tf.constant(first_step, tf.int64))
+
+        return run_chunk
 
     # --- public ----------------------------------------------------------
+    def reset(self, spec: LoopSpec) -> None:
+        """Prepares this trainer, compiled pieces kept, for another run of the same model.
+
+        The caller has set the model's weights and masks; this zeroes the
+        optimizer's state (its step counter and slots, as a fresh optimizer's)
+        and forgets the previous run's evaluations.
+
+        Raises:
+          ValueError: `spec` changes something the compiled step was built with.
+        """
+        baked = ["batch_size", "augment", "jit_compile", "eval_batch_size", "weight_decay"]
+        if spec.augment:
+            baked.append("data_seed")  # the augmentation's seed is traced into the step
+        changed = [name for name in baked if getattr(spec, name) != getattr(self.spec, name)]
+        if changed:
+            raise ValueError(f"A trainer cannot be reused with other {', '.join(changed)}.")
+        self.spec = spec
+        for variable in self.optimizer.variables:
+            variable.assign(tf.zeros_like(variable))
+        self._train_loss.reset_state()
+        self._train_accuracy.reset_state()
+        self.best_val_loss = float("inf")
+        self._deferred = None
+        self._best = None
+
     def evaluate_all(self) -> dict:
         """Validation loss/accuracy at the current step, and test where it is due.
 
