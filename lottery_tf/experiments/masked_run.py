@@ -73,11 +73,17 @@ def build_wrapped(setup, seed: int) -> keras.Model:
     return tfmot_adapter.wrap(model, setup.layer_kinds)
 
 
+_last_fresh: list = []  # [(setup, seed, weights)] of the last call: every trunk level asks again
+
+
 def fresh_weights(setup, seed: int) -> dict:
-    """The seeded initialization of every weight."""
-    keras.backend.clear_session()
-    with setup.strategy.scope():
-        return tfmot_adapter.get_weights(build_wrapped(setup, seed))
+    """The seeded initialization of every weight (a copy the caller may change)."""
+    if not (_last_fresh and _last_fresh[0][0] is setup and _last_fresh[0][1] == seed):
+        keras.backend.clear_session()
+        with setup.strategy.scope():
+            weights = tfmot_adapter.get_weights(build_wrapped(setup, seed))
+        _last_fresh[:] = [(setup, seed, weights)]
+    return {name: array.copy() for name, array in _last_fresh[0][2].items()}
 
 
 def train_masked_run(setup, plan: RunPlan) -> dict:
