@@ -16,12 +16,13 @@ Three measurements on LeNet-300-100 / MNIST (the installed data), all in this ru
             the same pooled levels at once: the network-iterations per second a
             sweep gets from the machine.
 
-From these it projects the wall time of an experiment of `--trainings` trainings
-of `--paper_steps` iterations run by `--workers` sweep workers, and reports it
-against the bare loop. The projection assumes dense-speed levels (a sparse
+The measured levels run the config of `--sweep` (the paper-scale LeNet sweep by
+default, with its overrides) shortened to `--steps` iterations. From these it
+projects the wall time of that whole sweep run by `--workers` sweep workers, and
+reports it against the bare loop. The projection assumes dense-speed levels (a sparse
 level costs what a dense one does here).
 
-  python scripts/benchmark_experiment.py --steps=2000 --levels=3 --json_out=benchmark_experiment.json
+  python scripts/benchmark_experiment.py --steps=5000 --levels=3 --json_out=benchmark_experiment.json
 """
 import collections
 import json
@@ -39,9 +40,9 @@ FLAGS = flags.FLAGS
 flags.DEFINE_integer("steps", 2000, "Iterations of each measured level (a multiple of 100).")
 flags.DEFINE_integer("levels", 3, "Trunk levels after level 0 in each measured sequence.")
 flags.DEFINE_integer("workers", 2, "Worker processes of the parallel measurement.")
-flags.DEFINE_integer("trainings", 275, "Trainings of the projected experiment "
-                     "(5 replicates x (19 trunk levels + 18 reinit + 18 random_prune)).")
-flags.DEFINE_integer("paper_steps", 50_000, "Iterations of each projected training.")
+flags.DEFINE_string("sweep", "configs/sweep_lenet_paper.py", "The projected experiment: its "
+                    "config (with the sweep's overrides) is what the measured levels run, shortened "
+                    "to --steps, and its trainings and their length are projected.")
 flags.DEFINE_integer("floor_rounds", 6, "Rounds of the floor measurement.")
 flags.DEFINE_string("json_out", "benchmark_experiment.json", "Where to write the JSON results.")
 flags.DEFINE_string("role", "main", "main | worker (internal: one process of the parallel run).")
@@ -119,9 +120,9 @@ def _run_levels(root: str, pooled: bool) -> list[dict]:
     import tensorflow as tf
 
     from lottery_tf.experiments import lottery, trainer_pool
-    from lottery_tf.experiments.config_files import load_config_file
+    from lottery_tf.sweeps.spec import load_sweep
 
-    config = load_config_file(os.path.join(REPO, "configs", "lenet_mnist.py"))
+    config = load_sweep(os.path.join(REPO, FLAGS.sweep)).config
     config.levels = FLAGS.levels
     config.training.train_steps = f"{FLAGS.steps}it"
     setup = lottery.prepare(config, root, tf.distribute.get_strategy(), quiet=True)
@@ -208,11 +209,28 @@ def _floor() -> dict:
     return {name: segment / statistics.median(v.segment_seconds) for name, v in variants.items()}
 
 
+def _projected_sweep() -> tuple[int, int]:
+    """(trainings, iterations per training) of the --sweep file."""
+    from lottery_tf.data.pipeline import steps_per_epoch
+    from lottery_tf.data.registry import spec_of
+    from lottery_tf.sweeps.spec import load_sweep
+    from lottery_tf.sweeps.units import expand
+    from lottery_tf.training.steps import parse_steps
+
+    sweep = load_sweep(os.path.join(REPO, FLAGS.sweep))
+    config = sweep.config
+    train_examples = spec_of(config.dataset).train_size - config.dataset.validation_size
+    steps = parse_steps(config.training.train_steps,
+                        steps_per_epoch(train_examples, config.training.batch_size))
+    return sum(unit.cost for unit in expand(sweep)), steps
+
+
 def _project(level_rate: float, fixed: float, workers: int) -> dict:
-    per_training = fixed + FLAGS.paper_steps / level_rate
-    wall = FLAGS.trainings * per_training / workers
-    return {"seconds_per_training": per_training, "wall_hours": wall / 3600,
-            "network_iterations_per_second": FLAGS.trainings * FLAGS.paper_steps / wall}
+    trainings, steps = _projected_sweep()
+    per_training = fixed + steps / level_rate
+    wall = trainings * per_training / workers
+    return {"trainings": trainings, "steps": steps, "seconds_per_training": per_training,
+            "wall_hours": wall / 3600, "network_iterations_per_second": trainings * steps / wall}
 
 
 def main(argv):
@@ -266,7 +284,8 @@ def main(argv):
               + ", ".join(f"{part} {seconds * 1000:.2f} s" for part, seconds in per_step.items()) + ")")
     print(f"parallel: {FLAGS.workers} workers, {parallel['level_rate_each']:.0f} it/s each at level speed, "
           f"fixed {parallel['fixed_seconds_each']:.2f} s per run")
-    print(f"projected: {FLAGS.trainings} trainings x {FLAGS.paper_steps:,} iterations")
+    trainings, steps = _projected_sweep()
+    print(f"projected: {FLAGS.sweep}, {trainings} trainings x {steps:,} iterations")
     for name, projection in results["projection"].items():
         print(f"  {name:<20} {projection['wall_hours']:.2f} h, "
               f"{projection['network_iterations_per_second']:.0f} net-it/s "
