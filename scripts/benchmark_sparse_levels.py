@@ -145,7 +145,7 @@ def main(argv):
     import tensorflow as tf
 
     from lottery_tf.data.splits import load_splits
-    from lottery_tf.experiments import store
+    from lottery_tf.storage import store
 
     dataset = store.read_json(os.path.join(FLAGS.experiment_dir, "config.json"))["config"]["dataset"]
     splits = load_splits(dataset["name"], dataset["data_dir"], dataset["validation_size"], verify=False)
