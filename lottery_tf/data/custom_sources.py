@@ -139,7 +139,12 @@ def _class_folders(split_dir: Path) -> list[Path]:
     return classes
 
 
-def _decode(path: Path):
+def read_image(path: Path) -> np.ndarray:
+    """One image file decoded to an (H, W, C) uint8 array.
+
+    Raises:
+        DataError: the file is not a readable PNG, JPEG, BMP or GIF.
+    """
     import tensorflow as tf
 
     try:
@@ -149,45 +154,65 @@ def _decode(path: Path):
                         "replace it") from None
 
 
-def _read_split(split_dir: Path, classes: list[str]):
-    images, labels = [], []
+def _split_files(split_dir: Path, classes: list[str]) -> list[tuple[Path, int]]:
     found = {p.name for p in _class_folders(split_dir)}
     unknown = sorted(found - set(classes))
     if unknown:
         raise DataError(f"{split_dir} has classes {unknown} that train/ lacks; give both splits "
                         "the same class folders")
+    pairs = []
     for label, cls in enumerate(classes):
         folder = split_dir / cls
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in _IMAGE_SUFFIXES:
-                continue
-            image = _decode(path)
-            if images and image.shape != images[0].shape:
-                raise DataError(f"{path} is {image.shape}, other images are {images[0].shape}; "
-                                "resize the images to one shape")
-            images.append(image)
-            labels.append(label)
-    if not images:
+        if folder.is_dir():
+            pairs += [(path, label) for path in sorted(folder.iterdir())
+                      if path.suffix.lower() in _IMAGE_SUFFIXES]
+    if not pairs:
         raise DataError(f"{split_dir} holds no images ({', '.join(_IMAGE_SUFFIXES)}) in its class "
                         "folders")
-    return np.stack(images), np.asarray(labels, np.int32)
+    return pairs
 
 
-def _load_folder(root: Path):
+def folder_files(root: Path) -> dict[str, list[tuple[Path, int]]]:
+    """``{"train": [(image path, label), ...], "test": [...]}`` of an image folder, in reading order.
+
+    Labels number the sorted class folders of ``train``.
+
+    Raises:
+        DataError: no such folder, no class folders, or no images in a split.
+    """
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist")
     classes = [p.name for p in _class_folders(root / "train")]
-    train_x, train_y = _read_split(root / "train", classes)
-    test_x, test_y = _read_split(root / "test", classes)
+    return {split: _split_files(root / split, classes) for split in ("train", "test")}
+
+
+def _read_split(pairs: list[tuple[Path, int]]):
+    images = []
+    for path, _ in pairs:
+        image = read_image(path)
+        if images and image.shape != images[0].shape:
+            raise DataError(f"{path} is {image.shape}, other images are {images[0].shape}; "
+                            "resize the images to one shape")
+        images.append(image)
+    return np.stack(images), np.asarray([label for _, label in pairs], np.int32)
+
+
+def _load_folder(root: Path):
+    files = folder_files(root)
+    train_x, train_y = _read_split(files["train"])
+    test_x, test_y = _read_split(files["test"])
     if test_x.shape[1:] != train_x.shape[1:]:
         raise DataError(f"{root}: test images are {test_x.shape[1:]}, train images "
                         f"{train_x.shape[1:]}; resize them to one shape")
     return train_x, train_y, test_x, test_y
 
 
-def _load_tfds(name: str, data_dir: str | None, split_train: str, split_test: str):
+def tfds_builder(name: str, data_dir: str | None):
+    """The prepared tfds builder of `name` and its (input, label) feature keys.
+
+    Raises:
+        DataError: the dataset is not prepared in ``data_dir`` or has nested keys.
+    """
     import tensorflow_datasets as tfds
 
     where = data_dir or os.environ.get("TFDS_DATA_DIR") or "tfds's default data dir"
@@ -205,6 +230,13 @@ def _load_tfds(name: str, data_dir: str | None, split_train: str, split_test: st
     if not isinstance(keys[0], str):
         raise DataError(f"tfds dataset {name!r} has nested supervised keys {keys}; lottery_tf reads "
                         "one input feature and one label")
+    return builder, keys
+
+
+def _load_tfds(name: str, data_dir: str | None, split_train: str, split_test: str):
+    import tensorflow_datasets as tfds
+
+    builder, keys = tfds_builder(name, data_dir)
     arrays = []
     for split in (split_train, split_test):
         try:

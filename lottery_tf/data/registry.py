@@ -94,7 +94,7 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
 
     Args:
         name: one of `known_datasets()`, or ``npz:<file>``, ``folder:<dir>``,
-            ``tfds:<name>``.
+            ``tfds:<name>``, ``shards:<dir>`` (its manifest's recorded spec).
         data_dir, split_train, split_test: where a ``tfds:`` source lives and
             which splits it uses (ignored for the others).
 
@@ -106,8 +106,12 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
         ConfigError: the name is unknown; the message lists the known ones.
         DataError: a source's data is missing or inconsistent.
     """
-    from lottery_tf.data import custom_sources  # it reads files; the table needs nothing
+    from lottery_tf.data import custom_sources, shards  # they read files; the table needs nothing
 
+    if shards.is_shards(name):
+        from lottery_tf.data import streaming
+
+        return streaming.manifest_spec(name)
     if custom_sources.is_custom(name):
         train_x, train_y, test_x, test_y = custom_sources.load(name, data_dir, split_train, split_test)
         scale, mean, std = custom_sources.statistics(train_x)
@@ -120,7 +124,7 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
     except KeyError:
         raise ConfigError(
             f"unknown dataset {name!r}; known datasets: {', '.join(known_datasets())}, or "
-            "npz:<file>, folder:<dir>, tfds:<name>"
+            "npz:<file>, folder:<dir>, tfds:<name>, shards:<dir>"
         ) from None
 
 

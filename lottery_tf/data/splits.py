@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lottery_tf.data import shards
 from lottery_tf.data.registry import DatasetSpec, get_spec
 from lottery_tf.data.sources import load_raw
+from lottery_tf.data.streaming import ShardSplits
 from lottery_tf.errors import ConfigError
 
 
@@ -27,6 +29,17 @@ class Splits:
     val_y: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
+
+    streamed = False
+
+    @property
+    def num_train(self) -> int:
+        """Examples in the training split."""
+        return len(self.train_y)
+
+    def first_train_examples(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first `count` training examples (for scoring at initialization)."""
+        return self.train_x[:count], self.train_y[:count]
 
     def fingerprint(self) -> str:
         """A hash of every split's contents: the same files give the same fingerprint."""
@@ -65,11 +78,14 @@ def load_splits(
     tfds_data_dir: str | Path | None = None,
     split_train: str | None = None,
     split_test: str | None = None,
-) -> Splits:
+) -> Splits | ShardSplits:
     """Load a dataset and split off the last ``validation_size`` training examples.
 
+    A ``shards:<dir>`` dataset is not loaded: its `ShardSplits` stream it.
+
     Args:
-        name: a registry name (``mnist``, ``fashion_mnist``, ``cifar10``).
+        name: a registry name (``mnist``, ``fashion_mnist``, ``cifar10``), or
+            ``npz:``, ``folder:``, ``tfds:``, ``shards:`` source.
         data_dir: optional folder with the dataset's standard files.
         validation_size: examples taken from the end of the training set;
             0 gives empty validation arrays.
@@ -86,6 +102,8 @@ def load_splits(
             [0, training set size).
         DataError: the data is missing or corrupt.
     """
+    if shards.is_shards(name):
+        return ShardSplits(name, validation_size)
     spec = get_spec(name, data_dir, split_train, split_test)
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
         raise ConfigError(f"validation_size must be an integer, got {validation_size!r}")

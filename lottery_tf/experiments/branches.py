@@ -254,7 +254,7 @@ def prune_at_init(ctx: BranchContext) -> dict:
                         config.model.initializer, ctx.seed)
     tfmot_adapter.set_weights(model, init)
     count = int(ctx.args["examples"])
-    images, labels = setup.splits.train_x[:count], setup.splits.train_y[:count]
+    images, labels = setup.splits.first_train_examples(count)
     rng = np.random.default_rng(ctx.seed + ctx.level)
 
     def score(layers, fraction, scope_):

@@ -16,6 +16,7 @@ import tensorflow as tf
 from lottery_tf.data.pipeline import steps_per_epoch
 from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import Splits, load_splits
+from lottery_tf.data.streaming import ShardSplits
 from lottery_tf.errors import ConfigError, CorruptFileError, StoreError
 from lottery_tf.experiments import config as config_lib
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
@@ -38,7 +39,7 @@ class Setup:
 
     config: ml_collections.ConfigDict
     paths: ExperimentPaths
-    splits: Splits
+    splits: Splits | ShardSplits
     strategy: tf.distribute.Strategy
     steps_per_epoch: int
     train_steps: int
@@ -90,7 +91,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                         [name for name in ignored if name in kinds or name not in layer_names],
                         pruning.embedding_rate)
     weight_keys = pruned_weight_keys(model)
-    per_epoch = steps_per_epoch(len(splits.train_y), config.training.batch_size)
+    per_epoch = steps_per_epoch(splits.num_train, config.training.batch_size)
     train_steps = parse_steps(config.training.train_steps, per_epoch)
     rewind_step = parse_steps(config.rewind, per_epoch)
     if train_steps <= 0:

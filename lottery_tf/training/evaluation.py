@@ -60,6 +60,11 @@ class Evaluator:
                 total(tf.distribute.ReduceOp.SUM, correct, axis=None))
 
     def _data(self, split: str):
+        if split not in self._datasets and getattr(self.splits, "streamed", False):
+            # Read from files at every pass, never cached: the split may not fit in memory.
+            dataset = self.splits.eval_dataset(split, self.batch_size)
+            self._datasets[split] = (self.strategy.experimental_distribute_dataset(dataset),
+                                     self.splits.size(split))
         if split not in self._datasets:
             images, labels = getattr(self.splits, f"{split}_x"), getattr(self.splits, f"{split}_y")
             if self.strategy.num_replicas_in_sync == 1:

@@ -134,9 +134,10 @@ class Trainer:
                 for key, mask in self._masks.items()}
         self._training_view = tfmot_adapter.training_view(model)
         self._jit_compile = spec.jit_compile and xla_supported(strategy)
-        # One replica trains on batches gathered in memory; several read a
-        # distributed tf.data iterator, made by `run`.
-        self._indexed = strategy.num_replicas_in_sync == 1
+        # One replica trains on batches gathered in memory; several, or a
+        # streamed dataset, read a distributed tf.data iterator, made by `run`.
+        self._streamed = getattr(splits, "streamed", False)
+        self._indexed = strategy.num_replicas_in_sync == 1 and not self._streamed
         self._iterator = None
         self._train_chunk = self._make_train_chunk()
         self.evaluator = Evaluator(model, strategy, splits, spec.eval_batch_size, self._jit_compile)
@@ -204,8 +205,12 @@ class Trainer:
         """A function `(first_step, count)` that trains steps [first_step, first_step + count)."""
         if self._indexed:
             return self._make_indexed_train_chunk()
-        step = self._compiled(self._train_step, ())
         strategy = self.strategy
+        example = ()
+        if strategy.num_replicas_in_sync == 1:  # a streamed split: lower the step for its batches
+            example = (tf.zeros((self.spec.batch_size, *self.splits.example_shape)),
+                       tf.zeros((self.spec.batch_size,), tf.int32))
+        step = self._compiled(self._train_step, example)
 
         @tf.function
         def train_chunk(iterator, count):
@@ -369,7 +374,11 @@ class Trainer:
         for key, copy in self._gradient_masks.items():
             if copy is not self._masks[key]:
                 copy.assign(tf.cast(self._masks[key], tf.bool))
-        if not self._indexed:
+        if self._streamed:
+            dataset = self.splits.train_dataset(spec.batch_size, spec.data_seed, resumed_at,
+                                                spec.end_step, augment=spec.augment)
+            self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        elif not self._indexed:
             dataset = pipeline.train_dataset(
                 self.splits.train_x, self.splits.train_y, spec.batch_size, spec.data_seed,
                 resumed_at, spec.end_step, augment=spec.augment)

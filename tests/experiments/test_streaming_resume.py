@@ -1,0 +1,57 @@
+"""IMP on a streamed `shards:` dataset: an interrupted run resumed equals an uninterrupted one."""
+import json
+import os
+
+import pytest
+
+from lottery_tf.data import shards
+from lottery_tf.experiments.config import experiment_name
+from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.testing import assert_same_results, stored_results, synthetic_images, tiny_config
+from lottery_tf.training import checkpoints
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    train_x, train_y = synthetic_images(700, 0)
+    test_x, test_y = synthetic_images(200, 1)
+    folder = shards.write_shards(tmp_path_factory.mktemp("shards"), [(train_x, train_y)], 700,
+                                 [(test_x, test_y)], 200, shard_bytes=40 * 28 * 28)
+    config = tiny_config(None, rewind="20it", levels=1, **{"training.train_steps": "40it",
+                                                            "training.eval_every": "10it",
+                                                            "runtime.checkpoint_every": "10it"})
+    config.dataset.name = f"shards:{folder}"
+    return config
+
+
+def test_streamed_run_interrupted_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
+    reference = ExperimentPaths(str(tmp_path / "straight"), experiment_name(config))
+    run_lottery(config, reference.root, [0], quiet=True)
+    stored = json.loads(open(reference.config).read())
+    # The statistics recorded are the training split's, from the manifest.
+    assert stored["data_spec"]["mean"] == shards.read_manifest(
+        config.dataset.name.partition(":")[2])["mean"]
+    metrics = json.loads(open(reference.metrics(0, 1)).read())
+    assert metrics["curve"][-1]["val_accuracy"] > 0.5  # it learned from the streamed batches
+
+    interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
+    save = checkpoints.LevelCheckpoint.save
+
+    def save_then_die(self, step, tracker, early_stop=None):
+        save(self, step, tracker, early_stop)
+        if "level_1" in self.directory and step == 30:  # level 1 replays from the rewind step 20
+            raise Interrupted()
+
+    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save_then_die)
+    with pytest.raises(Interrupted):
+        run_lottery(config, interrupted.root, [0], quiet=True)
+    assert not os.path.exists(interrupted.metrics(0, 1))
+    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
+    run_lottery(config, interrupted.root, [0], quiet=True)
+
+    assert_same_results(stored_results(interrupted), stored_results(reference))
