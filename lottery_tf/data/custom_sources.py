@@ -233,17 +233,48 @@ def tfds_builder(name: str, data_dir: str | None):
     return builder, keys
 
 
-def _load_tfds(name: str, data_dir: str | None, split_train: str, split_test: str):
+def _tfds_split(name: str, builder, keys, split: str, field: str):
     import tensorflow_datasets as tfds
 
+    try:
+        data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+    except Exception as error:  # a split name the dataset does not have
+        raise DataError(f"tfds dataset {name!r} has no split {split!r} (splits: "
+                        f"{sorted(builder.info.splits)}); set dataset.{field} "
+                        f"({type(error).__name__})") from None
+    return data[keys[0]], data[keys[1]]
+
+
+def _load_tfds(name: str, data_dir: str | None, split_train: str, split_test: str):
     builder, keys = tfds_builder(name, data_dir)
-    arrays = []
-    for split in (split_train, split_test):
-        try:
-            data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
-        except Exception as error:  # a split name the dataset does not have
-            raise DataError(f"tfds dataset {name!r} has no split {split!r} (splits: "
-                            f"{sorted(builder.info.splits)}); set dataset.split_train / "
-                            f"split_test ({type(error).__name__})") from None
-        arrays += [data[keys[0]], data[keys[1]]]
-    return tuple(arrays)
+    return (*_tfds_split(name, builder, keys, split_train, "split_train"),
+            *_tfds_split(name, builder, keys, split_test, "split_test"))
+
+
+def validation_source(name: str) -> str:
+    """The tfds name of a source that may take ``dataset.split_validation``.
+
+    Raises:
+        ConfigError: `name` is not a ``tfds:<name>`` source.
+    """
+    prefix, _, where = name.partition(":")
+    if prefix != "tfds" or not where:
+        raise ConfigError(f"dataset.split_validation names a tfds split, but {name!r} is no "
+                          "tfds:<name> source; unset it (validation is the last validation_size "
+                          "training examples)")
+    return where
+
+
+def load_validation(name: str, data_dir: str | None, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs and labels of a ``tfds:<name>`` source's validation split.
+
+    Raises:
+        ConfigError: `name` is not a ``tfds:`` source.
+        DataError: the dataset is not prepared or has no such split.
+    """
+    where = validation_source(name)
+    builder, keys = tfds_builder(where, data_dir)
+    x, y = _tfds_split(where, builder, keys, split, "split_validation")
+    if len(x) == 0:
+        raise DataError(f"tfds split {split!r} of {where!r} is empty; name a split with examples")
+    return np.ascontiguousarray(x), y.astype(np.int32)

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lottery_tf.data import checksums, custom_sources
+from lottery_tf.data import checksums, custom_sources, shards
 from lottery_tf.data.cifar import read_cifar10, resolve_cifar10_dir
 from lottery_tf.data.idx import (
     IDX_FILE_NAMES,
@@ -120,6 +120,9 @@ def load_raw(
             incomplete or corrupt files, or no place holds the dataset; the
             latter lists every place looked at and the fix.
     """
+    if shards.is_shards(name):
+        raise DataError(f"{name} is streamed from its shards, never loaded whole; read a split "
+                        "with lottery_tf.data.streaming.ShardSplits")
     if custom_sources.is_custom(name):
         return RawData(*custom_sources.load(name, None if data_dir is None else os.fspath(data_dir),
                                             split_train, split_test))

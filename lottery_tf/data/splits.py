@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lottery_tf.data import shards
+from lottery_tf.data import custom_sources, shards
 from lottery_tf.data.registry import DatasetSpec, get_spec
 from lottery_tf.data.sources import load_raw
 from lottery_tf.data.streaming import ShardSplits
@@ -78,6 +78,7 @@ def load_splits(
     tfds_data_dir: str | Path | None = None,
     split_train: str | None = None,
     split_test: str | None = None,
+    split_validation: str | None = None,
 ) -> Splits | ShardSplits:
     """Load a dataset and split off the last ``validation_size`` training examples.
 
@@ -93,6 +94,8 @@ def load_splits(
         verify: passed to `lottery_tf.data.sources.load_raw`.
         tfds_data_dir: passed to `lottery_tf.data.sources.load_raw`.
         split_train, split_test: tfds splits of a ``tfds:<name>`` source.
+        split_validation: a tfds split of a ``tfds:<name>`` source to validate on
+            (all of ``split_train`` then trains; ``validation_size`` must be 0).
 
     Returns:
         The normalized `Splits`.
@@ -102,6 +105,12 @@ def load_splits(
             [0, training set size).
         DataError: the data is missing or corrupt.
     """
+    if split_validation is not None:
+        custom_sources.validation_source(name)
+        if validation_size != 0:
+            raise ConfigError(f"dataset.split_validation={split_validation!r} gives the validation "
+                              f"examples, so validation_size={validation_size} would drop training "
+                              "examples for nothing; set --config.dataset.validation_size=0")
     if shards.is_shards(name):
         return ShardSplits(name, validation_size)
     spec = get_spec(name, data_dir, split_train, split_test)
@@ -119,6 +128,12 @@ def load_splits(
         )
     cut = num_train - int(validation_size)
     train_x = normalize_images(raw.train_x, spec)
+    if split_validation is not None:
+        val_x, val_y = custom_sources.load_validation(
+            name, None if data_dir is None else str(data_dir), split_validation)
+        return Splits(train_x=train_x, train_y=raw.train_y.astype(np.int32),
+                      val_x=normalize_images(val_x, spec), val_y=val_y,
+                      test_x=normalize_images(raw.test_x, spec), test_y=raw.test_y.astype(np.int32))
     return Splits(
         # Copies, so neither split keeps the other's memory alive.
         train_x=train_x[:cut].copy() if cut < num_train else train_x,

@@ -140,6 +140,15 @@ class ShardSplits:
                 .prefetch(2)
                 .with_options(_options()))
 
+    def raw_examples(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """A whole split as stored (not normalized), read into memory: for test splits that fit."""
+        files, lows, highs = self._blocks[split]
+        xs, ys = [], []
+        for (x_file, y_file), low, high in zip(files, lows, highs, strict=True):
+            xs.append(np.fromfile(x_file, self.manifest["dtype"]).reshape(-1, *self.example_shape)[low:high])
+            ys.append(np.fromfile(y_file, "<i4")[low:high])
+        return np.concatenate(xs), np.concatenate(ys).astype(np.int32)
+
     def first_train_examples(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """The first `count` training examples in file order, normalized (for scoring at init)."""
         x, y = next(iter(self.eval_dataset("train", max(1, count)).take(1)))

@@ -37,6 +37,9 @@ FIELDS = {
                          " data dir of a tfds:<name> source; not hashed"),
     "dataset.split_train": (str, "tfds:<name> sources: the training split (default train)"),
     "dataset.split_test": (str, "tfds:<name> sources: the test split (default test)"),
+    "dataset.split_validation": (str, "tfds:<name> sources: a split to validate on (e.g. "
+                                 "validation; needs validation_size=0). Unset: the last "
+                                 "validation_size training examples"),
     "dataset.verify_checksums": (True, "check MNIST/Fashion-MNIST files against the originals' SHA-256"),
     "model.name": ("lenet_300_100", "lenet_N_M_..., conv2/4/6, resnet20, resnet_D[_W], vgg11/13/16/19,"
                    " or package.module:function (your own builder; README 'Your own model')"),

@@ -8,6 +8,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from lottery_tf.data import shards, streaming
 from lottery_tf.data.registry import spec_of
 from lottery_tf.data.sources import load_raw
 from lottery_tf.errors import DataError, LotteryError
@@ -21,7 +22,15 @@ class ExportError(LotteryError):
 
 
 def test_split(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarray] | None:
-    """The raw (uint8) test images and labels, or None if the data is not found offline."""
+    """The raw (uint8) test images and labels, or None if the data is not found offline.
+
+    A streamed ``shards:`` dataset's test split is read from its shards.
+    """
+    if shards.is_shards(config.dataset.name):
+        try:
+            return streaming.ShardSplits(config.dataset.name, 0).raw_examples("test")
+        except DataError:
+            return None
     try:
         raw = load_raw(config.dataset.name, config.dataset.data_dir, download=False,
                        verify=bool(config.dataset.verify_checksums))

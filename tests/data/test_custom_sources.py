@@ -6,7 +6,7 @@ import tensorflow as tf
 from lottery_tf.data import custom_sources
 from lottery_tf.data.registry import get_spec
 from lottery_tf.data.sources import load_raw
-from lottery_tf.data.splits import load_splits
+from lottery_tf.data.splits import load_splits, normalize_images
 from lottery_tf.errors import ConfigError, DataError
 from lottery_tf.experiments.lottery import prepare
 from lottery_tf.testing import (
@@ -146,3 +146,20 @@ def test_every_source_has_a_fingerprint_and_refuses_drifted_data(tmp_path, tiny_
         custom_sources.load.cache_clear()
         with pytest.raises(ConfigError, match="data: stored fingerprint"):
             prepare(config, root, tf.distribute.get_strategy(), quiet=True)
+
+
+def test_tfds_validation_split_validates_and_all_of_train_trains(tmp_path):
+    name = write_tiny_tfds(tmp_path / "tfds", train=60, test=20)
+    data_dir = str(tmp_path / "tfds")
+    splits = load_splits(f"tfds:{name}", data_dir, 0, split_train="train[:45]",
+                         split_validation="train[45:]")
+    whole = load_raw(f"tfds:{name}", data_dir)
+    assert (len(splits.train_y), len(splits.val_y), len(splits.test_y)) == (45, 15, 20)
+    spec = get_spec(f"tfds:{name}", data_dir, split_train="train[:45]")
+    np.testing.assert_array_equal(splits.val_x, normalize_images(whole.train_x[45:], spec))
+    with pytest.raises(ConfigError, match="set --config.dataset.validation_size=0"):
+        load_splits(f"tfds:{name}", data_dir, 10, split_validation="train[45:]")
+    with pytest.raises(ConfigError, match="'mnist' is no tfds:<name> source"):
+        load_splits("mnist", None, 0, split_validation="validation")
+    with pytest.raises(DataError, match="no split 'validation'.*dataset.split_validation"):
+        load_splits(f"tfds:{name}", data_dir, 0, split_validation="validation")

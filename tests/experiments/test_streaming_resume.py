@@ -8,6 +8,7 @@ from lottery_tf.data import shards
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.experiments.paths import ExperimentPaths
+from lottery_tf.export import export_level
 from lottery_tf.testing import assert_same_results, stored_results, synthetic_images, tiny_config
 from lottery_tf.training import checkpoints
 
@@ -29,9 +30,15 @@ def config(tmp_path_factory):
     return config
 
 
-def test_streamed_run_interrupted_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
-    reference = ExperimentPaths(str(tmp_path / "straight"), experiment_name(config))
-    run_lottery(config, reference.root, [0], quiet=True)
+@pytest.fixture(scope="module")
+def reference(config, tmp_path_factory):
+    paths = ExperimentPaths(str(tmp_path_factory.mktemp("straight")), experiment_name(config))
+    run_lottery(config, paths.root, [0], quiet=True)
+    return paths
+
+
+def test_streamed_run_interrupted_mid_level_equals_uninterrupted(config, reference, tmp_path,
+                                                                 monkeypatch):
     stored = json.loads(open(reference.config).read())
     # The statistics recorded are the training split's, from the manifest.
     assert stored["data_spec"]["mean"] == shards.read_manifest(
@@ -55,3 +62,11 @@ def test_streamed_run_interrupted_mid_level_equals_uninterrupted(config, tmp_pat
     run_lottery(config, interrupted.root, [0], quiet=True)
 
     assert_same_results(stored_results(interrupted), stored_results(reference))
+
+
+def test_streamed_experiment_exports_and_checks_on_its_test_shards(reference):
+    result = export_level(reference.root, None, level=1)
+    # The check images are the stored test examples and the SavedModel reproduces the level.
+    assert "the first 200" in result.check_inputs
+    assert result.test_accuracy == pytest.approx(result.stored_test_accuracy, abs=1e-6)
+    assert result.percent_zero == pytest.approx(result.mask_percent_zero)
