@@ -41,8 +41,11 @@ FORMAT_VERSION = 1
 SPLITS = ("train", "test")
 # 8 MB shards: the streamed order holds a window of a few at a time (streaming.WINDOW_SHARDS).
 DEFAULT_SHARD_BYTES = 8 << 20
-# Examples buffered per shard before they are appended to its files.
+# Examples buffered per shard before they are appended to its files, and in all: every
+# shard's buffer is flushed when the total reaches the latter, so the writer's memory does
+# not grow with the number of shards.
 _FLUSH_BYTES = 1 << 20
+_BUFFER_BYTES = 128 << 20
 _CHUNK_EXAMPLES = 1024
 
 Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
@@ -126,6 +129,9 @@ class _SplitWriter:
             self.buffers[shard].append((x[rows], y[rows]))
             self.buffered[shard] += x[rows].nbytes
             if self.buffered[shard] >= _FLUSH_BYTES:
+                self._flush(shard)
+        if self.buffered.sum() >= _BUFFER_BYTES:
+            for shard in np.flatnonzero(self.buffered):
                 self._flush(shard)
 
     def _flush(self, shard: int) -> None:

@@ -58,7 +58,9 @@ class ShardSplits:
         self.manifest = shards.read_manifest(self.directory)
         self.name = name
         train = self.manifest["splits"]["train"]
-        if isinstance(validation_size, bool) or not 0 <= int(validation_size) < train["count"]:
+        if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
+            raise ConfigError(f"validation_size must be an integer, got {validation_size!r}")
+        if not 0 <= validation_size < train["count"]:
             raise ConfigError(
                 f"validation_size={validation_size} is out of range for {name}: it must be at "
                 f"least 0 and less than the {train['count']} training examples")

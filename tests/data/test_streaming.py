@@ -146,3 +146,13 @@ def test_cli_writes_a_folder_and_refuses_bad_sources_with_exit_1(arrays, tmp_pat
     bad = subprocess.run([sys.executable, "-m", "lottery_tf.data.shards", f"npz:{tmp_path}/no.npz",
                           str(tmp_path / "out2")], capture_output=True, text=True)
     assert bad.returncode == 1 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_small_write_buffers_give_the_same_shards(arrays, folder, tmp_path, monkeypatch):
+    train_x, train_y, test_x, test_y = arrays
+    # Flushing after every chunk (as with tens of thousands of shards) stores the same bytes.
+    monkeypatch.setattr(shards, "_BUFFER_BYTES", 1)
+    again = shards.write_shards(tmp_path / "again", [(train_x[i:i + 50], train_y[i:i + 50])
+                                                     for i in range(0, 700, 50)],
+                                700, [(test_x, test_y)], 200, shard_bytes=SHARD_BYTES)
+    assert shards.read_manifest(again) == shards.read_manifest(folder)
