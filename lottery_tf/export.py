@@ -42,7 +42,6 @@ from typing import TextIO
 import numpy as np
 import tf_keras as keras
 
-from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import LotteryError
 from lottery_tf.pruning import masks as mask_lib
@@ -173,13 +172,13 @@ def export_saved_model(experiment: StoredExperiment, replicate: int, level: int,
     """
     config = experiment.config_dict()
     files = level_files(experiment, replicate, level)
-    spec = spec_of(config.dataset)
+    spec = experiment.spec()
     keras.backend.clear_session()
     architecture = experiment.paths.architecture
-    wrapped = rebuild(config, files, weights, architecture)
+    wrapped = rebuild(config, files, weights, architecture, spec)
     logits = wrapped(normalize_images(images, spec), training=False).numpy()
     prunable = list(tfmot_adapter.get_masks(wrapped))
-    module = ServingModule(plain_model(config, wrapped, architecture), spec, prunable)
+    module = ServingModule(plain_model(config, wrapped, architecture, spec), spec, prunable)
     directory = os.path.join(_export_dir(experiment, replicate, level), "saved_model")
     write_saved_model(module, directory)
     return directory, logits
@@ -243,7 +242,7 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
     weights_file(files, weights)
     step, stored = stored_accuracy(files, weights)
     split = test_split(config)
-    images, described = check_images(config, split=split)
+    images, described = check_images(config, split=split, spec=experiment.spec())
     saved_model, logits = export_saved_model(experiment, replicate, level, images, weights)
     difference = max_diff(logits, saved_model_logits(saved_model, images), SAVED_MODEL_TOLERANCE,
                            "The loaded SavedModel")
@@ -265,7 +264,7 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
         result.tflite = _tflite_models(experiment, replicate, level, saved_model, dense, images, logits)
     else:
         _remove_stale_tflite(directory)
-    store.write_json(os.path.join(directory, "export.json"), _record(result, spec_of(config.dataset)))
+    store.write_json(os.path.join(directory, "export.json"), _record(result, experiment.spec()))
     return result
 
 

@@ -33,7 +33,6 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf import export as export_lib
-from lottery_tf.data.registry import spec_of
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.models.prunable import prunable_layers
@@ -241,10 +240,10 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     export_dir = os.path.join(experiment.paths.level(replicate, level), "export")
     masked_dir = os.path.join(export_dir, "saved_model")
     dense_dir = os.path.join(experiment.paths.level(replicate, 0), "export", "saved_model")
-    images, described = export_lib.check_images(config)
+    spec = experiment.spec()
+    images, described = export_lib.check_images(config, spec=spec)
     keras.backend.clear_session()
-    wrapped = export_lib.rebuild(config, files, weights, experiment.paths.architecture)
-    spec = spec_of(config.dataset)
+    wrapped = export_lib.rebuild(config, files, weights, experiment.paths.architecture, spec)
     expected = wrapped(normalize_images(images, spec), training=False).numpy()
     plain = tfmot_adapter.training_view(wrapped)  # the same architecture, unwrapped
     try:

@@ -128,14 +128,19 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
         ) from None
 
 
-def spec_of(dataset) -> DatasetSpec:
+def spec_of(dataset, recorded: dict | None = None) -> DatasetSpec:
     """The spec of a config's ``dataset`` section (name, data_dir and split fields).
 
     Args:
         dataset: ``config.dataset``.
+        recorded: the ``data_spec`` an experiment's config.json recorded; when
+            given, it is the spec and no data is read (export needs no data).
 
     Returns:
         As :func:`get_spec`.
     """
+    if recorded:
+        return DatasetSpec(**{key: tuple(value) if isinstance(value, list) else value
+                              for key, value in recorded.items()})
     return get_spec(dataset.name, dataset.get("data_dir"), dataset.get("split_train"),
                     dataset.get("split_test"))

@@ -34,6 +34,14 @@ class StoredExperiment:
     hash: str
     paths: ExperimentPaths
     config: dict
+    # The shapes and normalization statistics the data gave (None before they were recorded).
+    data_spec: dict | None = None
+
+    def spec(self):
+        """The recorded dataset spec, or (for older experiments) the one measured from the data."""
+        from lottery_tf.data.registry import spec_of
+
+        return spec_of(self.config_dict().dataset, self.data_spec)
 
     def config_dict(self) -> ml_collections.ConfigDict:
         """The stored config as a ConfigDict (what `build_model` and friends read)."""
@@ -56,7 +64,8 @@ def list_experiments(root: str) -> list[StoredExperiment]:
             stored = store.read_json(paths.config)
             if "config" not in stored:
                 raise StoreError(f"{paths.config} has no 'config' entry; it was not written by lottery_tf.")
-            found.append(StoredExperiment(name, stored.get("hash", ""), paths, stored["config"]))
+            found.append(StoredExperiment(name, stored.get("hash", ""), paths, stored["config"],
+                                          stored.get("data_spec")))
     if not found:
         raise ConfigError(f"No experiments under {root} (no <name>_<hash>/config.json); run the lottery "
                           "command first or pass the right --root.")

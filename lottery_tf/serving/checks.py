@@ -40,7 +40,8 @@ def test_split(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarra
 
 
 def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES,
-                 split: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, str]:
+                 split: tuple[np.ndarray, np.ndarray] | None = None,
+                 spec=None) -> tuple[np.ndarray, str]:
     """Raw uint8 test images to compare predictions on, and what they are.
 
     Falls back to random pixels when the dataset cannot be found without
@@ -48,7 +49,7 @@ def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES,
     """
     split = split if split is not None else test_split(config)
     if split is None:
-        spec = spec_of(config.dataset)
+        spec = spec or spec_of(config.dataset)
         rng = np.random.default_rng(0)
         images = (rng.integers(0, 256, (count, *spec.image_shape), dtype=np.uint8) if spec.pixel_scale == 255
                   else rng.uniform(0, spec.pixel_scale, (count, *spec.image_shape)).astype(np.float32))

@@ -68,18 +68,19 @@ def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float | None]:
     return int(step), None if accuracy is None else float(accuracy)
 
 
-def build_plain(config: ml_collections.ConfigDict, architecture: str | None = None) -> keras.Model:
+def build_plain(config: ml_collections.ConfigDict, architecture: str | None = None,
+                spec=None) -> keras.Model:
     """The experiment's model, unwrapped: the zoo's builder, or the Keras JSON a fit-based
     experiment of the user's own model stored (`architecture`), when that file exists."""
     if architecture is not None and storage_files.isfile(architecture):
         return keras.models.model_from_json(storage_files.read_bytes(architecture).decode())
-    spec = spec_of(config.dataset)
+    spec = spec or spec_of(config.dataset)
     return build_model(config.model.name, spec.image_shape, spec.num_classes,
                        config.model.initializer, config.seed)
 
 
 def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "final",
-            architecture: str | None = None) -> keras.Model:
+            architecture: str | None = None, spec=None) -> keras.Model:
     """The experiment's model, wrapped for pruning, holding a stored run's weights and mask.
 
     Args:
@@ -87,8 +88,9 @@ def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "
       files: the run's files.
       weights: `final` (weights_end.npz) or `early_stop` (weights_early_stop.npz).
       architecture: a stored Keras JSON architecture (see `build_plain`).
+      spec: the dataset spec (default: measured from the config's data).
     """
-    model = build_plain(config, architecture)
+    model = build_plain(config, architecture, spec)
     masks = store.load_arrays(files.mask)
     wrapped = tfmot_adapter.wrap(model, masks)  # the stored mask names the pruned layers
     tfmot_adapter.set_weights(wrapped, store.load_arrays(weights_file(files, weights)))
@@ -97,13 +99,13 @@ def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "
 
 
 def plain_model(config: ml_collections.ConfigDict, wrapped: keras.Model,
-                architecture: str | None = None) -> keras.Model:
+                architecture: str | None = None, spec=None) -> keras.Model:
     """The experiment's model without tfmot's wrappers, holding `wrapped`'s masked weights.
 
     Built afresh rather than stripped, so its variables carry the layers' own
     names (`dense_1/kernel`), not the wrappers' (`prune_low_magnitude_dense_1/...`).
     """
     tfmot_adapter.apply_masks(wrapped)
-    model = build_plain(config, architecture)
+    model = build_plain(config, architecture, spec)
     tfmot_adapter.set_weights(model, tfmot_adapter.get_weights(wrapped))
     return model

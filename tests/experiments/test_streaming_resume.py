@@ -70,3 +70,18 @@ def test_streamed_experiment_exports_and_checks_on_its_test_shards(reference):
     assert "the first 200" in result.check_inputs
     assert result.test_accuracy == pytest.approx(result.stored_test_accuracy, abs=1e-6)
     assert result.percent_zero == pytest.approx(result.mask_percent_zero)
+
+
+def test_export_needs_no_data_once_its_spec_is_recorded(config, reference):
+    folder = config.dataset.name.partition(":")[2]
+    away = f"{folder}_moved"
+    os.rename(folder, away)
+    try:
+        result = export_level(reference.root, None, level=1, weights="final")
+    finally:
+        os.rename(away, folder)
+    assert "random images (the shards:" in result.check_inputs
+    recorded = json.loads(open(reference.config).read())["data_spec"]
+    exported = json.loads(open(os.path.join(os.path.dirname(result.saved_model), "export.json")).read())
+    assert exported["normalization"]["mean"] == recorded["mean"]
+    assert exported["normalization"]["std"] == recorded["std"]
