@@ -7,8 +7,8 @@ import pytest
 from lottery_tf.data import shards
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.export import export_level
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import assert_same_results, stored_results, synthetic_images, tiny_config
 from lottery_tf.training import checkpoints
 
