@@ -103,6 +103,25 @@ def versus_sparsity(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[
     return figure
 
 
+def _mean_and_spread(axes, x, spreads: Sequence[Spread], label: str, count: int, style: dict,
+                     scale: float = 1.0) -> None:
+    """One series of the sparsity figures: the mean line (legend `label (n=count)`),
+    min-max bars at each point, and the min-max band when there is more than one replicate."""
+    low, high = [scale * s.min for s in spreads], [scale * s.max for s in spreads]
+    axes.plot(x, [scale * s.mean for s in spreads], label=with_count(label, count), **style)
+    _whiskers(axes, x, low, high, style["color"])
+    _band(axes, x, low, high, style["color"], count)
+
+
+def _finish_sparsity_axes(axes, percents: Sequence[float], ylabel: str, title: str, ncols: int = 1) -> None:
+    """The percent-remaining x axis, labels, grid and legend every sparsity figure shares."""
+    percent_axis(axes, percents)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title, fontsize="medium")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small", ncols=ncols)
+
+
 def _draw_versus_sparsity(axes, stats, value, ylabel: str, title: str, scale: float = 1.0) -> None:
     percents = []
     styles = kind_styles(list(stats))
@@ -110,19 +129,9 @@ def _draw_versus_sparsity(axes, stats, value, ylabel: str, title: str, scale: fl
         if not levels:
             continue
         x = [s.percent_remaining.mean for s in levels]
-        spreads = [value(s) for s in levels]
-        style = styles[kind]
-        count = _replicates(levels)
-        low, high = [scale * s.min for s in spreads], [scale * s.max for s in spreads]
-        axes.plot(x, [scale * s.mean for s in spreads], label=with_count(kind, count), **style)
-        _whiskers(axes, x, low, high, style["color"])
-        _band(axes, x, low, high, style["color"], count)
+        _mean_and_spread(axes, x, [value(s) for s in levels], kind, _replicates(levels), styles[kind], scale)
         percents.extend(x)
-    percent_axis(axes, percents)
-    axes.set_ylabel(ylabel)
-    axes.set_title(title, fontsize="medium")
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small", ncols=2 if len(stats) > 5 else 1)
+    _finish_sparsity_axes(axes, percents, ylabel, title, ncols=2 if len(stats) > 5 else 1)
 
 
 ACCURACY_LABEL = "Test accuracy at early stop (%)"
@@ -241,16 +250,10 @@ def lmc_instability(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure
     percents = []
     for index, (label, levels) in enumerate(lmc.items()):
         x = [s.percent_remaining for s in levels]
-        color = f"C{index % 10}"
-        axes.plot(x, [s.instability.mean for s in levels], color=color, marker="o",
-                  label=with_count(label, max(len(s.replicates) for s in levels)))
-        _whiskers(axes, x, [s.instability.min for s in levels], [s.instability.max for s in levels], color)
+        _mean_and_spread(axes, x, [s.instability for s in levels], label, _replicates(levels),
+                         {"color": f"C{index % 10}", "marker": "o"})
         percents.extend(x)
-    percent_axis(axes, percents)
-    axes.set_ylabel("Instability (error barrier height)")
-    axes.set_title(title, fontsize="medium")
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small")
+    _finish_sparsity_axes(axes, percents, "Instability (error barrier height)", title)
     return figure
 
 
@@ -312,7 +315,7 @@ _CONTROL_LINESTYLES = ("--", ":", "-.")
 
 
 def experiments_with_controls(stats: Mapping[str, Mapping[str, Sequence[LevelStats]]], title: str) -> Figure:
-    """Test accuracy at early stop vs percent remaining for several experiments and their controls.
+    """Test accuracy at early stop (%) vs percent remaining for several experiments and their controls.
 
     Args:
       stats: experiment label -> run kind -> per-level stats.
@@ -320,7 +323,7 @@ def experiments_with_controls(stats: Mapping[str, Mapping[str, Sequence[LevelSta
 
     Returns:
       The figure: one color per experiment, its ticket solid and each control
-      kind dashed/dotted; each mean is a `Line2D` labelled `<experiment>: <kind>`.
+      kind dashed/dotted; each mean is a `Line2D` labelled `<experiment>: <kind> (n=<replicates>)`.
     """
     figure = new_figure()
     axes = figure.add_subplot()
@@ -334,14 +337,9 @@ def experiments_with_controls(stats: Mapping[str, Mapping[str, Sequence[LevelSta
             linestyle = ("-" if kind == TICKET
                          else _CONTROL_LINESTYLES[controls.index(kind) % len(_CONTROL_LINESTYLES)])
             x = [s.percent_remaining.mean for s in levels]
-            spreads = [s.accuracy_at_early_stop for s in levels]
-            axes.plot(x, [s.mean for s in spreads], label=f"{label}: {kind}", color=color,
-                      linestyle=linestyle, marker=_MARKERS[index % len(_MARKERS)])
-            _whiskers(axes, x, [s.min for s in spreads], [s.max for s in spreads], color)
+            style = {"color": color, "linestyle": linestyle, "marker": _MARKERS[index % len(_MARKERS)]}
+            _mean_and_spread(axes, x, [s.accuracy_at_early_stop for s in levels], f"{label}: {kind}",
+                             _replicates(levels), style, scale=100.0)
             percents.extend(x)
-    percent_axis(axes, percents)
-    axes.set_ylabel("Test accuracy at early stop")
-    axes.set_title(title, fontsize="medium")
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small")
+    _finish_sparsity_axes(axes, percents, ACCURACY_LABEL, title)
     return figure
