@@ -17,6 +17,7 @@ from ml_collections import config_dict
 
 from lottery_tf.errors import ConfigError
 from lottery_tf.pruning import granularity as granularity_lib
+from lottery_tf.pruning import policies
 
 # Top-level sections and fields left out of the hash.
 UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
@@ -69,6 +70,8 @@ FIELDS = {
                                  " custom layers tfmot cannot prune, left dense)"),
     "pruning.granularity": (str, "weight (unset: unstructured) | unit (whole Dense units / Conv "
                             "filters, by L1 norm; plain chain models) | n:m such as 2:4"),
+    "pruning.policy": (str, "which prunable layers are pruned: unset (all) | xnnpack (only 1x1 Conv2D; "
+                        "the model must fit XNNPACK's sparse inference, e.g. mobilenet_16)"),
     "runtime.strategy": ("default", "tf.distribute strategy: default | one_device | mirrored | "
                          "multi_worker (TF_CONFIG) | tpu"),
     "runtime.cpu_devices": (int, "split the CPU into N logical devices (mirrored without GPUs)"),
@@ -163,6 +166,7 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     if pruning.strategy not in ("layerwise", "global"):
         raise ConfigError(f"pruning.strategy must be 'layerwise' or 'global', got {pruning.strategy!r}.")
     granularity_lib.parse(pruning.get("granularity"))
+    policies.check_policy(pruning.get("policy"))
     for field in ("rate", "conv_rate", "dense_rate", "output_rate", "embedding_rate"):
         value = pruning[field]
         if value is not None and not 0.0 <= value < 1.0:

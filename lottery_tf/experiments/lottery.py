@@ -26,6 +26,7 @@ from lottery_tf.models.registry import build_model
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.pruning.policies import apply_policy
 from lottery_tf.pruning.rates import layer_rates
 from lottery_tf.storage import crash_points, store
 from lottery_tf.storage import files as storage_files
@@ -80,7 +81,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                         config.model.initializer, config.seed)
     pruning = config.pruning
     ignored = [name.strip() for name in pruning.layers_to_ignore.split(",") if name.strip()]
-    kinds = prunable_layers(model, ignored)
+    kinds = apply_policy(model, prunable_layers(model, ignored), pruning.get("policy"))
     if not kinds:
         raise ConfigError(f"model {config.model.name!r} has no prunable layer (Dense, Conv, "
                           "DepthwiseConv2D, SeparableConv, Embedding or a tfmot PrunableLayer); "

@@ -4,6 +4,7 @@ from __future__ import annotations
 from lottery_tf.errors import ConfigError
 from lottery_tf.models.conv import build_conv
 from lottery_tf.models.lenet import build_lenet
+from lottery_tf.models.mobilenet import build_mobilenet
 from lottery_tf.models.registry import register_model
 from lottery_tf.models.resnet import DEFAULT_WIDTH, build_resnet
 from lottery_tf.models.vgg import build_vgg
@@ -20,6 +21,12 @@ def _conv(shape, classes, seed, *, initializer, sizes):
 
 def _vgg(shape, classes, seed, *, initializer, sizes):
     return build_vgg(sizes[0], shape, classes, initializer, seed)
+
+
+def _mobilenet(shape, classes, seed, *, initializer, sizes):
+    if len(sizes) != 1:
+        raise ConfigError(f"unknown model mobilenet_{'_'.join(map(str, sizes))}; write mobilenet_<W>")
+    return build_mobilenet(sizes[0], shape, classes, initializer, seed)
 
 
 def _resnet(shape, classes, seed, *, initializer, sizes):
@@ -41,3 +48,5 @@ register_model("resnet20", _resnet20)
 register_model("resnet", _resnet, form="underscored",
                usage=("resnet_<D> (D = 6n+2)", "resnet_<D>_<W> (W = first-stage width, default 16)"))
 register_model("vgg", _vgg, form="glued", usage=("vgg11", "vgg13", "vgg16", "vgg19"))
+register_model("mobilenet", _mobilenet, form="underscored",
+               usage=("mobilenet_<W> (W = stem width; XNNPACK-sparse-compatible 1x1 convs)",))
