@@ -62,7 +62,9 @@ flags.DEFINE_bool("compact", False, "export: also rebuild the ticket without its
                   "(plain chain models), check it and time dense, masked and compact SavedModels.")
 flags.DEFINE_enum("weights", "early_stop", ["early_stop", "final"], "export: the level's weights "
                   "at the early-stop step (the report's headline accuracy) or at the end of training.")
-flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it.")
+flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it, "
+                  "the sparse model against the dense one under XNNPACK (and the compact one with "
+                  "--compact).")
 
 # Branch argument name -> flag, for each branch that takes arguments.
 BRANCH_FLAGS = {"rewind_sweep": {"points": "rewind_points"},
@@ -214,7 +216,7 @@ def run_results_command(command: str) -> None:
         from lottery_tf.export_compact import export_compact, format_compact
 
         print(format_compact(export_compact(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate,
-                                            weights=FLAGS.weights)))
+                                            weights=FLAGS.weights, tflite=FLAGS.tflite)))
 
 
 def main(argv: list[str]) -> None:

@@ -25,7 +25,11 @@ TFLite (`--tflite`): the level converted plainly and with
 median latency of single-image invokes with and without XNNPACK. For float
 models the sparse format saves storage only: the converter puts a DENSIFY op
 before each sparse kernel, which expands it once when the interpreter prepares,
-so the layers then run dense and latency does not drop. Without `--tflite`,
+so the layers then run dense and latency does not drop, except where XNNPACK
+runs 1x1 convolutions sparse: `xnnpack` in export.json sets the sparse-format
+model against the dense network (level 0) under XNNPACK at batch 1 and says
+whether XNNPACK took its sparse path, with the evidence (serving/xnnpack.py).
+Without `--tflite`,
 TFLite files of an earlier export are removed, so the folder and export.json agree.
 
 Size: the SavedModel folder zipped with deflate, against the dense network,
@@ -46,6 +50,7 @@ from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import LotteryError
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.pruning.policies import xnnpack_problem
 from lottery_tf.report.experiments import StoredExperiment, find_experiment
 from lottery_tf.serving.checks import (
     ExportError,
@@ -69,6 +74,7 @@ from lottery_tf.serving.saved_model import (
     zipped_size,
 )
 from lottery_tf.serving.stored_level import (
+    build_plain,
     level_files,
     plain_model,
     rebuild,
@@ -76,6 +82,7 @@ from lottery_tf.serving.stored_level import (
     weights_file,
 )
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
+from lottery_tf.serving.xnnpack import XnnpackComparison, compare
 from lottery_tf.storage import store
 
 __all__ = ["SIGNATURE", "ExportError", "ExportResult", "check_images", "export_command", "export_level",
@@ -134,6 +141,8 @@ class ExportResult:
       max_abs_diff: largest |logit difference| of the loaded SavedModel.
       check_inputs: what the predictions were compared on.
       tflite: the TFLite models, when asked for.
+      xnnpack: with TFLite, the sparse-format model against the dense network
+        under XNNPACK (batch-1 latency, speed-up, whether the sparse path ran).
     """
 
     experiment: str
@@ -153,6 +162,7 @@ class ExportResult:
     max_abs_diff: float
     check_inputs: str
     tflite: list[TfliteModel] = dataclasses.field(default_factory=list)
+    xnnpack: XnnpackComparison | None = None
 
 
 def _export_dir(experiment: StoredExperiment, replicate: int, level: int) -> str:
@@ -185,25 +195,35 @@ def export_saved_model(experiment: StoredExperiment, replicate: int, level: int,
 
 
 def _tflite_models(experiment: StoredExperiment, replicate: int, level: int, saved_model: str,
-                   dense_saved_model: str, images: np.ndarray, logits: np.ndarray) -> list[TfliteModel]:
-    """This level converted plainly and with sparse weights, and level 0 plainly (the dense net)."""
+                   dense_saved_model: str, images: np.ndarray,
+                   logits: np.ndarray) -> tuple[list[TfliteModel], XnnpackComparison]:
+    """This level converted plainly and with sparse weights, and level 0 plainly (the dense net).
+
+    Returns:
+      The models, and the sparse-format one against the dense network under XNNPACK.
+    """
     directory = _export_dir(experiment, replicate, level)
     variants = [("sparse format", saved_model, True, os.path.join(directory, "model_sparse.tflite")),
                 ("plain format", saved_model, False, os.path.join(directory, "model.tflite"))]
     if dense_saved_model != saved_model:
         variants.append(("dense level 0", dense_saved_model, False,
                          os.path.join(_export_dir(experiment, replicate, 0), "model.tflite")))
-    models = []
+    models, contents, outputs = [], {}, {}
     for name, source, sparse, path in variants:
-        content = tflite_convert(source, sparse)
+        content = contents[name] = tflite_convert(source, sparse)
         store.atomic_write_bytes(path, content)
         difference = None
         if source == saved_model:  # level 0's TFLite model predicts level 0, not this level
-            difference = max_diff(logits, tflite_logits(content, images), TFLITE_TOLERANCE,
-                                   f"TFLite ({name})")
+            outputs[name] = tflite_logits(content, images)
+            difference = max_diff(logits, outputs[name], TFLITE_TOLERANCE, f"TFLite ({name})")
         models.append(TfliteModel(name, path, len(content), tflite_latency_ms(content, images[0]),
                                   tflite_latency_ms(content, images[0], builtin_only=True), difference))
-    return models
+    dense = models[-1]  # level 0, or this level's plain model when this is level 0
+    config = experiment.config_dict()
+    comparison = compare(dense.median_ms, models[0].median_ms, contents["plain format"],
+                         contents["sparse format"], outputs["plain format"], outputs["sparse format"],
+                         xnnpack_problem(build_plain(config, experiment.paths.architecture)))
+    return models, comparison
 
 
 def _remove_stale_tflite(directory: str) -> None:
@@ -261,7 +281,8 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
         max_abs_diff=difference, check_inputs=described)
     directory = _export_dir(experiment, replicate, level)
     if tflite:
-        result.tflite = _tflite_models(experiment, replicate, level, saved_model, dense, images, logits)
+        result.tflite, result.xnnpack = _tflite_models(experiment, replicate, level, saved_model, dense,
+                                                       images, logits)
     else:
         _remove_stale_tflite(directory)
     store.write_json(os.path.join(directory, "export.json"), _record(result, experiment.spec()))
@@ -310,6 +331,10 @@ def format_result(result: ExportResult) -> str:
         lines.append(f"TFLite {model.name}: {model.bytes:,} bytes, median single-image invoke "
                      f"{model.median_ms:.4f} ms (XNNPACK), {model.median_ms_builtin:.4f} ms (built-in "
                      f"kernels){agreement} ({model.path})")
+    if result.xnnpack is not None:
+        xnn = result.xnnpack
+        lines.append(f"XNNPACK batch 1: dense level 0 {xnn.dense_ms:.4f} ms, sparse-format ticket "
+                     f"{xnn.sparse_ms:.4f} ms ({xnn.speedup:.2f}x); sparse path {xnn.reason}")
     return "\n".join(lines)
 
 

@@ -21,6 +21,10 @@ predicts within `SAVED_MODEL_TOLERANCE` of the largest logit, on real test
 images. Latency: the median of single calls of the dense (level 0), masked and
 compact SavedModels' serving signatures at batch 1 and batch 256, taking turns
 call by call so a slow spell of a shared machine hits all three alike.
+With `--tflite`, the compact SavedModel is also converted to TFLite
+(`export/compact.tflite`), checked within `TFLITE_TOLERANCE`, and its median
+single-image invoke under XNNPACK set against the dense network's TFLite model
+(level 0's `model.tflite`, which `export --tflite` writes) and the masked one's.
 Everything lands in `export.json` under "compact".
 """
 import dataclasses
@@ -39,6 +43,7 @@ from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.report.experiments import find_experiment
+from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 from lottery_tf.storage import store
 
 LATENCY_BATCHES = (1, 256)
@@ -57,6 +62,8 @@ class CompactResult:
       params_compact: every parameter of the compact model.
       latency_ms: "dense" | "masked" | "compact" -> batch size (as text) -> median ms per call.
       max_abs_diff: largest |logit difference| of the loaded compact SavedModel to the stored level.
+      tflite: with `--tflite`: the compact TFLite file, its size, its largest |logit
+        difference| and batch-1 median ms under XNNPACK of "dense", "masked", "compact".
     """
 
     saved_model: str
@@ -67,6 +74,7 @@ class CompactResult:
     latency_ms: dict
     max_abs_diff: float
     check_inputs: str
+    tflite: dict | None = None
 
 
 def _activation(layer, values: np.ndarray) -> np.ndarray:
@@ -222,12 +230,35 @@ def latency_ms(saved_models: dict[str, str], images: np.ndarray,
     return result
 
 
+def _compact_tflite(directory: str, export_dir: str, dense_dir: str, images: np.ndarray,
+                    expected: np.ndarray) -> dict:
+    """The compact SavedModel as TFLite, checked, and timed at batch 1 against dense and masked TFLite."""
+    content = tflite_convert(directory, sparse=False)
+    path = os.path.join(export_dir, "compact.tflite")
+    store.atomic_write_bytes(path, content)
+    difference = export_lib.max_diff(expected, tflite_logits(content, images), export_lib.TFLITE_TOLERANCE,
+                                     "The compact TFLite model")
+    others = {"dense": os.path.join(os.path.dirname(dense_dir), "model.tflite"),
+              "masked": os.path.join(export_dir, "model.tflite")}
+    for needed in others.values():
+        if not os.path.isfile(needed):
+            raise StoreError(f"{needed} is missing; pass --tflite to the export command, which writes it.")
+    latency = {}
+    for name, other in others.items():
+        with open(other, "rb") as file:
+            latency[name] = tflite_latency_ms(file.read(), images[0])
+    latency["compact"] = tflite_latency_ms(content, images[0])
+    return {"path": path, "bytes": len(content), "max_abs_diff": difference, "median_ms_xnnpack": latency}
+
+
 def export_compact(root: str, selector: str | None, level: int, replicate: int = 0,
-                   rounds: dict[int, int] | None = None, weights: str = "early_stop") -> CompactResult:
+                   rounds: dict[int, int] | None = None, weights: str = "early_stop",
+                   tflite: bool = False) -> CompactResult:
     """Writes the compact SavedModel of a finished level, checks and times it.
 
     Runs after `export.export_level` (whose SavedModels of this level and of
-    level 0 it times against) and adds its result to that export.json.
+    level 0 it times against, and with `tflite` their TFLite models) and adds
+    its result to that export.json.
 
     Raises:
       ConfigError: unknown experiment, or a model that is not a plain chain.
@@ -267,6 +298,8 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
         saved_model=directory, units=units, params_dense=int(plain.count_params()),
         params_masked=_params_masked(trained, masks), params_compact=int(compact.count_params()),
         latency_ms=timings, max_abs_diff=difference, check_inputs=described)
+    if tflite:
+        result.tflite = _compact_tflite(directory, export_dir, dense_dir, images, expected)
     summary_path = os.path.join(export_dir, "export.json")
     summary = store.read_json(summary_path) if os.path.exists(summary_path) else {}
     store.write_json(summary_path, {**summary, "compact": dataclasses.asdict(result)})
@@ -284,4 +317,11 @@ def format_compact(result: CompactResult) -> str:
         dense, masked, compact = (result.latency_ms[k][batch] for k in ("dense", "masked", "compact"))
         lines.append(f"batch {batch}: dense {dense:.3f} ms, masked {masked:.3f} ms, compact {compact:.3f} ms "
                      f"(compact {dense / compact:.2f}x faster than dense)")
+    if result.tflite is not None:
+        ms = result.tflite["median_ms_xnnpack"]
+        lines.append(f"TFLite batch 1 (XNNPACK): dense {ms['dense']:.4f} ms, masked {ms['masked']:.4f} ms, "
+                     f"compact {ms['compact']:.4f} ms ({ms['dense'] / ms['compact']:.2f}x faster than "
+                     f"dense); "
+                     f"{result.tflite['bytes']:,} bytes, max |logit difference| "
+                     f"{result.tflite['max_abs_diff']:.2g} ({result.tflite['path']})")
     return "\n".join(lines)

@@ -98,8 +98,8 @@ def test_compact_export_writes_checks_and_times(tiny_mnist_dir, tmp_path):
         "training.eval_every": "10it", "runtime.jit_compile": False})
     run_lottery(config, str(tmp_path), [0], quiet=True)
     experiment = find_experiment(str(tmp_path), None)
-    export.export_level(str(tmp_path), None, level=1)
-    result = export_compact.export_compact(str(tmp_path), None, level=1, rounds={1: 5, 256: 2})
+    export.export_level(str(tmp_path), None, level=1, tflite=True)
+    result = export_compact.export_compact(str(tmp_path), None, level=1, rounds={1: 5, 256: 2}, tflite=True)
     assert result.units == {"dense_1": [40, 20], "dense_2": [20, 10], "output": [10, 10]}
     assert result.params_compact == result.params_masked == 784 * 20 + 20 + 20 * 10 + 10 + 10 * 10 + 10
     # The loaded compact SavedModel against the stored level, independently of the export code.
@@ -108,8 +108,15 @@ def test_compact_export_writes_checks_and_times(tiny_mnist_dir, tmp_path):
                               "early_stop")(images).numpy()  # the weights export uses by default
     served = tf.saved_model.load(result.saved_model).signatures["normalized"]  # images normalized here
     np.testing.assert_allclose(served(images=tf.constant(images))["logits"].numpy(), expected, atol=1e-5)
+    # The compact TFLite model (XNNPACK) predicts the stored level too, and is timed against dense and masked.
+    with open(result.tflite["path"], "rb") as file:
+        raw = load_raw("mnist", str(tiny_mnist_dir), download=False, verify=False).test_x[:200]
+        np.testing.assert_allclose(export.tflite_logits(file.read(), raw), expected, rtol=0, atol=1e-4)
+    assert result.tflite["median_ms_xnnpack"].keys() == {"dense", "masked", "compact"}
+    assert result.tflite["bytes"] == os.path.getsize(result.tflite["path"])
     written = json.load(open(os.path.join(os.path.dirname(result.saved_model), "export.json")))
     assert written["compact"]["latency_ms"]["compact"].keys() == {"1", "256"}
+    assert written["compact"]["tflite"]["path"].endswith("compact.tflite") and written["xnnpack"] is not None
     assert written["level"] == 1 and written["max_abs_diff"] is not None  # the masked export kept
 
 

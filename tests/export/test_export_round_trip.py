@@ -90,6 +90,10 @@ def test_sizes_and_the_export_record(exported):
     record = json.loads(pathlib.Path(result.saved_model).parent.joinpath("export.json").read_text())
     assert record["zip_bytes"] == result.zip_bytes and record["normalization"]["std"] == [0.3081]
     assert [model["max_abs_diff"] is None for model in record["tflite"]] == [False, False, True]
+    # LeNet has no 1x1 convolution chain: the XNNPACK comparison says why no sparse path ran.
+    assert "Conv2D 3x3" in record["xnnpack"]["model_problem"] and not record["xnnpack"]["sparse_path"]
+    assert record["xnnpack"]["pointwise_percent_zero"] is None
+    assert "does not fit" in record["xnnpack"]["reason"]
     leftovers = os.listdir(pathlib.Path(result.saved_model).parent)
     assert not [name for name in leftovers if name.endswith((".partial", ".old"))]
 
