@@ -33,7 +33,12 @@ FIELDS = {
     "dataset.name": ("mnist", "mnist | fashion_mnist | cifar10 | npz:<file> | folder:<dir> | "
                      "tfds:<name> (README 'Your own data')"),
     "dataset.validation_size": (5000, "last N training examples held out for early stopping"),
-    "dataset.augment": (False, "random crop + horizontal flip (CIFAR)"),
+    "dataset.augment": (False, "per-example augmentation of the training batches (kind: "
+                        "dataset.augmentation), drawn from (seed, step)"),
+    "dataset.augmentation": (str, "crop_flip (unset: zero-pad 4, random crop, horizontal flip; "
+                             "CIFAR) | resized_crop (random-resized crop + flip; ImageNet)"),
+    "dataset.image_size": (int, "folder:/tfds: sources: resize every image to N x N when read "
+                           "(needed when image sizes differ, e.g. ImageNet)"),
     "dataset.data_dir": (str, "folder with the standard files (IDX or CIFAR binary), or the tfds"
                          " data dir of a tfds:<name> source; not hashed"),
     "dataset.split_train": (str, "tfds:<name> sources: the training split (default train)"),
@@ -57,6 +62,13 @@ FIELDS = {
     "training.lr_boundaries": (str, "e.g. '20000it,25000it': multiply the rate by lr_gamma at each"),
     "training.lr_gamma": (float, "learning-rate factor at each boundary (default 0.1)"),
     "training.warmup": (str, "linear learning-rate warmup duration, e.g. 20000it"),
+    "training.lr_schedule": (str, "step (unset: lr_boundaries / lr_gamma) | cosine (half cosine "
+                             "from the end of warmup to lr_final at train_steps)"),
+    "training.lr_final": (float, "cosine schedule: the rate at the end of training (default 0)"),
+    "training.label_smoothing": (float, "label smoothing of the training loss, in [0, 1) (the "
+                                 "evaluation loss stays plain cross-entropy)"),
+    "training.precision": (str, "float32 (unset) | mixed_float16 (GPU, with loss scaling) | "
+                           "mixed_bfloat16 (TPU, CPU); variables and masks stay float32"),
     "training.batch_size": (60, "global batch size (never rescaled by the number of replicas)"),
     "training.train_steps": ("50000it", "training length of every level"),
     "training.eval_every": ("100it", "validation and test evaluation interval"),
@@ -83,6 +95,14 @@ FIELDS = {
                            "lowest validation loss (early stop; evaluated on weights kept aside at "
                            "the next checkpoint). 0it: at every evaluation"),
 }
+
+
+# Placeholder fields whose default, written out, means the same as unset.
+_SPELLED_DEFAULTS = {"pruning.granularity": "weight", "training.lr_schedule": "step",
+                     "training.precision": "float32", "dataset.augmentation": "crop_flip"}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+LR_SCHEDULES = ("step", "cosine")
+AUGMENTATIONS = ("crop_flip", "resized_crop")
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -119,9 +139,10 @@ def _flatten(value, prefix=""):
 def hashed_fields(config: ml_collections.ConfigDict) -> dict:
     """The flat `section.field -> value` dict that defines the experiment."""
     flat = _flatten(config.to_dict())
-    if flat.get("pruning.granularity") == "weight":
-        # Spelled out, the default names the same experiment as leaving it unset.
-        flat["pruning.granularity"] = None
+    # Spelled out, a default names the same experiment as leaving it unset.
+    for key, default in _SPELLED_DEFAULTS.items():
+        if flat.get(key) == default:
+            flat[key] = None
     return {key: value for key, value in sorted(flat.items())
             if value is not None and key.split(".")[0] not in UNHASHED and key not in UNHASHED}
 
@@ -179,3 +200,22 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"training.learning_rate must be positive, got {training.learning_rate}.")
     if training.optimizer not in ("adam", "sgd"):
         raise ConfigError(f"training.optimizer must be 'adam' or 'sgd', got {training.optimizer!r}.")
+    _check_choice("training.lr_schedule", training.get("lr_schedule"), LR_SCHEDULES)
+    _check_choice("training.precision", training.get("precision"), PRECISIONS)
+    _check_choice("dataset.augmentation", config.dataset.get("augmentation"), AUGMENTATIONS)
+    if training.get("lr_schedule") == "cosine" and training.lr_boundaries:
+        raise ConfigError("training.lr_boundaries only apply to the step schedule; unset them or "
+                          "set --config.training.lr_schedule=step.")
+    if (training.get("lr_final") or 0.0) < 0:
+        raise ConfigError(f"training.lr_final must be >= 0, got {training.lr_final}.")
+    smoothing = training.get("label_smoothing")
+    if smoothing is not None and not 0.0 <= smoothing < 1.0:
+        raise ConfigError(f"training.label_smoothing must be in [0, 1), got {smoothing}.")
+    size = config.dataset.get("image_size")
+    if size is not None and size <= 0:
+        raise ConfigError(f"dataset.image_size must be positive, got {size}.")
+
+
+def _check_choice(key: str, value, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}.")

@@ -30,6 +30,7 @@ from lottery_tf.training.callbacks import (
 from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
 from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer
+from lottery_tf.training.precision import precision_policy
 
 
 @dataclasses.dataclass
@@ -68,9 +69,10 @@ def build_wrapped(setup, seed: int) -> keras.Model:
     """The config's model, seeded, wrapped for pruning (call inside the strategy scope)."""
     config = setup.config
     spec = spec_of(config.dataset)
-    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                        config.model.initializer, seed)
-    return tfmot_adapter.wrap(model, setup.layer_kinds)
+    with precision_policy(config.training.get("precision")):
+        model = build_model(config.model.name, spec.image_shape, spec.num_classes,
+                            config.model.initializer, seed)
+        return tfmot_adapter.wrap(model, setup.layer_kinds)
 
 
 _last_fresh: list = []  # [(setup, seed, weights)] of the last call: every trunk level asks again
@@ -152,7 +154,8 @@ def _train(setup, plan: RunPlan, lease: Lease) -> dict:
         end_step=end_step, data_seed=plan.seed, augment=config.dataset.augment,
         eval_every=setup.eval_every, test_every=setup.test_every, jit_compile=config.runtime.jit_compile,
         eval_batch_size=config.runtime.eval_batch_size,
-        weight_decay=config.training.weight_decay or 0.0)
+        weight_decay=config.training.weight_decay or 0.0,
+        label_smoothing=config.training.get("label_smoothing") or 0.0)
     wrapped, optimizer, trainer = trainer_pool.trainer_for(
         setup, plan.start_step, loop_spec, build=lambda: _build_trainer(setup, plan, loop_spec),
         load=lambda model: _load_run(setup, model, plan))

@@ -3,6 +3,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.data import pipeline
+from lottery_tf.training.losses import cross_entropy
 
 
 class Evaluator:
@@ -49,7 +50,7 @@ class Evaluator:
 
     def _replica_batch_sums(self, images, labels):
         logits = self.model(images, training=False)
-        loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        loss = cross_entropy(labels, logits)  # plain: comparable across label smoothing
         correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels), tf.float32)
         return tf.reduce_sum(loss), tf.reduce_sum(correct)
 

@@ -29,6 +29,7 @@ from lottery_tf.errors import TrainingError
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import crash_points
 from lottery_tf.training.evaluation import Evaluator
+from lottery_tf.training.losses import cross_entropy
 from lottery_tf.training.strategies import xla_supported
 
 
@@ -52,6 +53,7 @@ class LoopSpec:
       jit_compile: compile the train step with XLA.
       eval_batch_size: batch size for validation and test passes.
       weight_decay: coupled L2 weight decay added to the gradients.
+      label_smoothing: label smoothing of the training loss (see `losses.cross_entropy`).
     """
 
     batch_size: int
@@ -64,6 +66,7 @@ class LoopSpec:
     jit_compile: bool = True
     eval_batch_size: int = 1000
     weight_decay: float = 0.0
+    label_smoothing: float = 0.0
 
 
 class PausingCallback(keras.callbacks.Callback):
@@ -120,6 +123,7 @@ class Trainer:
         self.strategy = strategy
         self.splits = splits
         self.spec = spec
+        self._loss_scaled = isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
         with strategy.scope():
             self._train_loss = keras.metrics.Mean("train_loss")
             self._train_accuracy = keras.metrics.SparseCategoricalAccuracy("train_accuracy")
@@ -158,11 +162,14 @@ class Trainer:
         model, spec = self._training_view, self.spec
         with tf.GradientTape() as tape:
             logits = model(images, training=True)
-            per_example = keras.losses.sparse_categorical_crossentropy(
-                labels, logits, from_logits=True)
+            per_example = cross_entropy(labels, logits, spec.label_smoothing)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=spec.batch_size)
+            if self._loss_scaled:  # mixed_float16: keep small gradients above float16's floor
+                loss = self.optimizer.get_scaled_loss(loss)
         variables = model.trainable_variables
         gradients = tape.gradient(loss, variables)
+        if self._loss_scaled:
+            gradients = self.optimizer.get_unscaled_gradients(gradients)
         masked = []
         for gradient, variable in zip(gradients, variables, strict=False):
             if spec.weight_decay:
@@ -276,7 +283,8 @@ class Trainer:
         Raises:
           ValueError: `spec` changes something the compiled step was built with.
         """
-        baked = ["batch_size", "augment", "jit_compile", "eval_batch_size", "weight_decay"]
+        baked = ["batch_size", "augment", "jit_compile", "eval_batch_size", "weight_decay",
+                 "label_smoothing"]
         if spec.augment:
             baked.append("data_seed")  # the augmentation's seed is traced into the step
         changed = [name for name in baked if getattr(spec, name) != getattr(self.spec, name)]
