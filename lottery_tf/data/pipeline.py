@@ -17,6 +17,9 @@ from lottery_tf.errors import ConfigError
 ArrayLike = np.ndarray | tf.Tensor
 
 CROP_PADDING = 4
+# Inception-style crop ranges (Szegedy et al. 2015), as torchvision's RandomResizedCrop.
+RESIZED_CROP_AREA = (0.08, 1.0)
+RESIZED_CROP_RATIO = (3 / 4, 4 / 3)
 # Separates the augmentation random stream from the shuffle stream, which is
 # seeded with [seed, epoch]: the two must not draw from the same key.
 _AUGMENT_STREAM = 0x617567  # "aug"
@@ -76,6 +79,7 @@ def train_dataset(
     start_step: int,
     end_step: int,
     augment: bool = False,
+    augmentation: str = "crop_flip",
 ) -> tf.data.Dataset:
     """Batches for global training steps ``[start_step, end_step)``.
 
@@ -87,7 +91,8 @@ def train_dataset(
         seed: data-order seed.
         start_step: first global step (0-based) to yield.
         end_step: one past the last global step to yield.
-        augment: apply `augment_batch` (pad-and-crop plus horizontal flip).
+        augment: apply `augment_batch` of kind ``augmentation``.
+        augmentation: ``"crop_flip"`` or ``"resized_crop"`` (see `augment_batch`).
 
     Returns:
         A dataset of ``(images, labels)`` with shapes ``(batch_size, H, W, C)``
@@ -113,7 +118,7 @@ def train_dataset(
     def load(step: tf.Tensor, index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         batch = tf.gather(images, index)
         if augment:
-            batch = augment_batch(batch, seed_t, step)
+            batch = augment_batch(batch, seed_t, step, kind=augmentation)
         return batch, tf.gather(labels, index)
 
     index_batches = (
@@ -180,31 +185,49 @@ class BatchIndices:
         return tf.constant(np.concatenate(parts))
 
 
-def augment_batch(
-    images: tf.Tensor, seed: int | tf.Tensor, step: int | tf.Tensor, padding: int = CROP_PADDING
-) -> tf.Tensor:
-    """Zero-pad, randomly crop back to size, and randomly flip each image.
+def _augment_key(seed: int | tf.Tensor, step: int | tf.Tensor) -> tf.Tensor:
+    """The stateless key of one step's augmentation draws."""
+    return tf.random.experimental.stateless_fold_in(
+        tf.stack([tf.cast(seed, tf.int64), tf.constant(_AUGMENT_STREAM, tf.int64)]),
+        tf.cast(step, tf.int64),
+    )
 
-    The draws depend only on ``(seed, step)`` and the example's position in
-    the batch, so a resumed run augments exactly as an uninterrupted one.
-    Padding is zeros of the input: on normalized images that is the dataset's
-    mean color.
+
+def augment_batch(
+    images: tf.Tensor,
+    seed: int | tf.Tensor,
+    step: int | tf.Tensor,
+    padding: int = CROP_PADDING,
+    kind: str = "crop_flip",
+) -> tf.Tensor:
+    """Augment each image of a training batch with its own random draws.
+
+    ``kind="crop_flip"``: zero-pad by ``padding``, randomly crop back to size,
+    and randomly flip horizontally (the CIFAR recipe). ``kind="resized_crop"``:
+    `resized_crop_batch`. The draws depend only on ``(seed, step)`` and the
+    example's position in the batch, so a resumed run augments exactly as an
+    uninterrupted one. Padding is zeros of the input: on normalized images
+    that is the dataset's mean color.
 
     Args:
         images: (B, H, W, C) batch.
         seed: the data-order seed.
         step: the global step this batch belongs to.
-        padding: pixels of zero padding on each side before cropping.
+        padding: pixels of zero padding on each side before cropping (crop_flip).
+        kind: ``"crop_flip"`` or ``"resized_crop"``.
 
     Returns:
         A batch of the same shape and dtype.
+
+    Raises:
+        ConfigError: an unknown ``kind``.
     """
+    if kind == "resized_crop":
+        return resized_crop_batch(images, seed, step)
+    if kind != "crop_flip":
+        raise ConfigError(f"unknown augmentation {kind!r}; use crop_flip or resized_crop")
     height, width, channels = images.shape[1], images.shape[2], images.shape[3]
-    key = tf.random.experimental.stateless_fold_in(
-        tf.stack([tf.cast(seed, tf.int64), tf.constant(_AUGMENT_STREAM, tf.int64)]),
-        tf.cast(step, tf.int64),
-    )
-    crop_key, flip_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+    crop_key, flip_key = tf.unstack(tf.random.experimental.stateless_split(_augment_key(seed, step), 2))
     batch = tf.shape(images)[0]
     offsets = tf.random.stateless_uniform(
         [batch, 2], seed=crop_key, minval=0, maxval=2 * padding + 1, dtype=tf.int32
@@ -225,6 +248,46 @@ def augment_batch(
     )  # (B, H, W) index of each output pixel in the flattened padded batch
     out = tf.gather(tf.reshape(padded, [-1, channels]), pixel)
     return tf.ensure_shape(out, images.shape)  # keep the static batch size
+
+
+def resized_crop_batch(images: tf.Tensor, seed: int | tf.Tensor, step: int | tf.Tensor) -> tf.Tensor:
+    """Random-resized crop plus horizontal flip of each image, resized back to (H, W).
+
+    Each crop covers a fraction of the image's area drawn from
+    `RESIZED_CROP_AREA` with a width/height ratio whose log is uniform in
+    `RESIZED_CROP_RATIO`, at a uniform position; a side longer than the image
+    is cut to the image (where Inception's sampler would retry). Bilinear
+    resizing; the whole batch is one `crop_and_resize`, and a flip is a box
+    with its left and right edges swapped. Draws depend only on (seed, step)
+    and the position in the batch.
+
+    Args:
+        images: (B, H, W, C) batch.
+        seed: the data-order seed.
+        step: the global step this batch belongs to.
+
+    Returns:
+        A batch of the same shape and dtype.
+    """
+    height, width = images.shape[1], images.shape[2]
+    keys = tf.unstack(tf.random.experimental.stateless_split(_augment_key(seed, step), 4))
+    batch = tf.shape(images)[0]
+    area = tf.random.stateless_uniform([batch], keys[0], *RESIZED_CROP_AREA)
+    log_ratio = tf.random.stateless_uniform([batch], keys[1], *np.log(RESIZED_CROP_RATIO))
+    # Side lengths as fractions of the image's: area = h * w, pixel ratio = (w W) / (h H).
+    ratio = tf.exp(log_ratio) * (height / width)
+    crop_height = tf.minimum(1.0, tf.sqrt(area / ratio))
+    crop_width = tf.minimum(1.0, tf.sqrt(area * ratio))
+    corner = tf.random.stateless_uniform([batch, 2], keys[2]) * tf.stack(
+        [1.0 - crop_height, 1.0 - crop_width], axis=1)
+    top, left = corner[:, 0], corner[:, 1]
+    flips = tf.random.stateless_uniform([batch], keys[3]) < 0.5
+    right = left + crop_width
+    x1, x2 = tf.where(flips, right, left), tf.where(flips, left, right)
+    boxes = tf.stack([top, x1, top + crop_height, x2], axis=1)
+    out = tf.image.crop_and_resize(tf.cast(images, tf.float32), boxes, tf.range(batch),
+                                   (height, width))
+    return tf.ensure_shape(tf.cast(out, images.dtype), images.shape)
 
 
 def eval_dataset(x: ArrayLike, y: ArrayLike, batch_size: int) -> tf.data.Dataset:

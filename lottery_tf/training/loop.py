@@ -42,7 +42,8 @@ class LoopSpec:
       start_step: global step at which this run's schedule and data order begin.
       end_step: global step at which training stops.
       data_seed: seed of the data order (and augmentation).
-      augment: random crop + flip (CIFAR).
+      augment: augment each training example (`pipeline.augment_batch`).
+      augmentation: its kind, "crop_flip" (CIFAR) or "resized_crop" (ImageNet).
       eval_every: iterations between evaluations (0: only at the start and end).
       test_every: iterations between test evaluations. In between, the test set
         is evaluated only for a step where the validation loss reaches a new
@@ -61,6 +62,7 @@ class LoopSpec:
     end_step: int
     data_seed: int
     augment: bool = False
+    augmentation: str = "crop_flip"
     eval_every: int = 0
     test_every: int = 0
     jit_compile: bool = True
@@ -243,7 +245,8 @@ class Trainer:
             step = self._compiled(self._train_step, (tf.gather(images, row), tf.gather(labels, row)))
 
             def train_row(index, global_step):
-                batch = pipeline.augment_batch(tf.gather(images, index), spec.data_seed, global_step)
+                batch = pipeline.augment_batch(tf.gather(images, index), spec.data_seed, global_step,
+                                               kind=spec.augmentation)
                 strategy.run(step, args=(batch, tf.gather(labels, index)))
         else:
             def gather_and_train(all_images, all_labels, index):
@@ -389,7 +392,8 @@ class Trainer:
         elif not self._indexed:
             dataset = pipeline.train_dataset(
                 self.splits.train_x, self.splits.train_y, spec.batch_size, spec.data_seed,
-                resumed_at, spec.end_step, augment=spec.augment)
+                resumed_at, spec.end_step, augment=spec.augment,
+                augmentation=spec.augmentation)
             self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         callback_list.on_train_begin({"step": resumed_at})
         if resumed_at in eval_steps and resumed_at == spec.start_step:

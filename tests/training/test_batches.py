@@ -27,22 +27,24 @@ def _model() -> keras.Model:
     return build_model("lenet_40_20", SHAPE, 10, seed=5)
 
 
-def _trainer_weights(splits: Splits, augment: bool) -> list[np.ndarray]:
+def _trainer_weights(splits: Splits, augment: bool, augmentation: str) -> list[np.ndarray]:
     model = _model()
     config = base_config()
     config.training.optimizer, config.training.learning_rate = "sgd", LEARNING_RATE
-    spec = LoopSpec(batch_size=BATCH, start_step=START, end_step=END, data_seed=3, augment=augment)
+    spec = LoopSpec(batch_size=BATCH, start_step=START, end_step=END, data_seed=3, augment=augment,
+                    augmentation=augmentation)
     Trainer(model, make_optimizer(config.training, 6, START), tf.distribute.get_strategy(),
             splits, spec).run()
     return [v.numpy() for v in model.trainable_variables]
 
 
-def _reference_weights(splits: Splits, augment: bool, seed: int) -> list[np.ndarray]:
+def _reference_weights(splits: Splits, augment: bool, augmentation: str,
+                       seed: int) -> list[np.ndarray]:
     """Plain eager SGD over the tf.data batches."""
     model = _model()
     optimizer = keras.optimizers.SGD(LEARNING_RATE)
     for images, labels in train_dataset(splits.train_x, splits.train_y, BATCH, seed, START, END,
-                                        augment=augment):
+                                        augment=augment, augmentation=augmentation):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
                 labels, model(images, training=True), from_logits=True))
@@ -51,13 +53,14 @@ def _reference_weights(splits: Splits, augment: bool, seed: int) -> list[np.ndar
     return [v.numpy() for v in model.trainable_variables]
 
 
-@pytest.mark.parametrize("augment", [False, True])
-def test_trainer_sees_the_datasets_batches(augment):
+@pytest.mark.parametrize(("augment", "augmentation"),
+                         [(False, "crop_flip"), (True, "crop_flip"), (True, "resized_crop")])
+def test_trainer_sees_the_datasets_batches(augment, augmentation):
     splits = _splits()
-    trained = _trainer_weights(splits, augment)
-    expected = _reference_weights(splits, augment, seed=3)
+    trained = _trainer_weights(splits, augment, augmentation)
+    expected = _reference_weights(splits, augment, augmentation, seed=3)
     for got, want in zip(trained, expected, strict=True):
         np.testing.assert_allclose(got, want, atol=2e-5)
     # The comparison can tell batches apart: another data order ends elsewhere.
-    other = _reference_weights(splits, augment, seed=4)
+    other = _reference_weights(splits, augment, augmentation, seed=4)
     assert max(np.abs(a - b).max() for a, b in zip(trained, other, strict=True)) > 1e-2
