@@ -206,6 +206,69 @@ def _tiny_tfds_builder():
     return TinySquares
 
 
+def imagenet_stand_in_images(count: int, seed: int, classes: int = 4):
+    """RGB images of many sizes (32..63 a side) whose class is a colored square's place and color."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, size=count).astype(np.int64)
+    images = []
+    for label in labels:
+        height, width = rng.integers(32, 64, size=2)
+        image = rng.integers(0, 60, size=(height, width, 3)).astype(np.uint8)
+        top, left = (height // 2) * (label // 2), (width // 2) * (label % 2)
+        image[top:top + height // 2, left:left + width // 2, label % 3] = 250
+        images.append(image)
+    return images, labels
+
+
+def write_imagenet_stand_in(data_dir: pathlib.Path, train: int = 40, validation: int = 16,
+                            seed: int = 0) -> str:
+    """Prepares a real tfds dataset `imagenet_stand_in` shaped like imagenet2012, in `data_dir`.
+
+    Splits `train` and `validation`, features `image` (RGB, of many sizes) and
+    `label`, as tfds's imagenet2012; a few small images instead of 1.3M.
+
+    Returns:
+        The dataset name.
+    """
+    builder_class = _imagenet_stand_in_builder()
+    builder_class.SPLITS = {"train": imagenet_stand_in_images(train, seed),
+                            "validation": imagenet_stand_in_images(validation, seed + 1)}
+    builder_class(data_dir=str(data_dir)).download_and_prepare()
+    return builder_class.name
+
+
+_STAND_IN = []
+
+
+def _imagenet_stand_in_builder():
+    # Defined once per process: tfds registers builder classes by name.
+    if _STAND_IN:
+        return _STAND_IN[0]
+    import tensorflow_datasets as tfds
+
+    class ImagenetStandIn(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+        SPLITS: dict = {}
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self, supervised_keys=("image", "label"),
+                features=tfds.features.FeaturesDict({
+                    "image": tfds.features.Image(shape=(None, None, 3)),
+                    "label": tfds.features.ClassLabel(num_classes=4)}))
+
+        def _split_generators(self, dl_manager):
+            return {split: self._generate_examples(split) for split in self.SPLITS}
+
+        def _generate_examples(self, split):
+            images, labels = self.SPLITS[split]
+            for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+                yield index, {"image": image, "label": int(label)}
+
+    _STAND_IN.append(ImagenetStandIn)
+    return ImagenetStandIn
+
+
 def tensorboard_scalars(run_dir) -> dict[str, list[tuple[int, float]]]:
     """The float scalars of one TensorBoard run folder read back: tag -> [(step, value)]."""
     import tensorflow as tf

@@ -14,6 +14,10 @@
   and ``dataset.split_test`` (default ``train`` / ``test``) pick the splits.
   Nothing is downloaded.
 
+``dataset.image_size = N`` makes images of ``folder:`` and ``tfds:`` sources
+N x N as they are read (`square_image`), so images of many sizes (ImageNet)
+form one array.
+
 Every source is read whole into memory. Normalization statistics (per channel,
 i.e. per last axis) come from the whole training split, as for the built-in
 datasets, and are recorded in the experiment's config.json.
@@ -40,13 +44,16 @@ def is_custom(name: str) -> bool:
 
 @functools.lru_cache(maxsize=2)
 def load(name: str, data_dir: str | None = None, split_train: str | None = None,
-         split_test: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+         split_test: str | None = None,
+         image_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Train and test arrays of a `prefix:` source (cached: the spec and the splits share one read).
 
     Args:
         name: ``npz:<file>``, ``folder:<dir>`` or ``tfds:<name>``.
         data_dir: the tfds data dir (``tfds:`` only).
         split_train, split_test: tfds split names (``tfds:`` only).
+        image_size: N to make every image N x N (`square_image`; ``folder:``
+            and ``tfds:`` only), None to keep them as they are.
 
     Returns:
         ``(train_x, train_y, test_x, test_y)``; labels int32.
@@ -62,12 +69,36 @@ def load(name: str, data_dir: str | None = None, split_train: str | None = None,
     if prefix == "npz":
         arrays = _load_npz(Path(where).expanduser())
     elif prefix == "folder":
-        arrays = _load_folder(Path(where).expanduser())
+        arrays = _load_folder(Path(where).expanduser(), image_size)
     elif prefix == "tfds":
-        arrays = _load_tfds(where, data_dir, split_train or "train", split_test or "test")
+        arrays = _load_tfds(where, data_dir, split_train or "train", split_test or "test", image_size)
     else:
         raise ConfigError(f"unknown data source {prefix!r}; use one of {PREFIXES}")
     return _checked(name, *arrays)
+
+
+def square_image(image, size: int):
+    """The image with its shorter side resized to `size`, then its central `size` x `size`.
+
+    Keeps the aspect ratio (the crop drops the longer side's borders), as
+    ImageNet's evaluation resize-then-center-crop does. Bilinear with
+    antialiasing, rounded back to uint8.
+
+    Args:
+        image: (H, W, C) uint8 array or tensor.
+        size: the output's height and width.
+
+    Returns:
+        A (size, size, C) uint8 tensor.
+    """
+    import tensorflow as tf
+
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scaled = tf.cast(tf.math.ceil(shape * (size / tf.reduce_min(shape))), tf.int32)
+    resized = tf.image.resize(image, tf.maximum(scaled, size), antialias=True)
+    top, left = tf.unstack((tf.shape(resized)[:2] - size) // 2)
+    square = resized[top:top + size, left:left + size]
+    return tf.cast(tf.clip_by_value(tf.round(square), 0, 255), tf.uint8)
 
 
 def statistics(train_x: np.ndarray) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
@@ -186,10 +217,12 @@ def folder_files(root: Path) -> dict[str, list[tuple[Path, int]]]:
     return {split: _split_files(root / split, classes) for split in ("train", "test")}
 
 
-def _read_split(pairs: list[tuple[Path, int]]):
+def _read_split(pairs: list[tuple[Path, int]], image_size: int | None):
     images = []
     for path, _ in pairs:
         image = read_image(path)
+        if image_size is not None:
+            image = square_image(image, image_size).numpy()
         if images and image.shape != images[0].shape:
             raise DataError(f"{path} is {image.shape}, other images are {images[0].shape}; "
                             "resize the images to one shape")
@@ -197,10 +230,10 @@ def _read_split(pairs: list[tuple[Path, int]]):
     return np.stack(images), np.asarray([label for _, label in pairs], np.int32)
 
 
-def _load_folder(root: Path):
+def _load_folder(root: Path, image_size: int | None):
     files = folder_files(root)
-    train_x, train_y = _read_split(files["train"])
-    test_x, test_y = _read_split(files["test"])
+    train_x, train_y = _read_split(files["train"], image_size)
+    test_x, test_y = _read_split(files["test"], image_size)
     if test_x.shape[1:] != train_x.shape[1:]:
         raise DataError(f"{root}: test images are {test_x.shape[1:]}, train images "
                         f"{train_x.shape[1:]}; resize them to one shape")
@@ -233,11 +266,18 @@ def tfds_builder(name: str, data_dir: str | None):
     return builder, keys
 
 
-def _tfds_split(name: str, builder, keys, split: str, field: str):
+def _tfds_split(name: str, builder, keys, split: str, field: str, image_size: int | None = None):
     import tensorflow_datasets as tfds
 
+    shape = getattr(builder.info.features[keys[0]], "shape", ())
+    if image_size is None and None in tuple(shape or ()):
+        raise DataError(f"tfds dataset {name!r} has images of many sizes ({keys[0]} shape "
+                        f"{tuple(shape)}); set dataset.image_size to read them at one square size")
     try:
-        data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+        if image_size is None:
+            data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+        else:
+            data = _squared_tfds_split(tfds, builder, split, keys, image_size)
     except Exception as error:  # a split name the dataset does not have
         raise DataError(f"tfds dataset {name!r} has no split {split!r} (splits: "
                         f"{sorted(builder.info.splits)}); set dataset.{field} "
@@ -245,10 +285,23 @@ def _tfds_split(name: str, builder, keys, split: str, field: str):
     return data[keys[0]], data[keys[1]]
 
 
-def _load_tfds(name: str, data_dir: str | None, split_train: str, split_test: str):
+def _squared_tfds_split(tfds, builder, split: str, keys, image_size: int) -> dict:
+    """A tfds split read whole with every image made `image_size` square (sizes may differ)."""
+    squared = builder.as_dataset(split=split).map(
+        lambda example: {keys[0]: square_image(example[keys[0]], image_size),
+                         keys[1]: example[keys[1]]})
+    batches = list(tfds.as_numpy(squared.batch(1024)))
+    if batches:
+        return {key: np.concatenate([batch[key] for batch in batches]) for key in keys}
+    spec = squared.element_spec
+    return {key: np.zeros((0, *spec[key].shape), spec[key].dtype.as_numpy_dtype) for key in keys}
+
+
+def _load_tfds(name: str, data_dir: str | None, split_train: str, split_test: str,
+               image_size: int | None):
     builder, keys = tfds_builder(name, data_dir)
-    return (*_tfds_split(name, builder, keys, split_train, "split_train"),
-            *_tfds_split(name, builder, keys, split_test, "split_test"))
+    return (*_tfds_split(name, builder, keys, split_train, "split_train", image_size),
+            *_tfds_split(name, builder, keys, split_test, "split_test", image_size))
 
 
 def validation_source(name: str) -> str:
@@ -265,8 +318,9 @@ def validation_source(name: str) -> str:
     return where
 
 
-def load_validation(name: str, data_dir: str | None, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The inputs and labels of a ``tfds:<name>`` source's validation split.
+def load_validation(name: str, data_dir: str | None, split: str,
+                    image_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs and labels of a ``tfds:<name>`` source's validation split (N x N with `image_size`).
 
     Raises:
         ConfigError: `name` is not a ``tfds:`` source.
@@ -274,7 +328,7 @@ def load_validation(name: str, data_dir: str | None, split: str) -> tuple[np.nda
     """
     where = validation_source(name)
     builder, keys = tfds_builder(where, data_dir)
-    x, y = _tfds_split(where, builder, keys, split, "split_validation")
+    x, y = _tfds_split(where, builder, keys, split, "split_validation", image_size)
     if len(x) == 0:
         raise DataError(f"tfds split {split!r} of {where!r} is empty; name a split with examples")
     return np.ascontiguousarray(x), y.astype(np.int32)

@@ -89,7 +89,7 @@ def known_datasets() -> tuple[str, ...]:
 
 
 def get_spec(name: str, data_dir: str | None = None, split_train: str | None = None,
-             split_test: str | None = None) -> DatasetSpec:
+             split_test: str | None = None, image_size: int | None = None) -> DatasetSpec:
     """Look up a built-in dataset, or measure a `npz:`/`folder:`/`tfds:` source.
 
     Args:
@@ -97,6 +97,7 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
             ``tfds:<name>``, ``shards:<dir>`` (its manifest's recorded spec).
         data_dir, split_train, split_test: where a ``tfds:`` source lives and
             which splits it uses (ignored for the others).
+        image_size: square size images of a ``folder:``/``tfds:`` source are read at.
 
     Returns:
         The dataset's spec; a source's shape, classes and statistics come from
@@ -113,7 +114,8 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
 
         return streaming.manifest_spec(name)
     if custom_sources.is_custom(name):
-        train_x, train_y, test_x, test_y = custom_sources.load(name, data_dir, split_train, split_test)
+        train_x, train_y, test_x, test_y = custom_sources.load(name, data_dir, split_train, split_test,
+                                                                    image_size)
         scale, mean, std = custom_sources.statistics(train_x)
         return DatasetSpec(name=name, image_shape=tuple(int(d) for d in train_x.shape[1:]),
                            num_classes=int(max(train_y.max(), test_y.max())) + 1,
@@ -143,4 +145,4 @@ def spec_of(dataset, recorded: dict | None = None) -> DatasetSpec:
         return DatasetSpec(**{key: tuple(value) if isinstance(value, list) else value
                               for key, value in recorded.items()})
     return get_spec(dataset.name, dataset.get("data_dir"), dataset.get("split_train"),
-                    dataset.get("split_test"))
+                    dataset.get("split_test"), dataset.get("image_size"))

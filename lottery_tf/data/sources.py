@@ -92,6 +92,7 @@ def load_raw(
     verify: bool = True,
     split_train: str | None = None,
     split_test: str | None = None,
+    image_size: int | None = None,
 ) -> RawData:
     """Load a dataset's official train and test sets from the first place holding it.
 
@@ -105,6 +106,7 @@ def load_raw(
         verify: check MNIST/Fashion-MNIST files against the pinned SHA-256
             digests (see `lottery_tf.data.checksums`).
         split_train, split_test: tfds splits of a ``tfds:<name>`` source.
+        image_size: square size images of a ``folder:``/``tfds:`` source are read at.
 
     A ``npz:``, ``folder:`` or ``tfds:`` name is read by
     `lottery_tf.data.custom_sources` (``data_dir`` is then the tfds data dir).
@@ -125,7 +127,7 @@ def load_raw(
                         "with lottery_tf.data.streaming.ShardSplits")
     if custom_sources.is_custom(name):
         return RawData(*custom_sources.load(name, None if data_dir is None else os.fspath(data_dir),
-                                            split_train, split_test))
+                                            split_train, split_test, image_size))
     spec = get_spec(name)
     looked: list[str] = []
     for label, directory in _candidate_dirs(name, data_dir):

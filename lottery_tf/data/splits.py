@@ -79,6 +79,7 @@ def load_splits(
     split_train: str | None = None,
     split_test: str | None = None,
     split_validation: str | None = None,
+    image_size: int | None = None,
 ) -> Splits | ShardSplits:
     """Load a dataset and split off the last ``validation_size`` training examples.
 
@@ -96,6 +97,7 @@ def load_splits(
         split_train, split_test: tfds splits of a ``tfds:<name>`` source.
         split_validation: a tfds split of a ``tfds:<name>`` source to validate on
             (all of ``split_train`` then trains; ``validation_size`` must be 0).
+        image_size: square size images of a ``folder:``/``tfds:`` source are read at.
 
     Returns:
         The normalized `Splits`.
@@ -113,12 +115,12 @@ def load_splits(
                               "examples for nothing; set --config.dataset.validation_size=0")
     if shards.is_shards(name):
         return ShardSplits(name, validation_size)
-    spec = get_spec(name, data_dir, split_train, split_test)
+    spec = get_spec(name, data_dir, split_train, split_test, image_size)
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
         raise ConfigError(f"validation_size must be an integer, got {validation_size!r}")
     raw = load_raw(
         name, data_dir, download=download, tfds_data_dir=tfds_data_dir, verify=verify,
-        split_train=split_train, split_test=split_test,
+        split_train=split_train, split_test=split_test, image_size=image_size,
     )
     num_train = len(raw.train_x)
     if not 0 <= validation_size < num_train:
@@ -130,7 +132,7 @@ def load_splits(
     train_x = normalize_images(raw.train_x, spec)
     if split_validation is not None:
         val_x, val_y = custom_sources.load_validation(
-            name, None if data_dir is None else str(data_dir), split_validation)
+            name, None if data_dir is None else str(data_dir), split_validation, image_size)
         return Splits(train_x=train_x, train_y=raw.train_y.astype(np.int32),
                       val_x=normalize_images(val_x, spec), val_y=val_y,
                       test_x=normalize_images(raw.test_x, spec), test_y=raw.test_y.astype(np.int32))

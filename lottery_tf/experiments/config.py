@@ -212,8 +212,9 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     if smoothing is not None and not 0.0 <= smoothing < 1.0:
         raise ConfigError(f"training.label_smoothing must be in [0, 1), got {smoothing}.")
     size = config.dataset.get("image_size")
-    if size is not None and size <= 0:
-        raise ConfigError(f"dataset.image_size must be positive, got {size}.")
+    if size is not None and (size <= 0 or not str(config.dataset.name).startswith(("folder:", "tfds:"))):
+        raise ConfigError(f"dataset.image_size resizes the images of folder: and tfds: sources to a "
+                          f"positive size; got {size} for {config.dataset.name!r}. Unset it or fix it.")
 
 
 def _check_choice(key: str, value, choices: tuple[str, ...]) -> None:

@@ -71,7 +71,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     splits = load_splits(dataset.name, dataset.data_dir, dataset.validation_size,
                          verify=dataset.verify_checksums, split_train=dataset.split_train,
                          split_test=dataset.split_test,
-                         split_validation=dataset.get("split_validation"))
+                         split_validation=dataset.get("split_validation"),
+                         image_size=dataset.get("image_size"))
     spec = spec_of(dataset)
     if dataset.augment and len(spec.image_shape) != 3:
         raise ConfigError(f"dataset.augment crops and flips images (height, width, channels); "

@@ -68,6 +68,32 @@ def conv1x1(
     )
 
 
+def conv2d(
+    filters: int, kernel_size: int, name: str, inits: LayerInitializers, *, strides: int = 1
+) -> keras.layers.Conv2D:
+    """Bias-free same-padded k x k convolution (always followed by BN), e.g. a 7x7 stem.
+
+    Args:
+        filters: Output channels.
+        kernel_size: Side of the square kernel.
+        name: Layer name.
+        inits: Per-layer initializer source.
+        strides: Spatial stride.
+
+    Returns:
+        An unbuilt Conv2D layer.
+    """
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=inits.next(),
+        name=name,
+    )
+
+
 def dense(
     units: int, name: str, inits: LayerInitializers, *, activation: str | None = None
 ) -> keras.layers.Dense:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from lottery_tf.errors import ConfigError
 from lottery_tf.models.conv import build_conv
+from lottery_tf.models.imagenet_resnet import DEFAULT_WIDTH as IMAGENET_WIDTH
+from lottery_tf.models.imagenet_resnet import build_imagenet_resnet
 from lottery_tf.models.lenet import build_lenet
 from lottery_tf.models.mobilenet import build_mobilenet
 from lottery_tf.models.registry import register_model
@@ -37,6 +39,14 @@ def _resnet(shape, classes, seed, *, initializer, sizes):
     return build_resnet(sizes[0], shape, classes, width, initializer, seed)
 
 
+def _imagenet_resnet(shape, classes, seed, *, initializer, sizes):
+    if len(sizes) > 2:
+        raise ConfigError(f"unknown model imagenet_resnet_{'_'.join(map(str, sizes))}; write "
+                          "imagenet_resnet_<D> or imagenet_resnet_<D>_<W>")
+    width = sizes[1] if len(sizes) == 2 else IMAGENET_WIDTH
+    return build_imagenet_resnet(sizes[0], shape, classes, width, initializer, seed)
+
+
 def _resnet20(shape, classes, seed, *, initializer):
     return build_resnet(20, shape, classes, DEFAULT_WIDTH, initializer, seed)
 
@@ -47,6 +57,9 @@ register_model("conv", _conv, form="glued", usage=("conv2", "conv4", "conv6"))
 register_model("resnet20", _resnet20)
 register_model("resnet", _resnet, form="underscored",
                usage=("resnet_<D> (D = 6n+2)", "resnet_<D>_<W> (W = first-stage width, default 16)"))
+register_model("imagenet_resnet", _imagenet_resnet, form="underscored",
+               usage=("imagenet_resnet_<D> (D = 50, 101, 152)",
+                      "imagenet_resnet_<D>_<W> (W = stem width, default 64)"))
 register_model("vgg", _vgg, form="glued", usage=("vgg11", "vgg13", "vgg16", "vgg19"))
 register_model("mobilenet", _mobilenet, form="underscored",
                usage=("mobilenet_<W> (W = stem width; XNNPACK-sparse-compatible 1x1 convs)",))

@@ -85,7 +85,7 @@ def test_out_of_range_values_are_refused(field, value, message):
 
 @pytest.mark.parametrize("name", ["lenet_mnist", "lenet_fashion_mnist", "conv2_cifar10",
                                   "conv4_cifar10", "conv6_cifar10", "resnet20_cifar10",
-                                  "vgg19_cifar10"])
+                                  "vgg19_cifar10", "resnet50_imagenet"])
 def test_paper_configs_load_and_validate(name, monkeypatch):
     monkeypatch.syspath_prepend(str(CONFIGS.parent))
     config = load_config(name)
