@@ -99,7 +99,8 @@ FIELDS = {
 
 # Placeholder fields whose default, written out, means the same as unset.
 _SPELLED_DEFAULTS = {"pruning.granularity": "weight", "training.lr_schedule": "step",
-                     "training.precision": "float32", "dataset.augmentation": "crop_flip"}
+                     "training.precision": "float32", "dataset.augmentation": "crop_flip",
+                     "training.label_smoothing": 0.0, "training.lr_final": 0.0}
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 LR_SCHEDULES = ("step", "cosine")
 AUGMENTATIONS = ("crop_flip", "resized_crop")

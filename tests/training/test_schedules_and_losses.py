@@ -68,6 +68,7 @@ def test_schedule_fields_are_checked_and_spelled_defaults_keep_the_hash():
     config.training.lr_schedule = "step"
     config.training.precision = "float32"
     config.dataset.augmentation = "crop_flip"
+    config.training.label_smoothing = 0.0
     assert config_lib.config_hash(config) == before
     config.training.lr_schedule = "cosine"
     assert config_lib.config_hash(config) != before
