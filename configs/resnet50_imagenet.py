@@ -1,11 +1,12 @@
 """ResNet-50 on ImageNet as in Frankle et al. (2020), "Linear Mode Connectivity and the
 Lottery Ticket Hypothesis" (ICML 2020, arXiv:1912.05671), Table 1.
 
-Published settings (Table 1, the ResNet-50 / ImageNet row; also OpenLTH's
-`imagenet_resnet_50` defaults, the authors' framework):
+Published settings (Table 1, the ResNet-50 / ImageNet row; the same values are
+the `imagenet_resnet_50` defaults of OpenLTH, the authors' framework, which also
+gives the momentum and weight decay):
 - 90 epochs (112K iterations) at batch size 1024;
 - SGD with momentum 0.9, learning rate 0.4 after a 5-epoch linear warmup,
-  divided by 10 at epochs 30, 60 and 80; weight decay 1e-4;
+  divided by 10 at epochs 30, 60 and 80; weight decay 1e-4; Kaiming-normal init;
 - standard ImageNet augmentation (random-resized crop + horizontal flip);
 - iterative magnitude pruning, 20% of the weights per level, global across
   all convolutions and the output layer, down to ~30% density (6 levels: 26%);
@@ -20,15 +21,18 @@ Run it as is with the data prepared for tensorflow-datasets:
     python -m lottery_tf lottery --config=configs/resnet50_imagenet.py \\
         --config.dataset.data_dir=/data/tfds --config.runtime.strategy=tpu   # or mirrored
 
-On TPUs add `--config.training.precision=mixed_bfloat16` (GPUs: mixed_float16);
-precision is hashed, so that is another experiment than the float32 default.
+With a smaller batch, scale the rate linearly (batch 256: 0.1), the rule (Goyal et al.
+2017) the paper's 0.4 at batch 1024 comes from. On TPUs add
+`--config.training.precision=mixed_bfloat16` (GPUs: mixed_float16); precision is
+hashed, so that is another experiment than the float32 default.
 Where we differ from the paper's input pipeline: images are made 224x224 once
 when read (shorter side resized to 224, central square; `dataset.image_size`),
 random-resized crops are taken from that square and resized back to 224, and
 evaluation sees the square as is (the usual 256-resize + 224-center-crop
 keeps 87.5% of the side instead of 100%). The last 10,000 training images are
 held out as the validation set for early stopping; ImageNet's validation split
-serves as the test set.
+serves as the test set. Sources are read whole into memory: at 224x224 that is
+~190 GB of uint8 pixels and four times that once normalized to float32.
 """
 from lottery_tf.experiments.config import base_config
 
