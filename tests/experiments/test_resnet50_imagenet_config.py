@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lottery_tf.experiments import branches, store
+from lottery_tf.experiments import branches
 from lottery_tf.experiments.config import check_ranges
 from lottery_tf.experiments.lottery import prepare, run_lottery
+from lottery_tf.storage import store
 from lottery_tf.testing import write_imagenet_stand_in
 
 CONFIG = pathlib.Path(__file__).resolve().parents[2] / "configs" / "resnet50_imagenet.py"

@@ -7,13 +7,13 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.data.splits import Splits
-from lottery_tf.experiments import store
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.experiments.masked_run import build_wrapped
-from lottery_tf.experiments.paths import ExperimentPaths
 from lottery_tf.models import build_model
 from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.storage import store
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import synthetic_images, tiny_config, wrapped_and_pruned
 from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer
