@@ -284,13 +284,16 @@ class Trainer:
         and forgets the previous run's evaluations.
 
         Raises:
-          ValueError: `spec` changes something the compiled step was built with.
+          ValueError: `spec` changes something the compiled step was built with, or
+            the optimizer scales the loss (mixed_float16; its scale must restart).
         """
         baked = ["batch_size", "augment", "jit_compile", "eval_batch_size", "weight_decay",
-                 "label_smoothing"]
+                 "label_smoothing", "augmentation"]
         if spec.augment:
             baked.append("data_seed")  # the augmentation's seed is traced into the step
         changed = [name for name in baked if getattr(spec, name) != getattr(self.spec, name)]
+        if self._loss_scaled:  # its dynamic loss scale is no optimizer variable to zero
+            raise ValueError("A loss-scaled (mixed_float16) trainer is built afresh for each run.")
         if changed:
             raise ValueError(f"A trainer cannot be reused with other {', '.join(changed)}.")
         self.spec = spec
