@@ -175,7 +175,7 @@ class ShardSplits:
         return epoch, window, offset * batch_size - int(starts[window])
 
     def train_dataset(self, batch_size: int, seed: int, start_step: int, end_step: int,
-                      augment: bool = False) -> tf.data.Dataset:
+                      augment: bool = False, augmentation: str = "crop_flip") -> tf.data.Dataset:
         """Batches of global training steps ``[start_step, end_step)`` (see the module's order).
 
         Args:
@@ -184,6 +184,7 @@ class ShardSplits:
             start_step: first global step (0-based) to yield.
             end_step: one past the last.
             augment: apply `pipeline.augment_batch`.
+            augmentation: its kind, ``"crop_flip"`` or ``"resized_crop"``.
 
         Returns:
             A dataset of normalized ``(images, labels)`` batches.
@@ -242,7 +243,7 @@ class ShardSplits:
         def load(step: tf.Tensor, batch: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
             images = self._normalize(batch[0])
             if augment:
-                images = pipeline.augment_batch(images, seed_t, step)
+                images = pipeline.augment_batch(images, seed_t, step, kind=augmentation)
             return images, batch[1]
 
         return (tf.data.Dataset.zip((steps, batches))

@@ -390,7 +390,8 @@ class Trainer:
                 copy.assign(tf.cast(self._masks[key], tf.bool))
         if self._streamed:
             dataset = self.splits.train_dataset(spec.batch_size, spec.data_seed, resumed_at,
-                                                spec.end_step, augment=spec.augment)
+                                                spec.end_step, augment=spec.augment,
+                                                augmentation=spec.augmentation)
             self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         elif not self._indexed:
             dataset = pipeline.train_dataset(
