@@ -23,9 +23,10 @@ from ml_collections import config_flags
 
 from lottery_tf import startup
 from lottery_tf.errors import LotteryError
+from lottery_tf.experiments import branch_registry
 from lottery_tf.experiments.config import describe_fields
 from lottery_tf.experiments.config_files import config_file_problem
-from lottery_tf.experiments.ranges import expand_ranges
+from lottery_tf.experiments.ranges import expand_ranges, parse_levels
 from lottery_tf.sweeps import command as sweep_command  # defines the sweep and status flags
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
@@ -43,13 +44,16 @@ flags.DEFINE_bool("quiet", False, "Instead of a line per evaluation, one progres
                   "on stderr (redrawn in place on a terminal, written once per run elsewhere).")
 flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '0-3,7'; "
                     "report: levels of the training-curve figure.")
-flags.DEFINE_string("rewind_points", None, "rewind_sweep: rewind steps, e.g. '0it,100it,500it,2ep'.")
-flags.DEFINE_integer("lmc_points", None, "lmc: evaluation points on the interpolation path (30).")
-flags.DEFINE_string("lmc_start", None, "lmc: start both copies from the dense run at this step "
-                    "(e.g. '500it'; default: where this level's ticket starts).")
-flags.DEFINE_string("method", None, "prune_at_init: snip | grasp | synflow | magnitude | random.")
-flags.DEFINE_string("retrain_config", None, "retrain: config file of the target training (transfer).")
-flags.DEFINE_string("scope", None, "prune_at_init: layerwise | global (default: the config's strategy).")
+
+
+def define_branch_flags() -> None:
+    """A flag for each branch argument whose record names one (experiments/branch_registry.py)."""
+    for record, argument in branch_registry.flag_arguments():
+        define = flags.DEFINE_integer if argument.value_type is int else flags.DEFINE_string
+        define(argument.flag, None, f"{record.name}: {argument.help}")
+
+
+define_branch_flags()
 
 # report / export: read stored results only, so they need no --config.
 flags.DEFINE_string("experiment", None, "report/export: experiment folder name or config hash "
@@ -65,13 +69,6 @@ flags.DEFINE_enum("weights", "early_stop", ["early_stop", "final"], "export: the
 flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it, "
                   "the sparse model against the dense one under XNNPACK (and the compact one with "
                   "--compact).")
-
-# Branch argument name -> flag, for each branch that takes arguments.
-BRANCH_FLAGS = {"rewind_sweep": {"points": "rewind_points"},
-                "lmc": {"points": "lmc_points", "start": "lmc_start"},
-                "prune_at_init": {"method": "method", "scope": "scope"},
-                "retrain": {"config": "retrain_config"}}
-
 
 def parse_replicates(text: str | None, single: int) -> list[int]:
     """'1-3,7' -> [1, 2, 3, 7]; None -> [single]."""
@@ -176,19 +173,19 @@ def parse_flags(argv: list[str]) -> list[str]:
 def run_training_command(commands, config, root, replicates, strategy, quiet) -> None:
     """`train`, `lottery` or `branch` under `strategy`, results under `root`."""
     from lottery_tf.experiments import branches
-    from lottery_tf.experiments.lottery import prepare, run_lottery
+    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.experiments.setup import prepare
 
     if commands[0] != "branch":
         run_lottery(config, root, replicates, strategy, quiet=quiet)
         return
     name = commands[1]
-    if name not in branches.BRANCHES:
-        raise LotteryError(f"Unknown branch {name!r}; choose one of {list(branches.BRANCHES)}.")
+    record = branch_registry.get(name)
     if not FLAGS.levels:
         raise LotteryError("branch needs --levels, e.g. --levels=1-7.")
-    levels = branches.parse_levels(FLAGS.levels, config.levels)
-    args = {arg: FLAGS[flag].value for arg, flag in BRANCH_FLAGS.get(name, {}).items()
-            if FLAGS[flag].value is not None}
+    levels = parse_levels(FLAGS.levels, config.levels)
+    args = {argument.name: FLAGS[argument.flag].value for argument in record.arguments
+            if argument.flag and FLAGS[argument.flag].value is not None}
     setup = prepare(config, root, strategy, quiet)
     for replicate in replicates:
         runs = [branches.run_branch(setup, name, replicate, level, args) for level in levels]
@@ -203,7 +200,6 @@ def run_training_command(commands, config, root, replicates, strategy, quiet) ->
 def run_results_command(command: str) -> None:
     """`report` and `export`: read stored results under --root, never train."""
     if command == "report":
-        from lottery_tf.experiments.branches import parse_levels
         from lottery_tf.report.build import build_report
 
         levels = parse_levels(FLAGS.levels) if FLAGS.levels else None

@@ -51,7 +51,7 @@ from lottery_tf.errors import LotteryError
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.pruning.policies import xnnpack_problem
-from lottery_tf.report.experiments import StoredExperiment, find_experiment
+from lottery_tf.results.catalog import StoredExperiment, find_experiment
 from lottery_tf.serving.checks import (
     ExportError,
     check_images,

@@ -42,7 +42,7 @@ from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.report.experiments import find_experiment
+from lottery_tf.results.catalog import find_experiment
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 from lottery_tf.storage import store
 

@@ -120,12 +120,13 @@ def _run_levels(root: str, pooled: bool) -> list[dict]:
     import tensorflow as tf
 
     from lottery_tf.experiments import lottery, trainer_pool
+    from lottery_tf.experiments import setup as experiment_setup
     from lottery_tf.sweeps.spec import load_sweep
 
     config = load_sweep(os.path.join(REPO, FLAGS.sweep)).config
     config.levels = FLAGS.levels
     config.training.train_steps = f"{FLAGS.steps}it"
-    setup = lottery.prepare(config, root, tf.distribute.get_strategy(), quiet=True)
+    setup = experiment_setup.prepare(config, root, tf.distribute.get_strategy(), quiet=True)
     trainer_pool.forget()
     original_reusable = trainer_pool._reusable
     if not pooled:

@@ -19,12 +19,11 @@ Each branch keeps this level's sparsity and changes one thing:
 
 A branch lives in `level_<L>/branch_<name>_<hash>/`, the hash taken over its
 name, seed and arguments, with the same files and metrics as a trunk level.
+Each branch's seed offset, arguments and flags are its record in
+`branch_registry.py`; this module holds the functions and runs them.
 """
 import dataclasses
-import hashlib
-import json
 import os
-from collections.abc import Callable
 
 import numpy as np
 import tf_keras as keras
@@ -32,21 +31,17 @@ import tf_keras as keras
 from lottery_tf.analysis import lmc as lmc_lib
 from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import ConfigError, StoreError
+from lottery_tf.experiments import branch_registry
 from lottery_tf.experiments.config import config_hash
-from lottery_tf.experiments.lottery import (
-    Setup,
-    granularity_of,
-    load_rewind_weights,
-    prepare,
-    replicate_seed,
-)
+from lottery_tf.experiments.lottery import load_rewind_weights, replicate_seed
 from lottery_tf.experiments.masked_run import RunPlan, build_wrapped, fresh_weights, run_or_load
-from lottery_tf.experiments.ranges import expand_ranges
+from lottery_tf.experiments.model import build_experiment_model
+from lottery_tf.experiments.setup import Setup, granularity_of, prepare
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
-from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import at_init, random_masks, tfmot_adapter
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.results.runs import branch_runs, trunk_runs
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import RunFiles, tensorboard_run_name
@@ -250,8 +245,7 @@ def prune_at_init(ctx: BranchContext) -> dict:
     init = store.load_arrays(setup.paths.weights_start(ctx.replicate, 0))
     spec = spec_of(config.dataset)
     keras.backend.clear_session()
-    model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                        config.model.initializer, ctx.seed)
+    model = build_experiment_model(config, ctx.seed)
     tfmot_adapter.set_weights(model, init)
     count = int(ctx.args["examples"])
     images, labels = setup.splits.first_train_examples(count)
@@ -323,116 +317,41 @@ def _headline(metrics: dict) -> dict:
     return {key: metrics[key] for key in keys}
 
 
-BranchFunction = Callable[[BranchContext], dict]
-BRANCHES: dict[str, tuple[BranchFunction, int]] = {
-    # name: (function, seed offset keeping branch seeds apart from replicate seeds)
-    "reinit": (reinit, 1_000_003),
-    "reinit_sign": (reinit_sign, 2_000_003),
-    "random_prune": (random_prune, 3_000_017),
-    "shuffle_mask": (shuffle_mask, 4_000_037),
-    "one_shot": (one_shot, 0),
-    "init_eval": (init_eval, 0),
-    "rewind_sweep": (rewind_sweep, 0),
-    "lmc": (lmc, 5_000_011),
-    "prune_at_init": (prune_at_init, 6_000_011),
-    "retrain": (retrain, 7_000_003),
-}
-DEFAULT_ARGS = {"rewind_sweep": {"points": "0it,100it,500it,2ep"}, "lmc": {"points": 30},
-                "prune_at_init": {"method": "snip", "examples": 1000}}
-
-
-def register(name: str, function: BranchFunction, seed_offset: int = 0,
-             default_args: dict | None = None) -> None:
-    """Adds a branch (used by modules that need heavier imports, e.g. lmc)."""
-    BRANCHES[name] = (function, seed_offset)
-    if default_args:
-        DEFAULT_ARGS[name] = default_args
-
-
-def branch_folder(name: str, args: dict) -> str:
-    """`branch_<name>_<hash of name and args>`."""
-    canonical = json.dumps({"branch": name, **args}, sort_keys=True)
-    return f"branch_{name}_{hashlib.sha256(canonical.encode()).hexdigest()[:10]}"
-
-
-# Arguments that mean something only for some values of another argument.
-_ONLY_FOR = {("prune_at_init", "examples"): ("method", ("snip", "grasp"))}
-_ARG_ORDER = ("method", "scope", "examples", "points", "start", "config")
-
-
-def applicable_args(name: str, args: dict) -> dict:
-    """The branch's arguments without those that do not apply to this run
-    (SNIP's and GraSP's example count for other prune_at_init methods)."""
-    shown = {}
-    # Stored arguments come back with sorted keys; show the defining ones first.
-    for key, value in sorted(args.items(), key=lambda item: _ARG_ORDER.index(item[0])
-                             if item[0] in _ARG_ORDER else len(_ARG_ORDER)):
-        condition = _ONLY_FOR.get((name, key))
-        if value is None or (condition and args.get(condition[0]) not in condition[1]):
-            continue
-        shown[key] = value
-    return shown
-
-
-def describe_args(name: str, args: dict) -> str:
-    """`key=value,...` of the arguments that apply (for TensorBoard's HParams)."""
-    return ",".join(f"{key}={value}" for key, value in applicable_args(name, args).items())
-
-
-def parse_levels(text: str, max_level: int | None = None) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7].
-
-    Raises:
-      ConfigError: not a list of levels, or a level past `max_level`.
-    """
-    try:
-        levels = expand_ranges(text)
-    except ValueError:
-        raise ConfigError(f"--levels={text!r} is not a list of levels like '0-3,7'.") from None
-    if not levels or min(levels) < 0:
-        raise ConfigError(f"--levels={text!r} must name levels >= 0.")
-    if max_level is not None and max(levels) > max_level:
-        raise ConfigError(f"--levels={text!r} goes past the config's last level {max_level}.")
-    return levels
-
-
-def _identity(name: str, args: dict) -> dict:
-    """The arguments that name a branch's folder: a target config by its hash, not its path."""
-    if name == "retrain" and "config" in args:
-        from lottery_tf.experiments.config_files import load_config_file
-
-        return {**args, "config": config_hash(load_config_file(args["config"]))}
-    return args
-
-
 def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict | None = None) -> dict:
     """Runs (or resumes, or reads back) one branch off one finished trunk level.
+
+    Args:
+      setup: the experiment's `Setup`.
+      name: a branch of `branch_registry.BRANCHES`.
+      replicate, level: the trunk level to branch off.
+      args: the branch's arguments; the record's defaults fill in the rest.
+
+    Returns:
+      The branch's metrics (also stored in its folder's metrics.json).
 
     Raises:
       ConfigError: unknown branch or arguments.
       StoreError: the trunk level is not finished yet.
     """
-    if name not in BRANCHES:
-        raise ConfigError(f"Unknown branch {name!r}; choose one of {sorted(BRANCHES)}.")
-    function, seed_offset = BRANCHES[name]
-    args = {**DEFAULT_ARGS.get(name, {}), **(args or {})}
+    record = branch_registry.get(name)
+    args = record.with_defaults(args)
     paths = setup.paths
     if not storage_files.exists(paths.metrics(replicate, level)):
         raise StoreError(f"Trunk level {level} of replicate {replicate} is not finished "
                          f"({paths.metrics(replicate, level)} is missing); run the lottery "
                          f"command with --config.levels>={level} first.")
-    seed = replicate_seed(setup.config, replicate) + seed_offset
-    folder = branch_folder(name, {"seed": seed, **_identity(name, args)})
+    seed = record.seed(replicate_seed(setup.config, replicate))
+    folder = record.folder(replicate_seed(setup.config, replicate), args)
     files = paths.branch_files(replicate, level, folder)
     if storage_files.exists(files.metrics):
         return store.read_json(files.metrics)
     ctx = BranchContext(setup, name, replicate, level, seed, args, files)
-    metrics = function(ctx)
-    if not storage_files.exists(files.metrics):  # multi-run branches write their summary here
+    metrics = record.resolve()(ctx)
+    if not storage_files.exists(files.metrics):  # several runs: their summary goes here
         store.write_json(files.metrics, metrics)
-    if "early_stop_test_accuracy" in metrics:  # a single run: summarized like the trunk
+    if not record.several_runs:  # one run: summarized like the trunk
         log_level_to_tensorboard(paths, replicate, metrics, branch_folder=folder,
-                                 arguments=describe_args(name, args))
+                                 arguments=branch_registry.describe_args(name, args))
         write_replicate_summary(paths, replicate, collect_branches(setup, replicate, folder)[folder],
                                 run=folder)
     return metrics
@@ -440,27 +359,14 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
 
 def trunk_results(setup: Setup, replicate: int) -> list[dict]:
     """Metrics of the replicate's finished trunk levels, in order."""
-    results = []
-    for level in range(setup.config.levels + 1):
-        path = setup.paths.metrics(replicate, level)
-        if storage_files.exists(path):
-            results.append(store.read_json(path))
-    return results
+    return list(trunk_runs(setup.paths, replicate, setup.config.levels).values())
 
 
 def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> dict[str, list[dict]]:
     """Every finished branch of a replicate, by label (the branch name, plus its
     arguments when one name was run with several); with `only`, that
     branch folder's runs keyed by the folder name."""
-    found: dict[str, list[dict]] = {}
-    for level in range(setup.config.levels + 1):
-        level_dir = setup.paths.level(replicate, level)
-        if not storage_files.isdir(level_dir):
-            continue
-        for folder in storage_files.listdir(level_dir):
-            metrics_path = os.path.join(level_dir, folder, "metrics.json")
-            if folder.startswith("branch_") and storage_files.exists(metrics_path):
-                found.setdefault(folder, []).append(store.read_json(metrics_path))
+    found = branch_runs(setup.paths, replicate, setup.config.levels)
     if only is not None:
         return {only: found.get(only, [])}
     by_name: dict[str, list[str]] = {}
@@ -469,7 +375,7 @@ def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> d
     labels = {}
     for name, folders in by_name.items():
         for folder in folders:
-            args = applicable_args(name, found[folder][0].get("branch_args") or {})
+            args = branch_registry.applicable_args(name, found[folder][0].get("branch_args") or {})
             tag = ",".join(str(value) for value in args.values()) or folder[-10:-6]
             label = name if len(folders) == 1 else f"{name}[{tag}]"
             if label in labels:  # runs that differ only in arguments that do not apply

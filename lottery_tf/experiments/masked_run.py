@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import tf_keras as keras
 
-from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import CorruptFileError
 from lottery_tf.experiments import trainer_pool
-from lottery_tf.models.registry import build_model
+from lottery_tf.experiments.model import build_experiment_model
+from lottery_tf.experiments.setup import Setup
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import files as storage_files
@@ -65,20 +65,16 @@ class RunPlan:
     tensorboard_group: str = "ticket"
 
 
-def build_wrapped(setup, seed: int) -> keras.Model:
+def build_wrapped(setup: Setup, seed: int) -> keras.Model:
     """The config's model, seeded, wrapped for pruning (call inside the strategy scope)."""
-    config = setup.config
-    spec = spec_of(config.dataset)
-    with precision_policy(config.training.get("precision")):
-        model = build_model(config.model.name, spec.image_shape, spec.num_classes,
-                            config.model.initializer, seed)
-        return tfmot_adapter.wrap(model, setup.layer_kinds)
+    with precision_policy(setup.config.training.get("precision")):
+        return tfmot_adapter.wrap(build_experiment_model(setup.config, seed), setup.layer_kinds)
 
 
 _last_fresh: list = []  # [(setup, seed, weights)] of the last call: every trunk level asks again
 
 
-def fresh_weights(setup, seed: int) -> dict:
+def fresh_weights(setup: Setup, seed: int) -> dict:
     """The seeded initialization of every weight (a copy the caller may change)."""
     if not (_last_fresh and _last_fresh[0][0] is setup and _last_fresh[0][1] == seed):
         keras.backend.clear_session()
@@ -88,7 +84,7 @@ def fresh_weights(setup, seed: int) -> dict:
     return {name: array.copy() for name, array in _last_fresh[0][2].items()}
 
 
-def train_masked_run(setup, plan: RunPlan) -> dict:
+def train_masked_run(setup: Setup, plan: RunPlan) -> dict:
     """Trains the plan's masked network to the end; stores weights and metrics.
 
     Returns:
@@ -127,7 +123,7 @@ def finished_metrics(files: RunFiles) -> dict | None:
         return None
 
 
-def _load_run(setup, model: keras.Model, plan: RunPlan) -> None:
+def _load_run(setup: Setup, model: keras.Model, plan: RunPlan) -> None:
     """Puts the run's starting weights and masks into `model` (inside the strategy scope)."""
     tfmot_adapter.set_weights(model, plan.start_weights)
     tfmot_adapter.set_masks(model, plan.masks)
@@ -137,7 +133,7 @@ def _load_run(setup, model: keras.Model, plan: RunPlan) -> None:
         tfmot_adapter.zero_biases_of_dead_units(model, plan.masks)
 
 
-def _build_trainer(setup, plan: RunPlan, loop_spec: LoopSpec):
+def _build_trainer(setup: Setup, plan: RunPlan, loop_spec: LoopSpec):
     with setup.strategy.scope():
         wrapped = build_wrapped(setup, plan.seed)
         _load_run(setup, wrapped, plan)
@@ -145,7 +141,7 @@ def _build_trainer(setup, plan: RunPlan, loop_spec: LoopSpec):
     return wrapped, optimizer, Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
 
 
-def _train(setup, plan: RunPlan, lease: Lease) -> dict:
+def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
     config, files = setup.config, plan.files
     started = time.perf_counter()
     end_step = setup.train_steps if plan.end_step is None else plan.end_step
@@ -198,7 +194,7 @@ def _train(setup, plan: RunPlan, lease: Lease) -> dict:
     return metrics
 
 
-def run_or_load(setup, plan: RunPlan) -> dict:
+def run_or_load(setup: Setup, plan: RunPlan) -> dict:
     """The run's stored metrics if it finished before (intact), else trains it now."""
     finished = finished_metrics(plan.files)
     return train_masked_run(setup, plan) if finished is None else finished

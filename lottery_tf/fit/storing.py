@@ -19,9 +19,9 @@ import ml_collections
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
-from lottery_tf.experiments import branches
+from lottery_tf.experiments import branch_registry
 from lottery_tf.experiments import config as config_lib
-from lottery_tf.experiments.lottery import _claim
+from lottery_tf.experiments.setup import claim_experiment
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.fit.callbacks import LevelRecorder
 from lottery_tf.fit.rewinding import RewindCallback
@@ -29,7 +29,7 @@ from lottery_tf.fit.wrapping import require_wrapped
 from lottery_tf.models import registry
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.report.experiments import finished_levels
+from lottery_tf.results.catalog import finished_levels
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
@@ -90,7 +90,7 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     summary = recorder.summary()
     config = experiment_config({"model.name": model.name, **(config or {})})
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
-    _claim(paths, config, data_fingerprint)
+    claim_experiment(paths, config, data_fingerprint)
     tfmot_adapter.apply_masks(model)
     if not registry.is_known(config.model.name) and not storage_files.exists(paths.architecture):
         store.atomic_write_bytes(paths.architecture, tfmot_adapter.strip(model).to_json().encode())
@@ -99,7 +99,7 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     if control is None:
         files = paths.level_files(replicate, level)
     else:
-        folder = branches.branch_folder(control, {"seed": seed})
+        folder = branch_registry.branch_folder(control, {"seed": seed})
         files = paths.branch_files(replicate, level, folder)
         extra = {"branch": control, "branch_folder": folder, "branch_args": {"seed": seed}}
     if rewind is not None and rewind.recorded and not storage_files.exists(paths.rewind_weights(replicate)):

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from lottery_tf.errors import StoreError
 from lottery_tf.report import aggregate, figures, tables, tensorboard_images
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
-from lottery_tf.report.experiments import find_experiments
+from lottery_tf.results.catalog import find_experiments
 from lottery_tf.storage import store
 
 INSTABILITY_NOTE = (

@@ -6,16 +6,9 @@ is written last, exists.
 """
 import dataclasses
 import json
-import types
 
-from lottery_tf.experiments import branches as branches_lib
-from lottery_tf.report.experiments import (
-    StoredExperiment,
-    finished_levels,
-    level_folders,
-    stored_replicates,
-)
-from lottery_tf.storage import store
+from lottery_tf.results.catalog import StoredExperiment, level_folders, stored_replicates
+from lottery_tf.results.runs import branch_runs, trunk_runs
 
 # replicate -> level -> metrics.json contents
 RunsByReplicate = dict[int, dict[int, dict]]
@@ -79,15 +72,8 @@ class Collected:
 
 
 def _scan_branches(experiment: StoredExperiment, replicate: int, max_level: int) -> list[dict]:
-    """Every finished branch run of one replicate, via `branches.collect_branches`.
-
-    That function reads only `setup.paths` and `setup.config.levels`; a stand-in
-    with those two lets the report reuse its folder scan without building a
-    Setup, which would load the dataset.
-    """
-    stand_in = types.SimpleNamespace(paths=experiment.paths,
-                                     config=types.SimpleNamespace(levels=max_level))
-    found = branches_lib.collect_branches(stand_in, replicate)
+    """Every finished branch run of one replicate, in `results.runs.branch_runs`'s order."""
+    found = branch_runs(experiment.paths, replicate, max_level)
     return [run for runs in found.values() for run in runs]
 
 
@@ -98,9 +84,9 @@ def _args_key(run: dict) -> str:
 def branch_labels(runs: list[dict]) -> dict[tuple[str, str], str]:
     """A label per (branch name, arguments) that is the same in every replicate.
 
-    `collect_branches` labels by folder hash, and the hash covers the seed, which
-    differs between replicates; labels from the name and the arguments that
-    differ between a name's variants line up across replicates instead.
+    Branch folders are named by a hash that covers the seed, which differs
+    between replicates; labels from the name and the arguments that differ
+    between a name's variants line up across replicates instead.
 
     Args:
       runs: branch metrics (each with "branch" and "branch_args").
@@ -149,7 +135,7 @@ def collect(experiment: StoredExperiment) -> Collected:
     """Reads every finished trunk level and branch of an experiment.
 
     Args:
-      experiment: from `report.experiments.find_experiments`.
+      experiment: from `results.catalog.find_experiments`.
 
     Returns:
       The runs by replicate and level, and what is missing.
@@ -164,10 +150,9 @@ def collect(experiment: StoredExperiment) -> Collected:
     trunk: RunsByReplicate = {}
     scanned: list[tuple[int, dict]] = []
     for replicate in replicates:
-        finished = finished_levels(paths, replicate)
+        finished = trunk_runs(paths, replicate)
         if finished:
-            trunk[replicate] = {level: store.read_json(paths.metrics(replicate, level))
-                                for level in finished}
+            trunk[replicate] = finished
         scanned.extend((replicate, run) for run in _scan_branches(experiment, replicate, max_level))
     labels = branch_labels([run for _, run in scanned])
     branch_runs: dict[str, RunsByReplicate] = {}

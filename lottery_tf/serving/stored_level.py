@@ -9,11 +9,10 @@ import os
 import ml_collections
 import tf_keras as keras
 
-from lottery_tf.data.registry import spec_of
 from lottery_tf.errors import LotteryError, StoreError
-from lottery_tf.models.registry import build_model
+from lottery_tf.experiments.model import build_experiment_model
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.report.experiments import StoredExperiment, finished_levels, stored_replicates
+from lottery_tf.results.catalog import StoredExperiment, finished_levels, stored_replicates
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import RunFiles
@@ -74,9 +73,7 @@ def build_plain(config: ml_collections.ConfigDict, architecture: str | None = No
     experiment of the user's own model stored (`architecture`), when that file exists."""
     if architecture is not None and storage_files.isfile(architecture):
         return keras.models.model_from_json(storage_files.read_bytes(architecture).decode())
-    spec = spec or spec_of(config.dataset)
-    return build_model(config.model.name, spec.image_shape, spec.num_classes,
-                       config.model.initializer, config.seed)
+    return build_experiment_model(config, spec=spec)
 
 
 def rebuild(config: ml_collections.ConfigDict, files: RunFiles, weights: str = "final",

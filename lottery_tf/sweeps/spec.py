@@ -9,8 +9,10 @@ returns a dict:
      "branches": [{"name": "reinit", "levels": "1-8"},
                   {"name": "prune_at_init", "levels": "7", "args": {"method": "snip"}}]}
 
-Branch `args` are the branch's arguments, named as in the command line's
-flags without their branch prefix (`method`, `scope`, `points`, `start`, `config`).
+Branch `args` are the branch's arguments as its record in
+`experiments/branch_registry.py` names them (the command line's flags without
+their branch prefix: `method`, `scope`, `examples`, `points`, `start`, `config`);
+an argument the branch does not take is an error.
 """
 import dataclasses
 import hashlib
@@ -21,6 +23,7 @@ import os
 import ml_collections
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.experiments import branch_registry
 from lottery_tf.experiments.config_files import load_config_file
 from lottery_tf.experiments.ranges import expand_ranges
 
@@ -86,11 +89,9 @@ def load_sweep(path: str) -> Sweep:
     """Reads and checks a sweep file.
 
     Raises:
-      ConfigError: the file is missing, has no get_sweep(), names unknown keys or
-        branches, or a branch level past the config's last level.
+      ConfigError: the file is missing, has no get_sweep(), names unknown keys,
+        branches or branch arguments, or a branch level past the config's last level.
     """
-    from lottery_tf.experiments.branches import BRANCHES
-
     if not os.path.isfile(path):
         raise ConfigError(f"Sweep file {path} does not exist.")
     module = _load_module(path)
@@ -107,9 +108,13 @@ def load_sweep(path: str) -> Sweep:
         if set(entry) - _BRANCH_KEYS or "name" not in entry or "levels" not in entry:
             raise ConfigError(f"{path}: each branch needs 'name' and 'levels' (and optional 'args'), "
                               f"got {entry}.")
-        if entry["name"] not in BRANCHES:
+        if entry["name"] not in branch_registry.BRANCHES:
             raise ConfigError(f"{path}: unknown branch {entry['name']!r}; choose one of "
-                              f"{sorted(BRANCHES)}.")
+                              f"{sorted(branch_registry.BRANCHES)}.")
+        try:
+            branch_registry.get(entry["name"]).with_defaults(entry.get("args"))
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
         levels = parse_numbers(entry["levels"], f"{entry['name']} levels")
         if max(levels) > config.levels:
             raise ConfigError(f"{path}: {entry['name']} levels {entry['levels']!r} go past the "

@@ -10,12 +10,16 @@ import os
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 from lottery_tf.errors import LotteryError
 from lottery_tf.storage import files, store
 from lottery_tf.sweeps import claims
 from lottery_tf.sweeps.spec import Sweep
 from lottery_tf.sweeps.units import Unit, expand, shard
+
+if TYPE_CHECKING:  # the training modules load TensorFlow; the worker imports them when it runs
+    from lottery_tf.experiments.setup import Setup
 
 
 @dataclasses.dataclass
@@ -42,7 +46,7 @@ def plan_path(experiment_dir: str, sweep: Sweep) -> str:
     return files.join(claims.sweep_dir(experiment_dir), f"plan_{sweep.digest}.json")
 
 
-def run_unit(setup, unit: Unit) -> dict:
+def run_unit(setup: "Setup", unit: Unit) -> dict:
     """Runs one unit as the command line would; returns what done.json records."""
     from lottery_tf.experiments import branches
     from lottery_tf.experiments.lottery import run_replicate
@@ -54,7 +58,7 @@ def run_unit(setup, unit: Unit) -> dict:
     return {"branch_folder": metrics.get("branch_folder")}
 
 
-def _trunk_level_ready(setup, unit: Unit) -> bool:
+def _trunk_level_ready(setup: "Setup", unit: Unit) -> bool:
     return files.exists(setup.paths.metrics(unit.replicate, unit.level))
 
 
@@ -69,7 +73,7 @@ def run_worker(sweep: Sweep, root: str, options: WorkerOptions, stream=sys.stdou
     """
     import tensorflow as tf
 
-    from lottery_tf.experiments.lottery import prepare
+    from lottery_tf.experiments.setup import prepare
 
     setup = prepare(sweep.config, root, tf.distribute.get_strategy(), options.quiet)
     experiment = setup.paths.dir
@@ -124,7 +128,7 @@ def _candidates(open_units, setup, trunk_of, experiment, idle_since, options):
     return ready
 
 
-def _run_claimed(setup, experiment: str, unit: Unit, options: WorkerOptions, stream) -> bool:
+def _run_claimed(setup: "Setup", experiment: str, unit: Unit, options: WorkerOptions, stream) -> bool:
     """Claims and runs `unit`; False if another live worker holds it."""
     directory = claims.unit_dir(experiment, unit.id)
     if not claims.try_claim(directory, {"unit": unit.to_json(), "train_steps": setup.train_steps}):
@@ -153,14 +157,14 @@ def _run_claimed(setup, experiment: str, unit: Unit, options: WorkerOptions, str
     return True
 
 
-def _refresh_branch_summaries(setup, sweep: Sweep) -> None:
+def _refresh_branch_summaries(setup: "Setup", sweep: Sweep) -> None:
     """Rewrites each branch's summary CSV from all its finished levels: workers that finished
     levels of one branch at the same time may each have written it without the other's."""
-    from lottery_tf.experiments.branches import collect_branches
     from lottery_tf.experiments.summary import write_replicate_summary
+    from lottery_tf.results.runs import branch_runs
 
     for replicate in sweep.replicates:
-        for runs in collect_branches(setup, replicate).values():
+        for runs in branch_runs(setup.paths, replicate, setup.config.levels).values():
             singles = [run for run in runs if "early_stop_test_accuracy" in run]
             if singles:
                 write_replicate_summary(setup.paths, replicate, singles, run=singles[0]["branch_folder"])

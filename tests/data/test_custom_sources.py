@@ -8,7 +8,7 @@ from lottery_tf.data.registry import get_spec
 from lottery_tf.data.sources import load_raw
 from lottery_tf.data.splits import load_splits, normalize_images
 from lottery_tf.errors import ConfigError, DataError
-from lottery_tf.experiments.lottery import prepare
+from lottery_tf.experiments.setup import prepare
 from lottery_tf.testing import (
     synthetic_images,
     tiny_config,

@@ -11,7 +11,8 @@ import tensorflow as tf
 
 from lottery_tf.experiments import branches
 from lottery_tf.experiments.config_files import load_config_file
-from lottery_tf.experiments.lottery import prepare, run_lottery
+from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.experiments.setup import prepare
 from lottery_tf.export import export_command, saved_kernels
 from lottery_tf.report.build import build_report
 from lottery_tf.storage import store

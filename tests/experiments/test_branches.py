@@ -6,7 +6,9 @@ import pytest
 
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import branches
-from lottery_tf.experiments.lottery import prepare, run_lottery
+from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.experiments.ranges import parse_levels
+from lottery_tf.experiments.setup import prepare
 from lottery_tf.pruning import random_masks
 from lottery_tf.storage import store
 from lottery_tf.testing import tiny_config
@@ -78,11 +80,11 @@ def test_branch_off_an_unfinished_level_says_what_to_run(setup):
 def test_unknown_branch_and_bad_levels_are_refused(setup):
     with pytest.raises(ConfigError, match="Unknown branch"):
         branches.run_branch(setup, "magic", 0, 1)
-    assert branches.parse_levels("0-3,7") == [0, 1, 2, 3, 7]
+    assert parse_levels("0-3,7") == [0, 1, 2, 3, 7]
     with pytest.raises(ConfigError, match="0-3,7"):
-        branches.parse_levels("one")
+        parse_levels("one")
     with pytest.raises(ConfigError, match="last level 2"):
-        branches.parse_levels("1-4", max_level=2)
+        parse_levels("1-4", max_level=2)
 
 
 def test_combined_table_lists_ticket_and_controls(setup):
@@ -263,3 +265,21 @@ def test_two_argument_sets_of_one_branch_get_their_own_tensorboard_runs_and_labe
             100 * metrics["early_stop_test_accuracy"], abs=1e-4)
     labels = branches.collect_branches(setup, 0)
     assert "prune_at_init[magnitude]" in labels and "prune_at_init[snip,200]" in labels
+
+
+def test_a_registered_branch_runs_under_its_own_record(setup, monkeypatch):
+    from lottery_tf.experiments import branch_registry
+    from lottery_tf.experiments.branch_registry import Branch, BranchArgument
+    from lottery_tf.experiments.lottery import replicate_seed
+
+    monkeypatch.setattr(branch_registry, "BRANCHES", dict(branch_registry.BRANCHES))
+    record = Branch("eval_again", "lottery_tf.experiments.branches:init_eval", seed_offset=11,
+                    arguments=(BranchArgument("note", "a tag that only names the folder", default="a"),))
+    branch_registry.register(record)
+    metrics = branches.run_branch(setup, "eval_again", 0, 1)
+    assert metrics["branch_folder"] == record.folder(replicate_seed(setup.config, 0), {"note": "a"})
+    assert metrics["seed"] == replicate_seed(setup.config, 0) + 11 and metrics["branch_args"] == {"note": "a"}
+    assert metrics["final_step"] == setup.rewind_step  # init_eval's function: evaluated, not trained
+    assert "eval_again" in branches.collect_branches(setup, 0)
+    with pytest.raises(ConfigError, match="takes no argument 'points'"):
+        branches.run_branch(setup, "eval_again", 0, 1, {"points": 3})

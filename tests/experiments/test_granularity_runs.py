@@ -5,7 +5,8 @@ import pytest
 from lottery_tf.errors import ConfigError
 from lottery_tf.experiments import branches
 from lottery_tf.experiments import config as config_lib
-from lottery_tf.experiments.lottery import prepare, run_lottery
+from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.experiments.setup import prepare
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.storage import store
 from lottery_tf.testing import tiny_config

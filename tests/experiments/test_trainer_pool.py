@@ -3,7 +3,8 @@ import tensorflow as tf
 
 from lottery_tf.experiments import branches, masked_run, trainer_pool
 from lottery_tf.experiments.config import experiment_name
-from lottery_tf.experiments.lottery import prepare, run_lottery, run_replicate
+from lottery_tf.experiments.lottery import run_lottery, run_replicate
+from lottery_tf.experiments.setup import prepare
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import assert_same_results, stored_results, tiny_config
 

@@ -91,7 +91,7 @@ def test_conv_compact_keeps_constant_filters_a_conv_reads(tiny_mnist_dir):
 
 def test_compact_export_writes_checks_and_times(tiny_mnist_dir, tmp_path):
     from lottery_tf.experiments.lottery import run_lottery
-    from lottery_tf.report.experiments import find_experiment
+    from lottery_tf.results.catalog import find_experiment
 
     config = tiny_config(tiny_mnist_dir, levels=1, **{
         "pruning.rate": 0.5, "pruning.granularity": "unit", "training.train_steps": "20it",

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from lottery_tf import export
 from lottery_tf.errors import ConfigError, LotteryError, StoreError
-from lottery_tf.report.experiments import find_experiment
+from lottery_tf.results.catalog import find_experiment
 from lottery_tf.storage import store
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lottery_tf import export
-from lottery_tf.report.experiments import find_experiment
+from lottery_tf.results.catalog import find_experiment
 from lottery_tf.serving import xnnpack
 from lottery_tf.storage import store
 from lottery_tf.testing import tiny_config

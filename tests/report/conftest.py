@@ -17,7 +17,8 @@ def report_root(tiny_mnist_dir, tmp_path_factory):
     import tensorflow as tf
 
     from lottery_tf.experiments import branches
-    from lottery_tf.experiments.lottery import prepare, run_lottery
+    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.experiments.setup import prepare
 
     config = tiny_config(tiny_mnist_dir, levels=1, **REPORT_OVERRIDES)
     root = str(tmp_path_factory.mktemp("report_runs"))

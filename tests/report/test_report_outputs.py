@@ -12,7 +12,7 @@ from matplotlib.collections import LineCollection
 from lottery_tf.errors import ConfigError
 from lottery_tf.report.build import build_report
 from lottery_tf.report.collect import collect
-from lottery_tf.report.experiments import find_experiments
+from lottery_tf.results.catalog import find_experiments
 from lottery_tf.storage import store
 
 FIGURES = ("figure_1", "accuracy_vs_sparsity", "early_stop_vs_sparsity", "training_curves", "lmc_paths",

@@ -62,10 +62,28 @@ def test_shards_cover_every_unit_once_and_are_balanced(tmp_path, config_file, co
     ({"name": "reinit", "levels": "4"}, "past the config's last level 3"),
     ({"name": "reinit"}, "needs 'name' and 'levels'"),
     ({"name": "reinit", "levels": "one"}, "not a list of numbers"),
+    ({"name": "lmc", "levels": "1", "args": {"pointz": 5}}, "'lmc' takes no argument 'pointz'; its "
+     "arguments: points, start"),
 ])
 def test_a_bad_branch_entry_gets_one_clear_error(tmp_path, config_file, entry, message):
     with pytest.raises(ConfigError, match=message):
         load_sweep(write_sweep(tmp_path / "s.py", config_file, branches=[entry]))
+
+
+def test_a_sweep_file_can_register_a_branch_of_its_own(tmp_path, config_file, monkeypatch):
+    from lottery_tf.experiments import branch_registry
+
+    monkeypatch.setattr(branch_registry, "BRANCHES", dict(branch_registry.BRANCHES))
+    path = write_sweep(tmp_path / "s.py", config_file, branches=[
+        {"name": "eval_again", "levels": "1", "args": {"note": "b"}}])
+    path.write_text("from lottery_tf.experiments.branch_registry import Branch, BranchArgument, register\n"
+                    "register(Branch('eval_again', 'lottery_tf.experiments.branches:init_eval', 11,\n"
+                    "                (BranchArgument('note', 'a tag', default='a'),)))\n" + path.read_text())
+    (unit,) = [unit for unit in expand(load_sweep(path)) if not unit.is_trunk]
+    assert (unit.branch, unit.args) == ("eval_again", (("note", "b"),))
+    path.write_text(path.read_text().replace("'note': 'b'", "'nope': 'b'"))
+    with pytest.raises(ConfigError, match="'eval_again' takes no argument 'nope'; its arguments: note"):
+        load_sweep(path)
 
 
 def test_a_missing_sweep_or_config_file_is_named(tmp_path):

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from lottery_tf.experiments import branches
 from lottery_tf.experiments.config import experiment_name
-from lottery_tf.experiments.lottery import prepare, run_replicate
+from lottery_tf.experiments.lottery import run_replicate
+from lottery_tf.experiments.setup import prepare
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.sweeps import claims
