@@ -385,13 +385,13 @@ def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> d
 
 
 def sweep_table(runs: list[dict]) -> str:
-    """rewind_sweep results: one row per level and rewind step."""
-    lines = [f"{'level':>5} {'% left':>7} {'rewind':>7} {'acc@es':>7} {'es step':>8} {'final acc':>9}"]
+    """rewind_sweep results: one row per level and rewind step (accuracies in percent)."""
+    lines = [f"{'level':>5} {'% left':>7} {'rewind':>7} {'acc@es %':>8} {'es step':>8} {'final acc %':>11}"]
     for run in runs:
         for step, m in sorted(run["by_rewind_step"].items(), key=lambda item: int(item[0])):
             lines.append(f"{run['level']:>5} {run['percent_remaining']:>7.1f} {step:>7} "
-                         f"{m['early_stop_test_accuracy']:>7.4f} {m['early_stop_step']:>8} "
-                         f"{m['test_accuracy']:>9.4f}")
+                         f"{100 * m['early_stop_test_accuracy']:>8.2f} {m['early_stop_step']:>8} "
+                         f"{100 * m['test_accuracy']:>11.2f}")
     return "\n".join(lines)
 
 
@@ -399,21 +399,21 @@ def combined_table(trunk: list[dict], branches: dict[str, list[dict]]) -> str:
     """Trunk and single-run branches side by side by level.
 
     For each run: test accuracy at the early-stop step (minimum validation
-    loss) and that step, as Frankle & Carbin plot them.
+    loss) in percent, as the report gives it, and that step, as Frankle & Carbin plot them.
     """
     names = sorted(name for name, runs in branches.items()
                    if any("early_stop_test_accuracy" in run for run in runs))
-    header = f"{'level':>5} {'% left':>7} {'ticket acc':>10} {'ticket es':>9}"
+    header = f"{'level':>5} {'% left':>7} {'ticket acc %':>12} {'ticket es':>9}"
     for name in names:
-        header += f" {name + ' acc':>18} {name + ' es':>16}"
+        header += f" {name + ' acc %':>18} {name + ' es':>16}"
     lines = [header]
     by_level = {name: {m["level"]: m for m in runs} for name, runs in branches.items()}
     for metrics in trunk:
         line = (f"{metrics['level']:>5} {metrics['percent_remaining']:>7.1f} "
-                f"{metrics['early_stop_test_accuracy']:>10.4f} {metrics['early_stop_step']:>9}")
+                f"{100 * metrics['early_stop_test_accuracy']:>12.2f} {metrics['early_stop_step']:>9}")
         for name in names:
             other = by_level[name].get(metrics["level"])
-            line += (f" {other['early_stop_test_accuracy']:>18.4f} {other['early_stop_step']:>16}"
+            line += (f" {100 * other['early_stop_test_accuracy']:>18.2f} {other['early_stop_step']:>16}"
                      if other and "early_stop_test_accuracy" in other else f" {'-':>18} {'-':>16}")
         lines.append(line)
     return "\n".join(lines)

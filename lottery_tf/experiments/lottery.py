@@ -123,11 +123,11 @@ def load_rewind_weights(setup: Setup, replicate: int) -> dict:
 
 
 def format_table(results: list[dict]) -> str:
-    """The per-level table printed when a replicate finishes."""
-    lines = [f"{'level':>5} {'% left':>7} {'test acc':>9} {'early stop':>10} {'acc@es':>7}"]
+    """The per-level table printed when a replicate finishes (accuracies in percent, as in the report)."""
+    lines = [f"{'level':>5} {'% left':>7} {'test acc %':>10} {'early stop':>10} {'acc@es %':>8}"]
     for m in results:
-        lines.append(f"{m['level']:>5} {m['percent_remaining']:>7.1f} {m['test_accuracy']:>9.4f} "
-                     f"{m['early_stop_step']:>10} {m['early_stop_test_accuracy']:>7.4f}")
+        lines.append(f"{m['level']:>5} {m['percent_remaining']:>7.1f} {100 * m['test_accuracy']:>10.2f} "
+                     f"{m['early_stop_step']:>10} {100 * m['early_stop_test_accuracy']:>8.2f}")
     return "\n".join(lines)
 
 

@@ -37,8 +37,14 @@ def test_lottery_then_branch_prints_tables_and_stores_results(tiny_mnist_dir, tm
     progress = branch.stderr.splitlines()
     assert len(progress) == 2 and all("step 40/40 |" in line and "it/s" in line for line in progress)
     table = branch.stdout.splitlines()
-    assert "reinit acc" in table[1] and len(table) == 5
+    assert "reinit acc %" in table[1] and len(table) == 5
     (experiment,) = tmp_path.iterdir()
+    # Accuracies in percent with two decimals, the report's unit.
+    level_2 = json.loads((experiment / "replicate_0" / "level_2" / "metrics.json").read_text())
+    lottery_row = next(line.split() for line in run.stdout.splitlines() if line.split()[:1] == ["2"])
+    assert float(lottery_row[2]) == pytest.approx(100 * level_2["test_accuracy"], abs=5e-3)
+    assert float(lottery_row[4]) == pytest.approx(100 * level_2["early_stop_test_accuracy"], abs=5e-3)
+    assert float(table[4].split()[2]) == pytest.approx(100 * level_2["early_stop_test_accuracy"], abs=5e-3)
     stored = json.loads((experiment / "config.json").read_text())
     assert stored["hashed"]["model.name"] == "lenet_40_20"
     assert experiment.name.endswith(stored["hash"])

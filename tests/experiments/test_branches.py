@@ -93,7 +93,8 @@ def test_combined_table_lists_ticket_and_controls(setup):
     table = branches.combined_table(trunk, {"reinit": reinit}).splitlines()
     assert len(table) == 4 and "reinit acc" in table[0]
     assert table[1].split()[-1] == "-"  # level 0 has no reinit run
-    assert float(table[3].split()[4]) == pytest.approx(reinit[1]["early_stop_test_accuracy"], abs=1e-4)
+    # Accuracies in percent with two decimals, as the report gives them.
+    assert float(table[3].split()[4]) == pytest.approx(100 * reinit[1]["early_stop_test_accuracy"], abs=5e-3)
 
 
 def test_reinit_sign_keeps_every_sign_with_fresh_magnitudes(setup):
