@@ -13,11 +13,12 @@
   XNNPACK's sparse path needs.
 """
 from collections.abc import Mapping
-
-import tensorflow_model_optimization as tfmot
-import tf_keras as keras
+from typing import TYPE_CHECKING
 
 from lottery_tf.errors import ConfigError
+
+if TYPE_CHECKING:  # the config module imports this one: no TensorFlow at start-up
+    import tf_keras as keras
 
 POLICIES = ("xnnpack",)
 
@@ -29,8 +30,10 @@ def check_policy(policy: str | None) -> None:
                           f"{list(POLICIES)}, got {policy!r}.")
 
 
-def xnnpack_problem(model: keras.Model) -> str | None:
+def xnnpack_problem(model: "keras.Model") -> str | None:
     """Why `model` does not fit XNNPACK's sparse inference (tfmot's check), or None if it does."""
+    import tensorflow_model_optimization as tfmot
+
     try:
         tfmot.sparsity.keras.PruneForLatencyOnXNNPack().ensure_model_supports_pruning(model)
     except ValueError as error:
@@ -38,7 +41,7 @@ def xnnpack_problem(model: keras.Model) -> str | None:
     return None
 
 
-def apply_policy(model: keras.Model, kinds: Mapping[str, str], policy: str | None) -> dict[str, str]:
+def apply_policy(model: "keras.Model", kinds: Mapping[str, str], policy: str | None) -> dict[str, str]:
     """The prunable layers (name -> kind, as `prunable_layers` gives them) the policy prunes.
 
     Args:
@@ -60,6 +63,8 @@ def apply_policy(model: keras.Model, kinds: Mapping[str, str], policy: str | Non
         raise ConfigError(f"pruning.policy=xnnpack: model {model.name!r} does not fit XNNPACK's sparse "
                           f"inference: {problem}. Use a model built for it (e.g. mobilenet_16) or "
                           "leave pruning.policy unset.")
+    import tensorflow_model_optimization as tfmot
+
     allow = tfmot.sparsity.keras.PruneForLatencyOnXNNPack().allow_pruning
     kept = {name: kind for name, kind in kinds.items()
             if "/" not in name and allow(model.get_layer(name))}
