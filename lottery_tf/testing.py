@@ -168,42 +168,44 @@ def write_tiny_tfds(data_dir: pathlib.Path, train: int = 300, test: int = 100, s
     Returns:
         The dataset name.
     """
-    builder_class = _tiny_tfds_builder()
+    builder_class = _in_memory_tfds_builder("TinySquares", (28, 28, 1), 10)
     builder_class.SPLITS = {"train": synthetic_images(train, seed), "test": synthetic_images(test, seed + 1)}
     builder_class(data_dir=str(data_dir)).download_and_prepare()
     return builder_class.name
 
 
-_TINY_TFDS = []
+_TFDS_BUILDERS: dict = {}
 
 
-def _tiny_tfds_builder():
-    # Defined once per process: tfds registers builder classes by name.
-    if _TINY_TFDS:
-        return _TINY_TFDS[0]
+def _in_memory_tfds_builder(class_name: str, image_shape: tuple, num_classes: int):
+    """A tfds builder class that prepares the (images, labels) of its `SPLITS` dict.
+
+    Defined once per process and name: tfds registers builder classes by name.
+    """
+    if class_name in _TFDS_BUILDERS:
+        return _TFDS_BUILDERS[class_name]
     import tensorflow_datasets as tfds
 
-    class TinySquares(tfds.core.GeneratorBasedBuilder):
-        VERSION = tfds.core.Version("1.0.0")
-        SPLITS: dict = {}
+    def _info(self):
+        return tfds.core.DatasetInfo(
+            builder=self, supervised_keys=("image", "label"),
+            features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=image_shape),
+                "label": tfds.features.ClassLabel(num_classes=num_classes)}))
 
-        def _info(self):
-            return tfds.core.DatasetInfo(
-                builder=self, supervised_keys=("image", "label"),
-                features=tfds.features.FeaturesDict({
-                    "image": tfds.features.Image(shape=(28, 28, 1)),
-                    "label": tfds.features.ClassLabel(num_classes=10)}))
+    def _split_generators(self, dl_manager):
+        return {split: self._generate_examples(split) for split in self.SPLITS}
 
-        def _split_generators(self, dl_manager):
-            return {split: self._generate_examples(split) for split in self.SPLITS}
+    def _generate_examples(self, split):
+        images, labels = self.SPLITS[split]
+        for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+            yield index, {"image": image, "label": int(label)}
 
-        def _generate_examples(self, split):
-            images, labels = self.SPLITS[split]
-            for index, (image, label) in enumerate(zip(images, labels, strict=True)):
-                yield index, {"image": image, "label": int(label)}
-
-    _TINY_TFDS.append(TinySquares)
-    return TinySquares
+    builder = type(class_name, (tfds.core.GeneratorBasedBuilder,), {
+        "VERSION": tfds.core.Version("1.0.0"), "SPLITS": {}, "_info": _info,
+        "_split_generators": _split_generators, "_generate_examples": _generate_examples})
+    _TFDS_BUILDERS[class_name] = builder
+    return builder
 
 
 def imagenet_stand_in_images(count: int, seed: int, classes: int = 4):
@@ -230,43 +232,11 @@ def write_imagenet_stand_in(data_dir: pathlib.Path, train: int = 40, validation:
     Returns:
         The dataset name.
     """
-    builder_class = _imagenet_stand_in_builder()
+    builder_class = _in_memory_tfds_builder("ImagenetStandIn", (None, None, 3), 4)
     builder_class.SPLITS = {"train": imagenet_stand_in_images(train, seed),
                             "validation": imagenet_stand_in_images(validation, seed + 1)}
     builder_class(data_dir=str(data_dir)).download_and_prepare()
     return builder_class.name
-
-
-_STAND_IN = []
-
-
-def _imagenet_stand_in_builder():
-    # Defined once per process: tfds registers builder classes by name.
-    if _STAND_IN:
-        return _STAND_IN[0]
-    import tensorflow_datasets as tfds
-
-    class ImagenetStandIn(tfds.core.GeneratorBasedBuilder):
-        VERSION = tfds.core.Version("1.0.0")
-        SPLITS: dict = {}
-
-        def _info(self):
-            return tfds.core.DatasetInfo(
-                builder=self, supervised_keys=("image", "label"),
-                features=tfds.features.FeaturesDict({
-                    "image": tfds.features.Image(shape=(None, None, 3)),
-                    "label": tfds.features.ClassLabel(num_classes=4)}))
-
-        def _split_generators(self, dl_manager):
-            return {split: self._generate_examples(split) for split in self.SPLITS}
-
-        def _generate_examples(self, split):
-            images, labels = self.SPLITS[split]
-            for index, (image, label) in enumerate(zip(images, labels, strict=True)):
-                yield index, {"image": image, "label": int(label)}
-
-    _STAND_IN.append(ImagenetStandIn)
-    return ImagenetStandIn
 
 
 def tensorboard_scalars(run_dir) -> dict[str, list[tuple[int, float]]]:

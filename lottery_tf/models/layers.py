@@ -46,26 +46,8 @@ def conv3x3(
 def conv1x1(
     filters: int, name: str, inits: LayerInitializers, *, strides: int = 1
 ) -> keras.layers.Conv2D:
-    """Bias-free 1x1 convolution (projection shortcut, always followed by BN).
-
-    Args:
-        filters: Output channels.
-        name: Layer name.
-        inits: Per-layer initializer source.
-        strides: Spatial stride.
-
-    Returns:
-        An unbuilt Conv2D layer.
-    """
-    return keras.layers.Conv2D(
-        filters,
-        1,
-        strides=strides,
-        padding="same",
-        use_bias=False,
-        kernel_initializer=inits.next(),
-        name=name,
-    )
+    """Bias-free 1x1 convolution (projection shortcut, always followed by BN); see `conv2d`."""
+    return conv2d(filters, 1, name, inits, strides=strides)
 
 
 def conv2d(
