@@ -83,6 +83,7 @@ from lottery_tf.serving.stored_level import (
 )
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 from lottery_tf.serving.xnnpack import XnnpackComparison, compare
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 
 __all__ = ["SIGNATURE", "ExportError", "ExportResult", "check_images", "export_command", "export_level",
@@ -229,9 +230,7 @@ def _tflite_models(experiment: StoredExperiment, replicate: int, level: int, sav
 def _remove_stale_tflite(directory: str) -> None:
     """TFLite files of an earlier `--tflite` export, which export.json would no longer list."""
     for name in TFLITE_FILES:
-        path = os.path.join(directory, name)
-        if os.path.exists(path):
-            os.remove(path)
+        storage_files.remove(os.path.join(directory, name))
 
 
 def export_level(root: str, selector: str | None, level: int, replicate: int = 0,

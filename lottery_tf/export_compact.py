@@ -44,6 +44,7 @@ from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.results.catalog import find_experiment
 from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
+from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 
 LATENCY_BATCHES = (1, 256)
@@ -238,15 +239,14 @@ def _compact_tflite(directory: str, export_dir: str, dense_dir: str, images: np.
     store.atomic_write_bytes(path, content)
     difference = export_lib.max_diff(expected, tflite_logits(content, images), export_lib.TFLITE_TOLERANCE,
                                      "The compact TFLite model")
-    others = {"dense": os.path.join(os.path.dirname(dense_dir), "model.tflite"),
+    others = {"dense": storage_files.join(storage_files.parent(dense_dir), "model.tflite"),
               "masked": os.path.join(export_dir, "model.tflite")}
     for needed in others.values():
-        if not os.path.isfile(needed):
+        if not storage_files.isfile(needed):
             raise StoreError(f"{needed} is missing; pass --tflite to the export command, which writes it.")
     latency = {}
     for name, other in others.items():
-        with open(other, "rb") as file:
-            latency[name] = tflite_latency_ms(file.read(), images[0])
+        latency[name] = tflite_latency_ms(storage_files.read_bytes(other), images[0])
     latency["compact"] = tflite_latency_ms(content, images[0])
     return {"path": path, "bytes": len(content), "max_abs_diff": difference, "median_ms_xnnpack": latency}
 
@@ -290,7 +290,7 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     difference = export_lib.max_diff(expected, export_lib.saved_model_logits(directory, images),
                                       export_lib.SAVED_MODEL_TOLERANCE, "The compact SavedModel")
     for needed in (dense_dir, masked_dir):
-        if not os.path.isdir(needed):
+        if not storage_files.isdir(needed):
             raise StoreError(f"{needed} is missing; run export for this level (and level 0) first, "
                              "or pass --compact to the export command, which does both.")
     timings = latency_ms({"dense": dense_dir, "masked": masked_dir, "compact": directory}, images, rounds)
@@ -301,7 +301,7 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     if tflite:
         result.tflite = _compact_tflite(directory, export_dir, dense_dir, images, expected)
     summary_path = os.path.join(export_dir, "export.json")
-    summary = store.read_json(summary_path) if os.path.exists(summary_path) else {}
+    summary = store.read_json(summary_path) if storage_files.exists(summary_path) else {}
     store.write_json(summary_path, {**summary, "compact": dataclasses.asdict(result)})
     return result
 

@@ -15,8 +15,7 @@ A signature's dtype and shape are fixed, so TensorFlow refuses other dtypes
 and image sizes when it is called.
 """
 import io
-import os
-import shutil
+import posixpath
 import zipfile
 
 import numpy as np
@@ -25,6 +24,7 @@ import tf_keras as keras
 
 from lottery_tf.data.registry import DatasetSpec
 from lottery_tf.models.prunable import pruned_weight
+from lottery_tf.storage import files
 
 SIGNATURE = "serving_default"
 PIXELS_SIGNATURE = "pixels"
@@ -110,17 +110,22 @@ class ServingModule(tf.Module):
 
 
 def write_saved_model(module: ServingModule, directory: str) -> None:
-    """Saves `module` to `directory`, replacing it only once the new one is complete."""
-    parent = os.path.dirname(os.path.abspath(directory))
-    os.makedirs(parent, exist_ok=True)
-    partial, old = f"{directory}.partial", f"{directory}.old"
+    """Saves `module` to `directory` (any gfile root), replacing it only once the new one is
+    complete (on object stores the final move copies file by file: export.json, written
+    after it, is what says an export is whole)."""
+    parent = files.parent(directory)
+    files.makedirs(parent)
+    # Hidden siblings whose names do not start with the folder's: `ram://` (like object
+    # stores) finds a folder by prefix, and `saved_model.partial/...` would count as it.
+    name = directory.rstrip("/").rsplit("/", 1)[-1]
+    partial, old = files.join(parent, f".{name}.partial"), files.join(parent, f".{name}.old")
     for leftover in (partial, old):
-        shutil.rmtree(leftover, ignore_errors=True)
+        files.rmtree(leftover)
     tf.saved_model.save(module, partial, signatures=module.signatures())
-    if os.path.exists(directory):
-        os.replace(directory, old)
-    os.replace(partial, directory)
-    shutil.rmtree(old, ignore_errors=True)
+    if files.exists(directory):
+        files.rename(directory, old)
+    files.rename(partial, directory)
+    files.rmtree(old)
 
 
 def saved_kernels(directory: str) -> dict[str, np.ndarray]:
@@ -144,9 +149,9 @@ def zipped_size(directory: str) -> int:
     """Bytes of the folder zipped with deflate (in memory; files in sorted order)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for folder, subfolders, names in os.walk(directory):
-            subfolders.sort()
+        for folder, _, names in sorted(files.walk(directory)):
+            relative = folder[len(directory):].strip("/")
             for name in sorted(names):
-                path = os.path.join(folder, name)
-                archive.write(path, os.path.relpath(path, directory))
+                archive.writestr(posixpath.join(relative, name) if relative else name,
+                                 files.read_bytes(files.join(folder, name)))
     return len(buffer.getvalue())

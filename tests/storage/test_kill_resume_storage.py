@@ -4,7 +4,7 @@ On the local disk the kill is a real SIGKILL of a `python -m lottery_tf lottery`
 process, halfway through writing `metrics.json` (the file that makes a run count
 as finished). `ram://` lives in one process, so there the run is stopped by an
 exception at a crash point and rerun in the same process, resuming from its
-checkpoint on `ram://`, and reported from there.
+checkpoint on `ram://`, and reported and exported from there.
 """
 import os
 import pathlib
@@ -17,6 +17,7 @@ import pytest
 
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.export import export_level
 from lottery_tf.report.build import build_report
 from lottery_tf.storage import crash_points, files
 from lottery_tf.storage.paths import ExperimentPaths
@@ -93,6 +94,10 @@ def test_stopped_after_a_checkpoint_on_ram_resumes_to_the_same_results(
     assert_same_results(stored_results(paths), stored_results(reference))
     assert not files.exists(paths.checkpoints(0, 0))  # deleted once the run finished
 
-    # The report reads the results where they are and writes beside them.
+    # The report and the export read the results where they are and write beside them.
     build_report(root, None, None, quiet=True)
     assert "| 0 | 100.00 |" in files.read_bytes(files.join(paths.dir, "report", "report.md")).decode()
+    exported = export_level(root, None, 0)
+    assert exported.saved_model.startswith("ram://") and exported.max_abs_diff < 1e-4
+    assert files.exists(files.join(exported.saved_model, "saved_model.pb"))
+    assert files.exists(files.join(paths.level(0, 0), "export", "export.json"))
