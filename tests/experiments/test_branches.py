@@ -162,6 +162,7 @@ def test_lmc_endpoints_equal_the_two_trained_copies(setup):
     assert not np.array_equal(a["dense_1/kernel"], b["dense_1/kernel"])  # different data orders
 
 
+@pytest.mark.slow  # LMC stays covered by test_lmc_endpoints_equal_the_two_trained_copies and tests/analysis
 def test_lmc_from_chosen_start_steps_gives_instability_against_rewind(setup, tmp_path):
     from lottery_tf.report.build import build_report
 

@@ -48,6 +48,7 @@ def reference(tiny_mnist_dir, tmp_path_factory):
     return ExperimentPaths(str(root), experiment_name(config))
 
 
+@pytest.mark.slow  # a SIGKILL and resume stays in tests/storage/test_kill_resume_storage.py
 def test_killed_again_and_again_ends_like_an_uninterrupted_run(reference, tiny_mnist_dir, tmp_path):
     config_file = write_config_file(tmp_path / "tiny.py", tiny_mnist_dir, **SETTINGS)
     root = tmp_path / "runs"

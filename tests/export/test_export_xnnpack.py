@@ -28,6 +28,7 @@ def mobilenet_export(tiny_mnist_dir, tmp_path_factory):
     return experiment, export.export_level(root, None, level=1, tflite=True)
 
 
+@pytest.mark.slow  # a mobilenet IMP and export (~35 s); the verdict logic stays in the default suite
 def test_xnnpack_figures_and_evidence_in_export_json(mobilenet_export):
     experiment, result = mobilenet_export
     masks = store.load_arrays(experiment.paths.level_files(0, 1).mask)
@@ -53,6 +54,7 @@ def test_xnnpack_figures_and_evidence_in_export_json(mobilenet_export):
     assert "XNNPACK batch 1: dense level 0" in export.format_result(result)
 
 
+@pytest.mark.slow  # shares the mobilenet export above
 def test_sparse_tflite_model_predicts_what_the_keras_model_does(mobilenet_export, tiny_mnist_dir):
     import tf_keras as keras
 
