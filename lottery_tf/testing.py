@@ -6,6 +6,8 @@ import gzip
 import os
 import pathlib
 import struct
+import subprocess
+import sys
 
 import numpy as np
 
@@ -281,3 +283,16 @@ def hparams_sessions(logdir) -> dict[str, tuple[dict, dict]]:
         metrics = {tag: values[-1][1] for tag, values in tensorboard_scalars(folder).items()}
         sessions[os.path.relpath(folder, str(logdir))] = (hparams, metrics)
     return sessions
+
+
+def lottery_process(config_file, root, crash_at=None) -> subprocess.CompletedProcess:
+    """`python -m lottery_tf lottery` on a config file as its own process (killed at the
+    crash point `crash_at`, e.g. `mid_write:3`, if given); its output captured."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("LOTTERY_TF_CRASH_AT", None)
+    if crash_at:
+        env["LOTTERY_TF_CRASH_AT"] = crash_at
+    return subprocess.run(
+        [sys.executable, "-m", "lottery_tf", "lottery", f"--config={config_file}", f"--root={root}",
+         "--quiet"], cwd=pathlib.Path(__file__).resolve().parents[1], env=env,
+        capture_output=True, text=True, timeout=300)

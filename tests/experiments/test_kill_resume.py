@@ -8,15 +8,19 @@ import glob
 import os
 import pathlib
 import signal
-import subprocess
-import sys
 
 import pytest
 
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.storage.paths import ExperimentPaths
-from lottery_tf.testing import assert_same_results, stored_results, tiny_config, write_config_file
+from lottery_tf.testing import (
+    assert_same_results,
+    lottery_process,
+    stored_results,
+    tiny_config,
+    write_config_file,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SETTINGS = {"rewind": "20it", "levels": 2}
@@ -28,16 +32,6 @@ KILLS = [
     "mid_write:3",           # half of some file written
     "pruned:1",              # level 2's mask stored, training not started
 ]
-
-
-def _lottery(config_file, root, crash_at=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("LOTTERY_TF_CRASH_AT", None)
-    if crash_at:
-        env["LOTTERY_TF_CRASH_AT"] = crash_at
-    return subprocess.run(
-        [sys.executable, "-m", "lottery_tf", "lottery", f"--config={config_file}", f"--root={root}",
-         "--quiet"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +47,9 @@ def test_killed_again_and_again_ends_like_an_uninterrupted_run(reference, tiny_m
     config_file = write_config_file(tmp_path / "tiny.py", tiny_mnist_dir, **SETTINGS)
     root = tmp_path / "runs"
     for crash_at in KILLS:
-        run = _lottery(config_file, root, crash_at)
+        run = lottery_process(config_file, root, crash_at)
         assert run.returncode == -signal.SIGKILL, f"{crash_at} was never reached: {run.stderr[-2000:]}"
-    final = _lottery(config_file, root)
+    final = lottery_process(config_file, root)
     assert final.returncode == 0, final.stderr[-3000:]
 
     paths = ExperimentPaths(str(root), os.path.basename(reference.dir))

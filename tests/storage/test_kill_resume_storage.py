@@ -9,8 +9,6 @@ checkpoint on `ram://`, and reported and exported from there.
 import os
 import pathlib
 import signal
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -21,7 +19,13 @@ from lottery_tf.export import export_level
 from lottery_tf.report.build import build_report
 from lottery_tf.storage import crash_points, files
 from lottery_tf.storage.paths import ExperimentPaths
-from lottery_tf.testing import assert_same_results, stored_results, tiny_config, write_config_file
+from lottery_tf.testing import (
+    assert_same_results,
+    lottery_process,
+    stored_results,
+    tiny_config,
+    write_config_file,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SETTINGS = {"levels": 0, "training.train_steps": "40it"}  # one checkpoint, at step 20
@@ -39,23 +43,13 @@ def _hidden_files(directory):
     return sorted(name for name in files.listdir(directory) if name.startswith("."))
 
 
-def _lottery(config_file, root, crash_at=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("LOTTERY_TF_CRASH_AT", None)
-    if crash_at:
-        env["LOTTERY_TF_CRASH_AT"] = crash_at
-    return subprocess.run(
-        [sys.executable, "-m", "lottery_tf", "lottery", f"--config={config_file}", f"--root={root}",
-         "--quiet"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-
-
 def test_killed_writing_metrics_on_local_disk_is_rerun_to_the_same_results(
         reference, tiny_mnist_dir, tmp_path):
     config_file = write_config_file(tmp_path / "tiny.py", tiny_mnist_dir, **SETTINGS)
     root = tmp_path / "runs"
     # Writes: config, replicate, mask, start and rewind weights, the step-20 checkpoint's
     # two files, end and early-stop weights, then metrics.json: the 10th.
-    killed = _lottery(config_file, root, "mid_write:10")
+    killed = lottery_process(config_file, root, "mid_write:10")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     paths = ExperimentPaths(str(root), os.path.basename(reference.dir))
     level = paths.level(0, 0)
@@ -63,7 +57,7 @@ def test_killed_writing_metrics_on_local_disk_is_rerun_to_the_same_results(
     assert temporary.startswith(".metrics.json.")  # died halfway through it
     assert not files.exists(paths.metrics(0, 0))  # so the run does not count as finished
 
-    rerun = _lottery(config_file, root)
+    rerun = lottery_process(config_file, root)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert_same_results(stored_results(paths), stored_results(reference))
     assert _hidden_files(level) == []  # the dead writer's temporary is gone, no lock left
