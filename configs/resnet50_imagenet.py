@@ -31,8 +31,15 @@ random-resized crops are taken from that square and resized back to 224, and
 evaluation sees the square as is (the usual 256-resize + 224-center-crop
 keeps 87.5% of the side instead of 100%). The last 10,000 training images are
 held out as the validation set for early stopping; ImageNet's validation split
-serves as the test set. Sources are read whole into memory: at 224x224 that is
-~190 GB of uint8 pixels and four times that once normalized to float32.
+serves as the test set. A tfds source is read whole into memory: at 224x224 that
+is ~190 GB of uint8 pixels and four times that once normalized to float32. To
+stream it from disk instead, write it once as shards at the same size and point
+the config at them (every other setting unchanged):
+
+    python -m lottery_tf.data.shards tfds:imagenet2012 /data/imagenet_shards \\
+        --data_dir=/data/tfds --split_test=validation --image_size=224
+    python -m lottery_tf lottery --config=configs/resnet50_imagenet.py \\
+        --config.dataset.name=shards:/data/imagenet_shards --config.runtime.strategy=tpu
 """
 from lottery_tf.experiments.config import base_config
 

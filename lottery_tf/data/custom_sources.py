@@ -285,11 +285,16 @@ def _tfds_split(name: str, builder, keys, split: str, field: str, image_size: in
     return data[keys[0]], data[keys[1]]
 
 
-def _squared_tfds_split(tfds, builder, split: str, keys, image_size: int) -> dict:
-    """A tfds split read whole with every image made `image_size` square (sizes may differ)."""
-    squared = builder.as_dataset(split=split).map(
+def squared_tfds_dataset(builder, split: str, keys, image_size: int):
+    """A tfds split as a tf.data dataset of ``{input, label}`` with every image `image_size` square."""
+    return builder.as_dataset(split=split).map(
         lambda example: {keys[0]: square_image(example[keys[0]], image_size),
                          keys[1]: example[keys[1]]})
+
+
+def _squared_tfds_split(tfds, builder, split: str, keys, image_size: int) -> dict:
+    """A tfds split read whole with every image made `image_size` square (sizes may differ)."""
+    squared = squared_tfds_dataset(builder, split, keys, image_size)
     batches = list(tfds.as_numpy(squared.batch(1024)))
     if batches:
         return {key: np.concatenate([batch[key] for batch in batches]) for key in keys}

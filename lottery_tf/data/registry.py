@@ -97,7 +97,8 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
             ``tfds:<name>``, ``shards:<dir>`` (its manifest's recorded spec).
         data_dir, split_train, split_test: where a ``tfds:`` source lives and
             which splits it uses (ignored for the others).
-        image_size: square size images of a ``folder:``/``tfds:`` source are read at.
+        image_size: square size images of a ``folder:``/``tfds:`` source are read at
+            (a ``shards:`` folder must hold images of that size).
 
     Returns:
         The dataset's spec; a source's shape, classes and statistics come from
@@ -112,7 +113,7 @@ def get_spec(name: str, data_dir: str | None = None, split_train: str | None = N
     if shards.is_shards(name):
         from lottery_tf.data import streaming
 
-        return streaming.manifest_spec(name)
+        return streaming.manifest_spec(name, image_size)
     if custom_sources.is_custom(name):
         train_x, train_y, test_x, test_y = custom_sources.load(name, data_dir, split_train, split_test,
                                                                     image_size)

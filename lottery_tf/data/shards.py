@@ -274,21 +274,31 @@ def fingerprint(manifest: dict) -> str:
 
 # --- writing any source ---------------------------------------------------------------
 def source_chunks(name: str, data_dir: str | None = None, split_train: str | None = None,
-                  split_test: str | None = None) -> dict[str, tuple[Iterator, int]]:
+                  split_test: str | None = None,
+                  image_size: int | None = None) -> dict[str, tuple[Iterator, int]]:
     """``{split: (chunks, count)}`` of any dataset name, read a chunk at a time where the source allows.
 
     Image folders are decoded a chunk of files at a time and tfds datasets read
     a chunk of elements at a time, so they can be larger than memory; built-in
     datasets and ``.npz`` files are read whole (they are in memory anyway).
+    `image_size` N makes every image of a ``folder:`` or ``tfds:`` source N x N
+    as it is read (`custom_sources.square_image`), so images of many sizes
+    (ImageNet) can be written.
     """
     from lottery_tf.data import custom_sources
 
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
+        raise ConfigError(f"image_size must be a positive integer, got {image_size!r}")
     if name.startswith("folder:"):
         files = custom_sources.folder_files(Path(name.partition(":")[2]).expanduser())
-        return {split: (_folder_chunks(pairs), len(pairs)) for split, pairs in files.items()}
+        return {split: (_folder_chunks(pairs, image_size), len(pairs))
+                for split, pairs in files.items()}
     if name.startswith("tfds:"):
         return _tfds_chunks(name.partition(":")[2], data_dir, split_train or "train",
-                            split_test or "test")
+                            split_test or "test", image_size)
+    if image_size is not None:
+        raise ConfigError(f"image_size resizes the images of folder: and tfds: sources, not "
+                          f"{name!r}; drop --image_size")
     from lottery_tf.data.sources import load_raw
 
     raw = load_raw(name, data_dir, split_train=split_train, split_test=split_test)
@@ -301,7 +311,7 @@ def _array_chunks(x, y):
         yield x[start:start + _CHUNK_EXAMPLES], y[start:start + _CHUNK_EXAMPLES]
 
 
-def _folder_chunks(pairs):
+def _folder_chunks(pairs, image_size: int | None):
     from lottery_tf.data import custom_sources
 
     first_shape = None
@@ -309,26 +319,37 @@ def _folder_chunks(pairs):
         images, labels = [], []
         for path, label in pairs[start:start + _CHUNK_EXAMPLES]:
             image = custom_sources.read_image(path)
+            if image_size is not None:
+                image = custom_sources.square_image(image, image_size).numpy()
             first_shape = first_shape or image.shape
             if image.shape != first_shape:
-                raise DataError(f"{path} is {image.shape}, other images are {first_shape}; resize "
-                                "the images to one shape")
+                raise DataError(f"{path} is {image.shape}, other images are {first_shape}; pass "
+                                "--image_size=N to read every image at N x N, or resize the "
+                                "images to one shape")
             images.append(image)
             labels.append(label)
         yield np.stack(images), np.asarray(labels, np.int32)
 
 
-def _tfds_chunks(name, data_dir, split_train, split_test):
+def _tfds_chunks(name, data_dir, split_train, split_test, image_size: int | None):
     import tensorflow_datasets as tfds
 
     from lottery_tf.data import custom_sources
 
     builder, keys = custom_sources.tfds_builder(name, data_dir)
+    shape = getattr(builder.info.features[keys[0]], "shape", ())
+    if image_size is None and None in tuple(shape or ()):
+        raise DataError(f"tfds dataset {name!r} has images of many sizes ({keys[0]} shape "
+                        f"{tuple(shape)}); pass --image_size=N to write them at N x N")
     chunks = {}
     for split, tfds_split in (("train", split_train), ("test", split_test)):
         try:
             count = builder.info.splits[tfds_split].num_examples
-            dataset = builder.as_dataset(split=tfds_split, batch_size=_CHUNK_EXAMPLES)
+            if image_size is None:
+                dataset = builder.as_dataset(split=tfds_split, batch_size=_CHUNK_EXAMPLES)
+            else:
+                dataset = custom_sources.squared_tfds_dataset(
+                    builder, tfds_split, keys, image_size).batch(_CHUNK_EXAMPLES)
         except Exception as error:  # a split name the dataset does not have
             raise DataError(f"tfds dataset {name!r} has no split {tfds_split!r} (splits: "
                             f"{sorted(builder.info.splits)}); set --split_{split} "
@@ -340,8 +361,11 @@ def _tfds_chunks(name, data_dir, split_train, split_test):
 
 def write_source(name: str, directory: str | Path, data_dir: str | None = None,
                  split_train: str | None = None, split_test: str | None = None,
-                 shard_bytes: int = DEFAULT_SHARD_BYTES) -> Path:
+                 shard_bytes: int = DEFAULT_SHARD_BYTES, image_size: int | None = None) -> Path:
     """Writes any dataset (built-in, ``npz:``, ``folder:``, ``tfds:``) as a shards folder.
+
+    `image_size` N writes the images of a ``folder:`` or ``tfds:`` source at
+    N x N (shorter side resized to N, centre crop), for images of many sizes.
 
     Returns:
         The folder written.
@@ -351,7 +375,7 @@ def write_source(name: str, directory: str | Path, data_dir: str | None = None,
     """
     if is_shards(name):
         raise ConfigError(f"{name} is already a shards folder")
-    chunks = source_chunks(name, data_dir, split_train, split_test)
+    chunks = source_chunks(name, data_dir, split_train, split_test, image_size)
     return write_shards(directory, *chunks["train"], *chunks["test"], shard_bytes=shard_bytes)
 
 
@@ -368,10 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split_test", help="tfds: the test split (default test)")
     parser.add_argument("--shard_mb", type=float, default=DEFAULT_SHARD_BYTES / 2**20,
                         help="target size of one shard in MB (default %(default)s)")
+    parser.add_argument("--image_size", type=int,
+                        help="folder:/tfds: write every image at N x N (shorter side resized to N, "
+                        "then the centre crop), for images of many sizes such as ImageNet")
     args = parser.parse_args(argv)
     try:
         out = write_source(args.source, args.directory, args.data_dir, args.split_train,
-                           args.split_test, int(args.shard_mb * 2**20))
+                           args.split_test, int(args.shard_mb * 2**20), args.image_size)
     except LotteryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -114,6 +114,7 @@ def load_splits(
                               f"examples, so validation_size={validation_size} would drop training "
                               "examples for nothing; set --config.dataset.validation_size=0")
     if shards.is_shards(name):
+        get_spec(name, image_size=image_size)  # the stored size is the asked one
         return ShardSplits(name, validation_size)
     spec = get_spec(name, data_dir, split_train, split_test, image_size)
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):

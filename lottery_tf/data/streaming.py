@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from lottery_tf.data import pipeline, shards
 from lottery_tf.data.registry import DatasetSpec
-from lottery_tf.errors import ConfigError
+from lottery_tf.errors import ConfigError, DataError
 
 WINDOW_SHARDS = 8
 # Separates the window shuffle's random stream from the block order's ([seed, epoch]).
@@ -273,6 +273,17 @@ def open_splits(name: str, validation_size: int) -> ShardSplits:
     return ShardSplits(name, validation_size)
 
 
-def manifest_spec(name: str) -> DatasetSpec:
-    """The spec of ``shards:<dir>`` `name`, read from its manifest."""
-    return spec_of_manifest(name, shards.read_manifest(Path(shards.directory_of(name))))
+def manifest_spec(name: str, image_size: int | None = None) -> DatasetSpec:
+    """The spec of ``shards:<dir>`` `name`, read from its manifest.
+
+    Raises:
+        DataError: `image_size` is given and the stored images are not that
+            size square (a config made for the source the shards came from
+            asks for the size they were written at).
+    """
+    spec = spec_of_manifest(name, shards.read_manifest(Path(shards.directory_of(name))))
+    if image_size is not None and tuple(spec.image_shape[:2]) != (image_size, image_size):
+        raise DataError(f"{name} holds examples of shape {spec.image_shape}, not {image_size} x "
+                        f"{image_size} images as dataset.image_size={image_size} asks; write the "
+                        f"shards with --image_size={image_size} or unset dataset.image_size")
+    return spec

@@ -38,7 +38,8 @@ FIELDS = {
     "dataset.augmentation": (str, "crop_flip (unset: zero-pad 4, random crop, horizontal flip; "
                              "CIFAR) | resized_crop (random-resized crop + flip; ImageNet)"),
     "dataset.image_size": (int, "folder:/tfds: sources: resize every image to N x N when read "
-                           "(needed when image sizes differ, e.g. ImageNet)"),
+                           "(needed when image sizes differ, e.g. ImageNet); shards: the size "
+                           "the folder must hold"),
     "dataset.data_dir": (str, "folder with the standard files (IDX or CIFAR binary), or the tfds"
                          " data dir of a tfds:<name> source; not hashed"),
     "dataset.split_train": (str, "tfds:<name> sources: the training split (default train)"),
@@ -213,9 +214,11 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     if smoothing is not None and not 0.0 <= smoothing < 1.0:
         raise ConfigError(f"training.label_smoothing must be in [0, 1), got {smoothing}.")
     size = config.dataset.get("image_size")
-    if size is not None and (size <= 0 or not str(config.dataset.name).startswith(("folder:", "tfds:"))):
-        raise ConfigError(f"dataset.image_size resizes the images of folder: and tfds: sources to a "
-                          f"positive size; got {size} for {config.dataset.name!r}. Unset it or fix it.")
+    if size is not None and (size <= 0 or not str(config.dataset.name).startswith(
+            ("folder:", "tfds:", "shards:"))):
+        raise ConfigError(f"dataset.image_size resizes the images of folder: and tfds: sources (and "
+                          f"names the size of a shards: folder's) to a positive size; got {size} for "
+                          f"{config.dataset.name!r}. Unset it or fix it.")
 
 
 def _check_choice(key: str, value, choices: tuple[str, ...]) -> None:

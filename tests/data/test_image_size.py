@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lottery_tf.data import custom_sources
+from lottery_tf.data import custom_sources, shards
 from lottery_tf.data.registry import get_spec
 from lottery_tf.data.splits import load_splits
 from lottery_tf.errors import ConfigError, DataError
@@ -65,3 +65,53 @@ def test_image_size_is_refused_for_sources_it_cannot_resize():
         config_lib.check_ranges(config)
     config.dataset.name = "tfds:imagenet2012"
     config_lib.check_ranges(config)
+    config.dataset.name = "shards:/data/imagenet_shards"
+    config_lib.check_ranges(config)
+
+
+def _stored_split(folder, split, shape):
+    manifest = shards.read_manifest(folder)
+    return np.concatenate([np.fromfile(folder / shard["x"], np.uint8).reshape(-1, *shape)
+                           for shard in manifest["splits"][split]["shards"]])
+
+
+def test_tfds_images_of_many_sizes_are_written_as_shards_at_image_size(tmp_path, capsys):
+    data_dir = str(tmp_path / "tfds")
+    name = f"tfds:{write_imagenet_stand_in(tmp_path / 'tfds', train=12, validation=4)}"
+    out = tmp_path / "shards"
+    command = [name, str(out), f"--data_dir={data_dir}", "--split_test=validation"]
+    assert shards.main(command) == 1
+    assert "many sizes" in capsys.readouterr().err and not out.exists()
+    assert shards.main([*command, "--image_size=24"]) == 0
+    manifest = shards.read_manifest(out)
+    assert manifest["example_shape"] == [24, 24, 3]
+    assert (manifest["splits"]["train"]["count"], manifest["splits"]["test"]["count"]) == (12, 4)
+    images, _ = imagenet_stand_in_images(4, 1)
+    expected = sorted(custom_sources.square_image(image, 24).numpy().tobytes() for image in images)
+    assert sorted(row.tobytes() for row in _stored_split(out, "test", (24, 24, 3))) == expected
+    # The streamed dataset then trains at that size like any other; a config made for the
+    # source (dataset.image_size=24) runs on it unchanged, and a wrong size is refused.
+    assert get_spec(f"shards:{out}", image_size=24).image_shape == (24, 24, 3)
+    assert load_splits(f"shards:{out}", validation_size=2, image_size=24).num_train == 10
+    with pytest.raises(DataError, match="write the shards with --image_size=32"):
+        load_splits(f"shards:{out}", validation_size=2, image_size=32)
+
+
+def test_image_folders_of_many_sizes_are_written_as_shards_at_image_size(tmp_path):
+    import tensorflow as tf
+
+    root = tmp_path / "folder"
+    train, train_y = imagenet_stand_in_images(6, 0)
+    for index, (image, label) in enumerate(zip(train, train_y, strict=True)):
+        for split in ("train", "test"):
+            folder = root / split / f"class_{label}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{index:03d}.png").write_bytes(tf.io.encode_png(image).numpy())
+    with pytest.raises(DataError, match="--image_size=N"):
+        shards.write_source(f"folder:{root}", tmp_path / "refused")
+    out = shards.write_source(f"folder:{root}", tmp_path / "shards", image_size=16)
+    stored = _stored_split(out, "train", (16, 16, 3))
+    expected = sorted(custom_sources.square_image(image, 16).numpy().tobytes() for image in train)
+    assert sorted(row.tobytes() for row in stored) == expected
+    with pytest.raises(ConfigError, match="drop --image_size"):
+        shards.write_source("mnist", tmp_path / "mnist", image_size=16)
