@@ -1,15 +1,27 @@
-"""IMP on a streamed `shards:` dataset: an interrupted run resumed equals an uninterrupted one."""
+"""IMP on a streamed `shards:` dataset: an interrupted run resumed equals an uninterrupted one,
+and a mirrored run on two CPU devices equals the default strategy's."""
 import json
 import os
+import pathlib
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
 from lottery_tf.data import shards
 from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.export import export_level
+from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
-from lottery_tf.testing import assert_same_results, stored_results, synthetic_images, tiny_config
+from lottery_tf.testing import (
+    assert_same_results,
+    stored_results,
+    synthetic_images,
+    tiny_config,
+    write_config_file,
+)
 from lottery_tf.training import checkpoints
 
 
@@ -17,17 +29,23 @@ class Interrupted(Exception):
     pass
 
 
+REPO = pathlib.Path(__file__).resolve().parents[2]
+OVERRIDES = {"training.train_steps": "40it", "training.eval_every": "10it",
+             "runtime.checkpoint_every": "10it"}
+
+
 @pytest.fixture(scope="module")
-def config(tmp_path_factory):
+def folder(tmp_path_factory):
     train_x, train_y = synthetic_images(700, 0)
     test_x, test_y = synthetic_images(200, 1)
-    folder = shards.write_shards(tmp_path_factory.mktemp("shards"), [(train_x, train_y)], 700,
-                                 [(test_x, test_y)], 200, shard_bytes=40 * 28 * 28)
-    config = tiny_config(None, rewind="20it", levels=1, **{"training.train_steps": "40it",
-                                                            "training.eval_every": "10it",
-                                                            "runtime.checkpoint_every": "10it"})
-    config.dataset.name = f"shards:{folder}"
-    return config
+    return shards.write_shards(tmp_path_factory.mktemp("shards"), [(train_x, train_y)], 700,
+                               [(test_x, test_y)], 200, shard_bytes=40 * 28 * 28)
+
+
+@pytest.fixture(scope="module")
+def config(folder):
+    return tiny_config(None, rewind="20it", levels=1,
+                       **{**OVERRIDES, "dataset.name": f"shards:{folder}"})
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +103,27 @@ def test_export_needs_no_data_once_its_spec_is_recorded(config, reference):
     exported = json.loads(open(os.path.join(os.path.dirname(result.saved_model), "export.json")).read())
     assert exported["normalization"]["mean"] == recorded["mean"]
     assert exported["normalization"]["std"] == recorded["std"]
+
+
+def test_streamed_mirrored_run_on_two_cpus_equals_the_default_strategy(folder, reference, tmp_path):
+    """Each replica reads its half of every streamed batch through the distributed dataset."""
+    config_file = write_config_file(tmp_path / "streamed.py", None, rewind="20it", levels=1,
+                                    **{**OVERRIDES, "dataset.name": f"shards:{folder}"})
+    root = tmp_path / "mirrored"
+    process = subprocess.run(
+        [sys.executable, "-m", "lottery_tf", "lottery", f"--config={config_file}", f"--root={root}",
+         "--quiet", "--config.runtime.strategy=mirrored", "--config.runtime.cpu_devices=2"],
+        cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True, text=True,
+        timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    mirrored = ExperimentPaths(str(root), os.path.basename(reference.dir))  # strategy is not hashed
+    for name, want in store.load_arrays(reference.mask(0, 1)).items():
+        np.testing.assert_array_equal(store.load_arrays(mirrored.mask(0, 1))[name], want)
+    for level in (0, 1):
+        got = store.load_arrays(mirrored.weights_end(0, level))
+        for name, want in store.load_arrays(reference.weights_end(0, level)).items():
+            np.testing.assert_allclose(got[name], want, atol=1e-4)
+        curves = [store.read_json(paths.metrics(0, level))["curve"] for paths in (mirrored, reference)]
+        assert [point["step"] for point in curves[0]] == [point["step"] for point in curves[1]]
+        for got_point, want_point in zip(*curves, strict=True):
+            assert got_point["val_loss"] == pytest.approx(want_point["val_loss"], abs=1e-4)
