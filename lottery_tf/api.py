@@ -16,13 +16,15 @@ See README.md ("Lottery tickets in your own model.fit") for the full script.
 Internals live in `lottery_tf.fit`.
 """
 from lottery_tf.fit.callbacks import LevelRecorder, PruningStep
+from lottery_tf.fit.losses import SparseCrossEntropy
 from lottery_tf.fit.pruning import get_masks, prune, set_masks
 from lottery_tf.fit.rewinding import ResumableSchedule, RewindCallback, batches_from_step, rewind
 from lottery_tf.fit.storing import experiment_config, save_level
 from lottery_tf.fit.wrapping import is_wrapped, layer_kinds, wrap
 
 __all__ = [
-    "LevelRecorder", "PruningStep", "ResumableSchedule", "RewindCallback", "batches_from_step",
+    "LevelRecorder", "PruningStep", "ResumableSchedule", "RewindCallback", "SparseCrossEntropy",
+    "batches_from_step",
     "experiment_config", "get_masks", "is_wrapped", "layer_kinds", "prune", "rewind", "save_level",
     "set_masks", "wrap",
 ]

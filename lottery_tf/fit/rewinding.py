@@ -100,7 +100,17 @@ class ResumableSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def _reset_optimizer(optimizer: keras.optimizers.Optimizer, step: int) -> None:
-    """Fresh optimizer state in place: zero moments, counter 0, schedule resumed at `step`."""
+    """Fresh optimizer state in place: zero moments, counter 0, schedule resumed at `step`.
+
+    A loss-scaling optimizer (what `compile` makes under `mixed_float16`) resets
+    its inner optimizer and restarts its dynamic loss scale at the initial scale,
+    as a new one would.
+    """
+    if isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer):
+        if optimizer.dynamic:
+            optimizer.dynamic_counter.assign(0)
+            optimizer._loss_scale.current_loss_scale.assign(optimizer.initial_scale)  # noqa: SLF001
+        optimizer = optimizer.inner_optimizer
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         raise ConfigError(f"rewind needs a tf_keras.optimizers optimizer (got {type(optimizer).__name__}); "
                           "legacy optimizers are not supported.")

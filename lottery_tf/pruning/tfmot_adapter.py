@@ -79,8 +79,12 @@ def wrap(model: keras.Model, prunable: Iterable[str]) -> keras.Model:
         if layer.name not in names:
             return _copy_layer(layer)
         try:
+            # The wrapper computes in its layer's dtype policy, not the global one: under a
+            # mixed policy a float32 layer (Keras' advice for the output layer) would
+            # otherwise get a float16 autocast mask beside its float32 kernel.
             return tfmot.sparsity.keras.prune_low_magnitude(_copy_layer(layer),
-                                                            pruning_schedule=NeverPrune())
+                                                            pruning_schedule=NeverPrune(),
+                                                            dtype=layer.dtype_policy)
         except ValueError as error:
             raise ConfigError(f"tfmot cannot wrap layer {layer.name!r} ({type(layer).__name__}): "
                               f"{error}. Implement tfmot.sparsity.keras.PrunableLayer, or list it "
