@@ -1,9 +1,10 @@
 """`python -m lottery_tf status`: what every experiment under a root is doing, from files only.
 
 Per experiment: its sweep units finished / running (by whom, how far) / waiting /
-failed, and every training run held by a live process (sweep or not) with a
-progress bar from its last checkpoint. Reads small JSON files (through the storage
-layer, so any `tf.io.gfile` root); loads no data.
+failed, its trainings and iterations done with the time left, and every training
+run held by a live process (sweep or not) with a progress bar from its last
+checkpoint. Reads small JSON files (through the storage layer, so any
+`tf.io.gfile` root); loads no data.
 """
 import json
 import os
@@ -57,6 +58,58 @@ def running_runs(experiment_dir: str) -> list[dict]:
     return sorted(runs, key=lambda run: run["run"])
 
 
+def _level_metrics(experiment_dir: str, replicate: int, level: int) -> str:
+    return files.join(experiment_dir, f"replicate_{replicate}", f"level_{level}", "metrics.json")
+
+
+def _count(number: int) -> str:
+    return f"{number:,}" if number < 100_000 else f"{number / 1e6:.2f} M"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def training_progress(experiment_dir: str, units: dict, train_steps: int | None,
+                      runs: list[dict]) -> str | None:
+    """One line on the sweep's trainings (a trunk unit holds one per level, a branch unit one):
+    how many finished, the iterations done, the mean speed of the finished trainings, and the
+    time left at that speed with as many trainings at once as are running now.
+
+    Each training counts `train_steps` iterations (one rewound to step k runs k fewer).
+    """
+    if not units or not train_steps:
+        return None
+    total = finished = 0
+    for unit_id, unit in units.items():
+        if unit["branch"] is None:
+            total += unit["level"] + 1
+            finished += sum(files.exists(_level_metrics(experiment_dir, unit["replicate"], level))
+                            for level in range(unit["level"] + 1))
+        else:
+            total += 1
+            finished += claims.outcome(claims.unit_dir(experiment_dir, unit_id)) == "done"
+    done = finished * train_steps + sum(min(run["step"], train_steps) for run in runs)
+    line = (f"  trainings: {finished} of {total} finished, {len(runs)} running; "
+            f"{_count(done)} of {_count(total * train_steps)} iterations")
+    speeds = []
+    for path in files.glob(files.join(experiment_dir, "replicate_*", "level_*", "metrics.json")) + \
+            files.glob(files.join(experiment_dir, "replicate_*", "level_*", "*", "metrics.json")):
+        metrics = _read(path) or {}
+        steps = (metrics.get("final_step") or 0) - (metrics.get("start_step") or 0)
+        if steps > 0 and (metrics.get("wall_seconds") or 0) > 0:
+            speeds.append(steps / metrics["wall_seconds"])
+    if speeds:
+        speed = sum(speeds) / len(speeds)
+        line += f"; {speed:,.0f} it/s per finished training"
+        left = total * train_steps - done
+        if runs and left > 0:
+            line += f", ~{_duration(left / (speed * len(runs)))} left at {len(runs)} at once"
+    return line
+
+
 def _describe(unit: dict) -> str:
     if unit["branch"] is None:
         return f"replicate {unit['replicate']} trunk (levels 0-{unit['level']})"
@@ -87,13 +140,15 @@ def experiment_status(experiment_dir: str) -> str:
             details.append(f"  running  {_describe(unit)}  by {holder['host']}:{holder['pid']}")
         else:
             counts["waiting"] += 1
-            trunk_done = unit["branch"] is None or files.exists(files.join(
-                experiment_dir, f"replicate_{unit['replicate']}", f"level_{unit['level']}",
-                "metrics.json"))
+            trunk_done = unit["branch"] is None or files.exists(
+                _level_metrics(experiment_dir, unit["replicate"], unit["level"]))
             details.append(f"  waiting  {_describe(unit)}"
                            + ("" if trunk_done else f" (for trunk level {unit['level']})"))
     if units:
         lines.append("  sweep units: " + "  ".join(f"{name} {count}" for name, count in counts.items()))
+        progress = training_progress(experiment_dir, units, train_steps, runs)
+        if progress:
+            lines.append(progress)
     lines.extend(details)
     for run in runs:
         bar = progress_bar(run["step"], train_steps) if train_steps else f"step {run['step']}"

@@ -168,8 +168,13 @@ def test_status_shows_who_runs_what_and_how_far(tiny_mnist_dir, tmp_path):
     store.write_json(str(level / "checkpoints" / "latest.json"), {"step": 40})
     (level / ".lock").write_text(json.dumps(claims.me()))
 
+    # Level 0 trained its 60 steps in 3 s: 20 it/s; 60 + 40 of 3 x 60 steps are done.
+    store.write_json(str(experiment / "replicate_0" / "level_0" / "metrics.json"),
+                     {"start_step": 0, "final_step": 60, "wall_seconds": 3.0})
     text = root_status(str(root))
     assert "finished 0  running 1  waiting 1  failed 0" in text
+    assert ("trainings: 1 of 3 finished, 1 running; 100 of 180 iterations; 20 it/s per "
+            "finished training, ~4 s left at 1 at once") in text
     assert f"running  replicate 0 trunk (levels 0-1)  by {claims.me()['host']}:{os.getpid()}" in text
     assert "waiting  replicate 0 level 1 reinit (for trunk level 1)" in text
     assert "replicate_0/level_1" in text and "[################--------] 40/60" in text
