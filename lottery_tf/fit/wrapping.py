@@ -4,6 +4,7 @@ import tf_keras as keras
 from lottery_tf.errors import ConfigError
 from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.pruning import tfmot_adapter
+from lottery_tf.pruning.policies import apply_policy
 
 
 def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str, str]:
@@ -35,7 +36,7 @@ def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str
             for name, kind in kinds.items()}
 
 
-def wrap(model: keras.Model) -> keras.Model:
+def wrap(model: keras.Model, policy: str | None = None) -> keras.Model:
     """Every prunable layer of `model` in `prune_low_magnitude` with a schedule that never prunes.
 
     Masks change only when `lottery_tf.api.prune` (or `set_masks`) writes them.
@@ -43,13 +44,19 @@ def wrap(model: keras.Model) -> keras.Model:
     Args:
       model: a built Sequential or functional tf_keras model (build it inside
         the distribution strategy's scope and call `wrap` there too).
+      policy: which prunable layers are wrapped, as the command line's
+        `pruning.policy`: None for all, "xnnpack" for only the 1x1 Conv2D
+        layers of a model that fits XNNPACK's sparse inference
+        (`lottery_tf.pruning.policies`); the others stay dense and `prune`
+        leaves them alone.
 
     Returns:
       A new model with the same weights and all-ones masks; compile and fit it.
 
     Raises:
       ConfigError: the model is already wrapped, has nothing to prune, is
-        subclassed, or nests its prunable layers in inner models.
+        subclassed, nests its prunable layers in inner models, or does not fit
+        the policy.
     """
     if is_wrapped(model):
         raise ConfigError(f"Model {model.name!r} is already wrapped; prune it with lottery_tf.api.prune.")
@@ -58,6 +65,7 @@ def wrap(model: keras.Model) -> keras.Model:
     if nested:
         raise ConfigError(f"Model {model.name!r} has prunable layers inside inner models ({nested[:3]}); "
                           "build it as one flat Sequential or functional model to wrap it.")
+    kinds = apply_policy(model, kinds, policy)
     try:
         return tfmot_adapter.wrap(model, kinds)
     except ValueError as error:  # clone_model refuses subclassed models

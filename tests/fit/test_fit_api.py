@@ -238,3 +238,27 @@ def test_level_recorder_needs_validation_data():
     model = _compiled(lt.wrap(_two_layer_model()))
     with pytest.raises(ConfigError, match="validation_data"):
         model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[lt.PruningStep(), lt.LevelRecorder()])
+
+
+def test_xnnpack_policy_wraps_and_prunes_only_the_1x1_convolutions():
+    from lottery_tf.models import build_model
+
+    keras.utils.set_random_seed(0)
+    model = lt.wrap(build_model("mobilenet_4", (28, 28, 1), 10, seed=0), policy="xnnpack")
+    pointwise = [layer.name for layer in model.layers if hasattr(layer, "layer")]
+    assert pointwise and all(
+        isinstance(model.get_layer(name).layer, keras.layers.Conv2D)
+        and model.get_layer(name).layer.kernel_size == (1, 1) for name in pointwise)
+    dense_before = {layer.name: [w.numpy() for w in layer.weights] for layer in model.layers
+                    if not hasattr(layer, "layer") and layer.weights}
+    masks = lt.prune(model, rate=0.5)
+    assert sorted(masks) == sorted(layer.removeprefix("prune_low_magnitude_") for layer in pointwise)
+    kept = sum(mask.sum() for mask in masks.values()) / sum(mask.size for mask in masks.values())
+    assert kept == pytest.approx(0.5, abs=0.01)  # ranked together across the 1x1 convs
+    for name, weights in dense_before.items():  # stem, depthwise and classifier untouched
+        for before, after in zip(weights, model.get_layer(name).weights, strict=True):
+            np.testing.assert_array_equal(before, after.numpy())
+    with pytest.raises(ConfigError, match="pruning.policy=xnnpack"):
+        lt.wrap(_two_layer_model(), policy="xnnpack")
+    with pytest.raises(ConfigError, match="pruning.policy must be unset"):
+        lt.wrap(_two_layer_model(), policy="fast")
