@@ -49,6 +49,11 @@ class ExperimentPaths:
         self.config = os.path.join(self.dir, "config.json")
         self.architecture = os.path.join(self.dir, "model.json")
 
+    @classmethod
+    def of(cls, experiment_dir: str) -> "ExperimentPaths":
+        """The layout of the experiment stored in `experiment_dir` (<root>/<name>)."""
+        return cls(os.path.dirname(experiment_dir.rstrip("/")), os.path.basename(experiment_dir.rstrip("/")))
+
     def replicate(self, replicate: int) -> str:
         return os.path.join(self.dir, f"replicate_{replicate}")
 

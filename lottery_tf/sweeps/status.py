@@ -10,8 +10,11 @@ import json
 import os
 
 from lottery_tf.errors import CorruptFileError, StoreError
+from lottery_tf.results.catalog import stored_replicates
+from lottery_tf.results.runs import branch_runs, trunk_runs
 from lottery_tf.storage import files, holders, store
 from lottery_tf.storage.lock import LOCK
+from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.sweeps import claims
 
 BAR_WIDTH = 24
@@ -58,10 +61,6 @@ def running_runs(experiment_dir: str) -> list[dict]:
     return sorted(runs, key=lambda run: run["run"])
 
 
-def _level_metrics(experiment_dir: str, replicate: int, level: int) -> str:
-    return files.join(experiment_dir, f"replicate_{replicate}", f"level_{level}", "metrics.json")
-
-
 def _count(number: int) -> str:
     return f"{number:,}" if number < 100_000 else f"{number / 1e6:.2f} M"
 
@@ -82,11 +81,12 @@ def training_progress(experiment_dir: str, units: dict, train_steps: int | None,
     """
     if not units or not train_steps:
         return None
+    paths = ExperimentPaths.of(experiment_dir)
     total = finished = 0
     for unit_id, unit in units.items():
         if unit["branch"] is None:
             total += unit["level"] + 1
-            finished += sum(files.exists(_level_metrics(experiment_dir, unit["replicate"], level))
+            finished += sum(files.exists(paths.metrics(unit["replicate"], level))
                             for level in range(unit["level"] + 1))
         else:
             total += 1
@@ -95,9 +95,7 @@ def training_progress(experiment_dir: str, units: dict, train_steps: int | None,
     line = (f"  trainings: {finished} of {total} finished, {len(runs)} running; "
             f"{_count(done)} of {_count(total * train_steps)} iterations")
     speeds = []
-    for path in files.glob(files.join(experiment_dir, "replicate_*", "level_*", "metrics.json")) + \
-            files.glob(files.join(experiment_dir, "replicate_*", "level_*", "*", "metrics.json")):
-        metrics = _read(path) or {}
+    for metrics in _finished_runs(paths):
         steps = (metrics.get("final_step") or 0) - (metrics.get("start_step") or 0)
         if steps > 0 and (metrics.get("wall_seconds") or 0) > 0:
             speeds.append(steps / metrics["wall_seconds"])
@@ -108,6 +106,17 @@ def training_progress(experiment_dir: str, units: dict, train_steps: int | None,
         if runs and left > 0:
             line += f", ~{_duration(left / (speed * len(runs)))} left at {len(runs)} at once"
     return line
+
+
+def _finished_runs(paths: ExperimentPaths) -> list[dict]:
+    """The metrics of every finished trunk level and branch run (none if one is damaged:
+    status only reports, the runs repair)."""
+    try:
+        return [metrics for replicate in stored_replicates(paths)
+                for metrics in [*trunk_runs(paths, replicate).values(),
+                                *(run for runs in branch_runs(paths, replicate).values() for run in runs)]]
+    except (OSError, StoreError, CorruptFileError, json.JSONDecodeError):
+        return []
 
 
 def _describe(unit: dict) -> str:
@@ -122,6 +131,7 @@ def experiment_status(experiment_dir: str) -> str:
     """The status lines of one experiment folder."""
     units, train_steps = _plans(experiment_dir)
     runs = running_runs(experiment_dir)
+    paths = ExperimentPaths.of(experiment_dir)
     lines = [os.path.basename(experiment_dir)]
     counts = {"finished": 0, "running": 0, "waiting": 0, "failed": 0}
     details = []
@@ -141,7 +151,7 @@ def experiment_status(experiment_dir: str) -> str:
         else:
             counts["waiting"] += 1
             trunk_done = unit["branch"] is None or files.exists(
-                _level_metrics(experiment_dir, unit["replicate"], unit["level"]))
+                paths.metrics(unit["replicate"], unit["level"]))
             details.append(f"  waiting  {_describe(unit)}"
                            + ("" if trunk_done else f" (for trunk level {unit['level']})"))
     if units:
