@@ -6,6 +6,7 @@ Outputs of one experiment (default folder `<root>/<experiment>/report/`):
   levels.csv, levels.md             the level table (CSV at full precision)
   figure_1.png/.svg                 Frankle & Carbin's Figure 1 layout: early-stop iteration
                                     and test accuracy at early stop vs percent remaining
+  figure_1.txt                      the same as text (also in report.md), for terminals
   accuracy_vs_sparsity.png/.svg     test accuracy at early stop vs percent remaining
   early_stop_vs_sparsity.png/.svg   early-stop iteration vs percent remaining
   training_curves.png/.svg          test accuracy during training at chosen levels
@@ -27,7 +28,7 @@ from typing import TextIO
 from matplotlib.figure import Figure
 
 from lottery_tf.errors import StoreError
-from lottery_tf.report import aggregate, figures, tables, tensorboard_images
+from lottery_tf.report import aggregate, figures, tables, tensorboard_images, text_figures
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
 from lottery_tf.results.catalog import find_experiments
 from lottery_tf.storage import store
@@ -50,6 +51,7 @@ class ExperimentReport:
       curve_levels: the levels of the training-curve figure.
       figures: figure stem -> Figure (kept so callers can read the plotted data).
       tables: table stem -> Table.
+      texts: text figure stem -> text (`text_figures`).
       markdown: the report.md text.
       files: paths written (empty until written).
     """
@@ -60,6 +62,7 @@ class ExperimentReport:
     curve_levels: list[int]
     figures: dict[str, Figure]
     tables: dict[str, tables.Table]
+    texts: dict[str, str] = dataclasses.field(default_factory=dict)
     markdown: str = ""
     files: list[str] = dataclasses.field(default_factory=list)
 
@@ -122,7 +125,9 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
         if series := rewind_series([lmc]):
             drawn["instability_vs_rewind"] = figures.instability_vs_rewind(
                 series, f"{name}: instability vs rewind step")
-    report = ExperimentReport(collected, stats, lmc, levels, drawn, {"levels": tables.level_table(stats)})
+    texts = {"figure_1": text_figures.figure_1(stats, f"{name}: mean and min-max over replicates")}
+    report = ExperimentReport(collected, stats, lmc, levels, drawn, {"levels": tables.level_table(stats)},
+                              texts)
     report.markdown = _markdown(report)
     return report
 
@@ -142,6 +147,8 @@ def _markdown(report: ExperimentReport) -> str:
               "## Figures", ""]
     for stem in report.figures:
         lines += [f"![{stem}]({stem}.png) ([svg]({stem}.svg))", ""]
+    for stem, text in report.texts.items():
+        lines += [f"{stem} as text ({stem}.txt):", "", "```text", text.rstrip("\n"), "```", ""]
     lines.append(f"Training curves at levels {', '.join(map(str, report.curve_levels))}; their y axis "
                  f"spans the curves after the first {figures.CURVE_ZOOM_AFTER:.0%} of training, so the "
                  "first evaluations may lie below it.")
@@ -174,6 +181,10 @@ def write_experiment_report(report: ExperimentReport, directory: str) -> list[st
         files += figures.save(figure, directory, stem)
     for stem, table in report.tables.items():
         files += write_table(table, directory, stem)
+    for stem, text in report.texts.items():
+        path = os.path.join(directory, f"{stem}.txt")
+        store.atomic_write_bytes(path, text.encode())
+        files.append(path)
     path = os.path.join(directory, "report.md")
     store.atomic_write_bytes(path, report.markdown.encode())
     report.files = files + [path]

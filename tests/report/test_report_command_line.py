@@ -20,7 +20,7 @@ def test_report_needs_no_config_and_writes_the_report(report_root, tmp_path):
                      f"--out={out}", "--levels=1")
     assert run.returncode == 0, run.stderr
     assert "| level | percent_remaining | ticket acc@es % mean" in run.stdout
-    assert f"wrote 15 files to {out}" in run.stdout
+    assert f"wrote 16 files to {out}" in run.stdout
     assert (out / "accuracy_vs_sparsity.svg").exists() and (out / "report.md").exists()
     assert "Training curves at levels 1;" in (out / "report.md").read_text()
 

@@ -57,6 +57,12 @@ def test_every_figure_and_table_is_written(report):
             assert "<svg" in handle.read()
     for name in ("levels.csv", "levels.md", "report.md"):
         assert os.path.getsize(os.path.join(out, name)) > 0
+    with open(os.path.join(out, "figure_1.txt")) as handle:
+        text = handle.read()
+    assert text == experiment.texts["figure_1"]
+    assert "Early-stop iteration" in text and "T ticket" in text
+    with open(os.path.join(out, "report.md")) as handle:
+        assert text.rstrip("\n") in handle.read()
     assert sorted(result.files) == sorted(glob.glob(os.path.join(out, "*")))
     assert not glob.glob(os.path.join(out, ".*"))  # no temporary files left behind
 
