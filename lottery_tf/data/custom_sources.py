@@ -266,13 +266,23 @@ def tfds_builder(name: str, data_dir: str | None):
     return builder, keys
 
 
-def _tfds_split(name: str, builder, keys, split: str, field: str, image_size: int | None = None):
-    import tensorflow_datasets as tfds
+def require_one_size(name: str, builder, keys, image_size: int | None, fix: str) -> None:
+    """Refuses a tfds dataset whose inputs differ in shape unless `image_size` squares them.
 
+    Raises:
+      DataError: images of many sizes and no `image_size`; the message ends with `fix`.
+    """
     shape = getattr(builder.info.features[keys[0]], "shape", ())
     if image_size is None and None in tuple(shape or ()):
         raise DataError(f"tfds dataset {name!r} has images of many sizes ({keys[0]} shape "
-                        f"{tuple(shape)}); set dataset.image_size to read them at one square size")
+                        f"{tuple(shape)}); {fix}")
+
+
+def _tfds_split(name: str, builder, keys, split: str, field: str, image_size: int | None = None):
+    import tensorflow_datasets as tfds
+
+    require_one_size(name, builder, keys, image_size,
+                     "set dataset.image_size to read them at one square size")
     try:
         if image_size is None:
             data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))

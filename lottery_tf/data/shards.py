@@ -337,10 +337,8 @@ def _tfds_chunks(name, data_dir, split_train, split_test, image_size: int | None
     from lottery_tf.data import custom_sources
 
     builder, keys = custom_sources.tfds_builder(name, data_dir)
-    shape = getattr(builder.info.features[keys[0]], "shape", ())
-    if image_size is None and None in tuple(shape or ()):
-        raise DataError(f"tfds dataset {name!r} has images of many sizes ({keys[0]} shape "
-                        f"{tuple(shape)}); pass --image_size=N to write them at N x N")
+    custom_sources.require_one_size(name, builder, keys, image_size,
+                                    "pass --image_size=N to write them at N x N")
     chunks = {}
     for split, tfds_split in (("train", split_train), ("test", split_test)):
         try:
