@@ -117,10 +117,11 @@ def range_plot(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[Level
     return "\n".join(lines) + "\n"
 
 
-def figure_1(stats: Mapping[str, Sequence[LevelStats]], title: str) -> str:
+def figure_1(stats: Mapping[str, Sequence[LevelStats]], title: str, height: int = 22) -> str:
     """Frankle & Carbin's Figure 1 quantities as text: early-stop iteration, then test
-    accuracy at early stop (percent), each against percent remaining."""
-    early_stop = range_plot(stats, lambda s: s.early_stop_step, "Early-stop iteration")
+    accuracy at early stop (percent), each against percent remaining, each at most
+    `height` rows tall."""
+    early_stop = range_plot(stats, lambda s: s.early_stop_step, "Early-stop iteration", height=height)
     accuracy = range_plot(stats, lambda s: s.accuracy_at_early_stop, "Test accuracy at early stop (%)",
-                          scale=100.0)
+                          scale=100.0, height=height)
     return f"{title}\n\n{early_stop}\n{accuracy}"
