@@ -123,6 +123,7 @@ def stored_results(paths, replicate: int = 0) -> dict:
             elif name == "metrics.json":
                 metrics = store.read_json(path)
                 metrics.pop("wall_seconds")
+                metrics.pop("finished_at")
                 results[relative] = metrics
     return results
 

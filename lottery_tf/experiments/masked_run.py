@@ -186,7 +186,9 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
         store.save_arrays(files.weights_early_stop, early_stop[1])
     metrics = {"seed": plan.seed, "start_step": plan.start_step,
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
-               "wall_seconds": time.perf_counter() - started, **plan.extra_metrics,
+               "wall_seconds": time.perf_counter() - started,
+               # Wall clock (Unix seconds): `status` takes its speed from the latest runs.
+               "finished_at": round(time.time(), 3), **plan.extra_metrics,
                **summary, "curve": tracker.state()}
     lease.verify()  # metrics.json makes the run count as done: only its lock's holder writes it
     store.write_json(files.metrics, metrics)

@@ -13,6 +13,7 @@ is stored as `model.json` for it. Either way `dataset.name` must name the
 data's registered dataset (input shape and normalization) for `export`;
 `report` works for any model and data.
 """
+import time
 from collections.abc import Mapping
 
 import ml_collections
@@ -112,7 +113,8 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     metrics = {"seed": seed, "start_step": recorder.first_step, "level": level, "replicate": replicate,
                "percent_remaining": mask_lib.percent_remaining(masks),
                "percent_remaining_by_layer": mask_lib.percent_remaining_by_layer(masks),
-               "wall_seconds": recorder.wall_seconds, **extra, **summary, "curve": recorder.curve}
+               "wall_seconds": recorder.wall_seconds, "finished_at": round(time.time(), 3), **extra,
+               **summary, "curve": recorder.curve}
     store.write_json(files.metrics, metrics)  # last: marks the level finished
     _write_summaries(paths, replicate, metrics, control)
     return metrics

@@ -18,6 +18,9 @@ from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.sweeps import claims
 
 BAR_WIDTH = 24
+# The time left is read at the mean speed of this many most recently finished trainings, so
+# a machine that got busier or quieter (or a pause) shows within a few trainings.
+RECENT_TRAININGS = 10
 
 
 def progress_bar(done: int, total: int) -> str:
@@ -74,8 +77,9 @@ def _duration(seconds: float) -> str:
 def training_progress(experiment_dir: str, units: dict, train_steps: int | None,
                       runs: list[dict]) -> str | None:
     """One line on the sweep's trainings (a trunk unit holds one per level, a branch unit one):
-    how many finished, the iterations done, the mean speed of the finished trainings, and the
-    time left at that speed with as many trainings at once as are running now.
+    how many finished, the iterations done, the mean speed of the `RECENT_TRAININGS` latest
+    finished trainings, and the time left at that speed with as many trainings at once as
+    are running now.
 
     Each training counts `train_steps` iterations (one rewound to step k runs k fewer).
     """
@@ -94,18 +98,31 @@ def training_progress(experiment_dir: str, units: dict, train_steps: int | None,
     done = finished * train_steps + sum(min(run["step"], train_steps) for run in runs)
     line = (f"  trainings: {finished} of {total} finished, {len(runs)} running; "
             f"{_count(done)} of {_count(total * train_steps)} iterations")
-    speeds = []
-    for metrics in _finished_runs(paths):
-        steps = (metrics.get("final_step") or 0) - (metrics.get("start_step") or 0)
-        if steps > 0 and (metrics.get("wall_seconds") or 0) > 0:
-            speeds.append(steps / metrics["wall_seconds"])
-    if speeds:
-        speed = sum(speeds) / len(speeds)
-        line += f"; {speed:,.0f} it/s per finished training"
+    if recent := recent_speed(_finished_runs(paths)):
+        speed, count = recent
+        line += f"; {speed:,.0f} it/s per training (last {count} finished)"
         left = total * train_steps - done
         if runs and left > 0:
             line += f", ~{_duration(left / (speed * len(runs)))} left at {len(runs)} at once"
     return line
+
+
+def recent_speed(finished: list[dict]) -> tuple[float, int] | None:
+    """The mean iterations per second of the `RECENT_TRAININGS` latest finished trainings
+    (by `finished_at`) and how many that is, or None if no run has a speed. Runs stored
+    before `finished_at` existed are older than any that has it; with none that has it,
+    all of them count."""
+    timed, untimed = [], []
+    for metrics in finished:
+        steps = (metrics.get("final_step") or 0) - (metrics.get("start_step") or 0)
+        if steps > 0 and (metrics.get("wall_seconds") or 0) > 0:
+            speed = steps / metrics["wall_seconds"]
+            if metrics.get("finished_at"):
+                timed.append((metrics["finished_at"], speed))
+            else:
+                untimed.append(speed)
+    recent = [speed for _, speed in sorted(timed)[-RECENT_TRAININGS:]] or untimed
+    return (sum(recent) / len(recent), len(recent)) if recent else None
 
 
 def _finished_runs(paths: ExperimentPaths) -> list[dict]:

@@ -174,7 +174,7 @@ def test_status_shows_who_runs_what_and_how_far(tiny_mnist_dir, tmp_path):
     text = root_status(str(root))
     assert "finished 0  running 1  waiting 1  failed 0" in text
     assert ("trainings: 1 of 3 finished, 1 running; 100 of 180 iterations; 20 it/s per "
-            "finished training, ~4 s left at 1 at once") in text
+            "training (last 1 finished), ~4 s left at 1 at once") in text
     assert f"running  replicate 0 trunk (levels 0-1)  by {claims.me()['host']}:{os.getpid()}" in text
     assert "waiting  replicate 0 level 1 reinit (for trunk level 1)" in text
     assert "replicate_0/level_1" in text and "[################--------] 40/60" in text
@@ -200,3 +200,18 @@ def test_an_idle_shard_runs_the_trunk_it_waits_for_when_nobody_has_claimed_it(ti
     experiment = os.path.join(root, experiment_name(sweep.config))
     trunk_record = store.read_json(os.path.join(claims.unit_dir(experiment, trunk.id), claims.DONE))
     assert trunk_record["pid"] == os.getpid()
+
+
+def test_status_speed_is_that_of_the_latest_finished_trainings():
+    """A slow start (or a pause) stops counting once RECENT_TRAININGS newer runs finished."""
+    from lottery_tf.sweeps.status import RECENT_TRAININGS, recent_speed
+
+    old = [{"start_step": 0, "final_step": 100, "wall_seconds": 10.0}] * 3  # no finished_at: oldest
+    new = [{"start_step": 0, "final_step": 100, "wall_seconds": 1.0, "finished_at": 1000.0 + i}
+           for i in range(RECENT_TRAININGS)]
+    slow_start = [{"start_step": 0, "final_step": 100, "wall_seconds": 10.0, "finished_at": 900.0 + i}
+                  for i in range(2)]
+    assert recent_speed(old + new[::-1] + slow_start) == (pytest.approx(100.0), RECENT_TRAININGS)
+    assert recent_speed(new[:2] + old) == (pytest.approx(100.0), 2)
+    assert recent_speed(old) == (pytest.approx(10.0), 3)
+    assert recent_speed([{"start_step": 5, "final_step": 5, "wall_seconds": 1.0}]) is None
