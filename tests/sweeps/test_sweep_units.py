@@ -133,3 +133,17 @@ def test_local_workers_get_one_gpu_or_one_pinned_core_each():
     assert all(env["X"] == "1" for env in envs)
     plain = worker_environments(2, {}, pin=False, cores=[0, 1])
     assert all("CUDA_VISIBLE_DEVICES" not in env and CPU_ENV not in env for env in plain)
+
+
+@pytest.mark.parametrize("path, units, trainings", [
+    ("configs/sweep_lenet_paper.py", 5 + 5 * 18 * 2, 5 * (19 + 18 + 18)),
+    ("configs/sweep_lenet_mnist.py", 2 + 2 * (8 + 8 + 1), 2 * (9 + 8 + 8 + 1)),
+    ("examples/fashion_dwcnn_sweep.py", 3 + 3 * 6, 3 * (7 + 6)),
+])
+def test_shipped_sweep_files_expand_to_the_runs_their_docs_give(path, units, trainings, monkeypatch):
+    root = pathlib.Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)  # sweep files name their configs from the repository root
+    expanded = expand(load_sweep(str(root / path)))
+    assert len(expanded) == units
+    # A trunk unit trains levels 0..L, a branch unit one level.
+    assert sum(u.level + 1 if u.branch is None else 1 for u in expanded) == trainings
