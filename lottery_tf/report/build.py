@@ -4,6 +4,7 @@ Outputs of one experiment (default folder `<root>/<experiment>/report/`):
 
   report.md                         summary, gaps, the level table, figure links
   levels.csv, levels.md             the level table (CSV at full precision)
+  summary.md                        the level table for reading: mean (min-max) per kind
   figure_1.png/.svg                 Frankle & Carbin's Figure 1 layout: early-stop iteration
                                     and test accuracy at early stop vs percent remaining
   figure_1.txt                      the same as text (also in report.md), for terminals
@@ -126,7 +127,8 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
             drawn["instability_vs_rewind"] = figures.instability_vs_rewind(
                 series, f"{name}: instability vs rewind step")
     texts = {"figure_1": text_figures.figure_1(stats, f"{name}: mean and min-max over replicates")}
-    report = ExperimentReport(collected, stats, lmc, levels, drawn, {"levels": tables.level_table(stats)},
+    report = ExperimentReport(collected, stats, lmc, levels, drawn,
+                              {"levels": tables.level_table(stats), "summary": tables.summary_table(stats)},
                               texts)
     report.markdown = _markdown(report)
     return report
@@ -143,8 +145,8 @@ def _markdown(report: ExperimentReport) -> str:
     gaps = collected.missing.lines()
     if gaps:
         lines += ["## Missing", "", *(f"- {line}" for line in gaps), ""]
-    lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["levels"]),
-              "## Figures", ""]
+    lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["summary"]),
+              "All columns: levels.md, levels.csv.", "", "## Figures", ""]
     for stem in report.figures:
         lines += [f"![{stem}]({stem}.png) ([svg]({stem}.svg))", ""]
     for stem, text in report.texts.items():
@@ -180,7 +182,12 @@ def write_experiment_report(report: ExperimentReport, directory: str) -> list[st
     for stem, figure in report.figures.items():
         files += figures.save(figure, directory, stem)
     for stem, table in report.tables.items():
-        files += write_table(table, directory, stem)
+        if stem == "summary":  # its cells are text already: Markdown only
+            path = os.path.join(directory, f"{stem}.md")
+            store.atomic_write_bytes(path, tables.to_markdown(table).encode())
+            files.append(path)
+        else:
+            files += write_table(table, directory, stem)
     for stem, text in report.texts.items():
         path = os.path.join(directory, f"{stem}.txt")
         store.atomic_write_bytes(path, text.encode())
@@ -282,7 +289,7 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
         _say(stream, f"{report.name}: {describe(report.collected)}")
         for line in report.collected.missing.lines():
             _say(stream, f"  missing: {line}")
-        _say(stream, tables.to_markdown(report.tables["levels"]))
+        _say(stream, tables.to_markdown(report.tables["summary"]))
         _say(stream, f"wrote {len(report.files)} files to {directory}")
     if len(reports) > 1:
         result.comparison_figures, result.comparison_tables = comparison(reports)

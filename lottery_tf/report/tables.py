@@ -71,6 +71,40 @@ def level_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
     return Table(header, rows, formats)
 
 
+def summary_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
+    """The level table for reading: per run kind, test accuracy at early stop in percent as
+    `mean (min-max)` and the mean early-stop step; a level with fewer replicates than the
+    kind's most says `n=k`.
+
+    Args:
+      stats: run kind -> per-level stats, as `aggregate.summarize` returns.
+
+    Returns:
+      A table of formatted strings (None where a kind has no run at a level).
+    """
+    header, formats = ["level", "% weights"], ["{}", "{:.3g}"]
+    for kind, levels in stats.items():
+        most = max((len(s.replicates) for s in levels), default=0)
+        header += [f"{kind} acc@es % (n={most})", f"{kind} es step"]
+        formats += ["{}", "{:.0f}"]
+    at = {kind: {s.level: s for s in levels} for kind, levels in stats.items()}
+    rows = []
+    for level, percent in _percents(stats).items():
+        row = [level, percent]
+        for kind, levels in stats.items():
+            found = at[kind].get(level)
+            if found is None:
+                row += [None, None]
+                continue
+            accuracy = found.accuracy_at_early_stop
+            cell = f"{100 * accuracy.mean:.2f} ({100 * accuracy.min:.2f}-{100 * accuracy.max:.2f})"
+            if len(found.replicates) < max(len(s.replicates) for s in levels):
+                cell += f" n={len(found.replicates)}"
+            row += [cell, found.early_stop_step.mean]
+        rows.append(row)
+    return Table(header, rows, formats)
+
+
 def comparison_table(experiments: Mapping[str, Mapping[str, Sequence[LevelStats]]]) -> Table:
     """Several experiments side by side by level: each one's percent remaining, and for
     each of its run kinds the mean accuracy at early stop and mean early-stop step.

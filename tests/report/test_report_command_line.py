@@ -19,8 +19,8 @@ def test_report_needs_no_config_and_writes_the_report(report_root, tmp_path):
     run = lottery_tf("report", f"--root={report_root}", f"--experiment={experiment.name[-10:]}",
                      f"--out={out}", "--levels=1")
     assert run.returncode == 0, run.stderr
-    assert "| level | percent_remaining | ticket acc@es % mean" in run.stdout
-    assert f"wrote 16 files to {out}" in run.stdout
+    assert "| level | % weights | ticket acc@es % (n=2) | ticket es step" in run.stdout
+    assert f"wrote 17 files to {out}" in run.stdout
     assert (out / "accuracy_vs_sparsity.svg").exists() and (out / "report.md").exists()
     assert "Training curves at levels 1;" in (out / "report.md").read_text()
 

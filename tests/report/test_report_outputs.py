@@ -55,7 +55,7 @@ def test_every_figure_and_table_is_written(report):
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
         with open(os.path.join(out, f"{stem}.svg")) as handle:
             assert "<svg" in handle.read()
-    for name in ("levels.csv", "levels.md", "report.md"):
+    for name in ("levels.csv", "levels.md", "summary.md", "report.md"):
         assert os.path.getsize(os.path.join(out, name)) > 0
     with open(os.path.join(out, "figure_1.txt")) as handle:
         text = handle.read()
@@ -146,6 +146,22 @@ def test_csv_holds_the_stored_numbers(report, report_root):
     assert rows[0]["reinit acc@es % mean"] == ""  # no reinit run at level 0
     assert float(rows[1]["reinit acc@es % mean"]) == pytest.approx(
         100 * np.mean(_values(runs, "reinit", 1, "early_stop_test_accuracy")), abs=1e-10)
+
+
+def test_summary_gives_mean_and_range_per_kind(report, report_root):
+    _, out = report
+    runs = _stored(report_root)
+    with open(os.path.join(out, "summary.md")) as handle:
+        lines = handle.read().splitlines()
+    assert lines[0].startswith(
+        "| level | % weights | ticket acc@es % (n=2) | ticket es step | reinit acc@es %")
+    level_1 = lines[3].split(" | ")
+    accuracies = 100 * np.array(_values(runs, "ticket", 1, "early_stop_test_accuracy"))
+    assert level_1[2] == f"{accuracies.mean():.2f} ({accuracies.min():.2f}-{accuracies.max():.2f})"
+    assert level_1[3] == f"{np.mean(_values(runs, 'ticket', 1, 'early_stop_step')):.0f}"
+    assert lines[2].split(" | ")[4] == "–"  # no reinit run at level 0
+    with open(os.path.join(out, "report.md")) as handle:
+        assert "\n".join(lines) in handle.read()
 
 
 def test_collect_finds_every_run_and_no_gap(report_root):
