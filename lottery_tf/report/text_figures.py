@@ -4,7 +4,7 @@ A range plot: one column group per level (levels equally spaced, which for
 geometric pruning is a log axis of percent remaining, 100% on the left as in the
 figures), one column per run kind inside each group. A kind's column shows its
 min-max over replicates as `|` and its mean as the kind's letter (`T` ticket,
-then the controls' initials). Values off by less than one row share a row, so
+`R` reinit, `P` random_prune; see `kind_letters`). Values off by less than one row share a row, so
 the text figure shows the shape; the table has the digits.
 """
 import math
@@ -19,13 +19,16 @@ LABEL_EVERY = 3
 
 
 def kind_letters(kinds: Sequence[str]) -> dict[str, str]:
-    """One distinct capital letter per run kind: `T` for the ticket, otherwise the first
-    letter of the kind's name not already taken (then any free letter)."""
+    """One distinct capital letter per run kind: `T` for the ticket; for a control, the
+    initial of the last word of its name (`reinit` R, `random_prune` P, `prune_at_init` I),
+    else its other letters in order, else any free letter."""
     letters: dict[str, str] = {}
     for kind in kinds:
         taken = set(letters.values())
-        candidates = ["T"] if kind == TICKET else []
-        candidates += [c.upper() for c in kind if c.isalpha() and c.upper() != "T"]
+        base = kind.split("@")[0].split("[")[0]
+        words = [word for word in base.split("_") if word[:1].isalpha()]
+        candidates = ["T"] if kind == TICKET else [words[-1][0].upper()] if words else []
+        candidates += [c.upper() for c in base if c.isalpha() and c.upper() != "T"]
         candidates += [chr(c) for c in range(ord("A"), ord("Z") + 1)]
         letters[kind] = next(c for c in candidates if c not in taken)
     return letters

@@ -57,8 +57,9 @@ def test_means_and_spans_fall_on_their_rows_and_levels_in_order():
 def test_kind_letters_are_distinct():
     kinds = ["ticket", "random_prune", "reinit", "rewind_sweep@0", "rewind_sweep@5"]
     letters = text_figures.kind_letters(kinds)
-    assert letters["ticket"] == "T" and letters["random_prune"] == "R"
-    assert len(set(letters.values())) == 5
+    assert letters["ticket"] == "T" and letters["random_prune"] == "P" and letters["reinit"] == "R"
+    assert letters["rewind_sweep@0"] == "S" and len(set(letters.values())) == 5
+    assert text_figures.kind_letters(["retrain", "reinit"]) == {"retrain": "R", "reinit": "E"}
 
 
 def test_row_step_is_round_and_fits():
