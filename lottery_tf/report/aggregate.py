@@ -203,6 +203,20 @@ def lmc_levels(runs: RunsByReplicate) -> list[LmcStats]:
     return stats
 
 
+def most_replicates(levels: Iterable[LevelStats | LmcStats]) -> int:
+    """The largest number of replicates at any one level (what a legend's n says)."""
+    return max((len(s.replicates) for s in levels), default=0)
+
+
+def percents_by_level(stats: Mapping[str, Iterable[LevelStats]]) -> dict[int, float]:
+    """level -> percent remaining over every run kind, the ticket's value where it has the
+    level (controls may miss levels, or differ by rounding); levels sorted."""
+    percents: dict[int, float] = {}
+    for kind in sorted(stats, key=lambda k: k == TICKET):  # ticket last: its values win
+        percents.update(level_percents(stats[kind]))
+    return dict(sorted(percents.items()))
+
+
 def level_percents(stats: Iterable[LevelStats]) -> dict[int, float]:
     """level -> mean percent remaining (the x positions of the level ticks)."""
     return {s.level: s.percent_remaining.mean for s in stats}

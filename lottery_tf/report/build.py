@@ -167,11 +167,13 @@ def _markdown(report: ExperimentReport) -> str:
 
 
 def write_table(table: tables.Table, directory: str, stem: str) -> list[str]:
-    """Writes `<stem>.csv` and `<stem>.md` atomically; returns their paths."""
+    """Writes `<stem>.csv` (unless `table.csv` is False) and `<stem>.md` atomically; returns
+    their paths."""
     written = []
-    for suffix, text in (("csv", tables.to_csv(table)), ("md", tables.to_markdown(table))):
+    renderers = {"csv": tables.to_csv, "md": tables.to_markdown} if table.csv else {"md": tables.to_markdown}
+    for suffix, render in renderers.items():
         path = os.path.join(directory, f"{stem}.{suffix}")
-        store.atomic_write_bytes(path, text.encode())
+        store.atomic_write_bytes(path, render(table).encode())
         written.append(path)
     return written
 
@@ -182,12 +184,7 @@ def write_experiment_report(report: ExperimentReport, directory: str) -> list[st
     for stem, figure in report.figures.items():
         files += figures.save(figure, directory, stem)
     for stem, table in report.tables.items():
-        if stem == "summary":  # its cells are text already: Markdown only
-            path = os.path.join(directory, f"{stem}.md")
-            store.atomic_write_bytes(path, tables.to_markdown(table).encode())
-            files.append(path)
-        else:
-            files += write_table(table, directory, stem)
+        files += write_table(table, directory, stem)
     for stem, text in report.texts.items():
         path = os.path.join(directory, f"{stem}.txt")
         store.atomic_write_bytes(path, text.encode())

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, MaxNLocator, NullLocator
 
+from lottery_tf.report import aggregate
 from lottery_tf.report.aggregate import TICKET, Band, LevelStats, LmcStats, Spread, by_level, curve_band
 from lottery_tf.storage import store
 
@@ -76,10 +77,6 @@ def with_count(label: str, count: int) -> str:
     return f"{label} (n={count})"
 
 
-def _replicates(levels: Sequence[LevelStats]) -> int:
-    return max(len(s.replicates) for s in levels)
-
-
 def _whiskers(axes, x, low, high, color) -> None:
     # A LineCollection, so `axes.lines` holds only the mean lines.
     axes.vlines(x, low, high, color=color, alpha=0.6, linewidth=1.5)
@@ -129,7 +126,8 @@ def _draw_versus_sparsity(axes, stats, value, ylabel: str, title: str, scale: fl
         if not levels:
             continue
         x = [s.percent_remaining.mean for s in levels]
-        _mean_and_spread(axes, x, [value(s) for s in levels], kind, _replicates(levels), styles[kind], scale)
+        _mean_and_spread(axes, x, [value(s) for s in levels], kind, aggregate.most_replicates(levels),
+                         styles[kind], scale)
         percents.extend(x)
     _finish_sparsity_axes(axes, percents, ylabel, title, ncols=2 if len(stats) > 5 else 1)
 
@@ -250,7 +248,7 @@ def lmc_instability(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure
     percents = []
     for index, (label, levels) in enumerate(lmc.items()):
         x = [s.percent_remaining for s in levels]
-        _mean_and_spread(axes, x, [s.instability for s in levels], label, _replicates(levels),
+        _mean_and_spread(axes, x, [s.instability for s in levels], label, aggregate.most_replicates(levels),
                          {"color": f"C{index % 10}", "marker": "o"})
         percents.extend(x)
     _finish_sparsity_axes(axes, percents, "Instability (error barrier height)", title)
@@ -339,7 +337,7 @@ def experiments_with_controls(stats: Mapping[str, Mapping[str, Sequence[LevelSta
             x = [s.percent_remaining.mean for s in levels]
             style = {"color": color, "linestyle": linestyle, "marker": _MARKERS[index % len(_MARKERS)]}
             _mean_and_spread(axes, x, [s.accuracy_at_early_stop for s in levels], f"{label}: {kind}",
-                             _replicates(levels), style, scale=100.0)
+                             aggregate.most_replicates(levels), style, scale=100.0)
             percents.extend(x)
     _finish_sparsity_axes(axes, percents, ACCURACY_LABEL, title)
     return figure

@@ -10,7 +10,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 
-from lottery_tf.report.aggregate import TICKET, LevelStats
+from lottery_tf.report.aggregate import LevelStats, most_replicates, percents_by_level
 
 # Per-kind columns: (header suffix, value picker, Markdown format).
 KIND_COLUMNS = (
@@ -27,24 +27,18 @@ COMPARISON_COLUMNS = (KIND_COLUMNS[0], KIND_COLUMNS[3])
 
 @dataclasses.dataclass
 class Table:
-    """Rows of raw values (None = no run) and how Markdown shows each column."""
+    """Rows of raw values (None = no run) and how Markdown shows each column; `csv` False
+    for a table whose cells are already text (it is written as Markdown only)."""
 
     header: list[str]
     rows: list[list]
     formats: list[str]
+    csv: bool = True
 
     def column(self, title: str) -> list:
         """The values of one column, by header."""
         index = self.header.index(title)
         return [row[index] for row in self.rows]
-
-
-def _percents(stats: Mapping[str, Sequence[LevelStats]]) -> dict[int, float]:
-    """level -> percent remaining, taken from the ticket where it has the level."""
-    percents: dict[int, float] = {}
-    for kind in sorted(stats, key=lambda k: k == TICKET):  # ticket last: its values win
-        percents.update({s.level: s.percent_remaining.mean for s in stats[kind]})
-    return dict(sorted(percents.items()))
 
 
 def level_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
@@ -62,7 +56,7 @@ def level_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
         formats += [fmt for _, _, fmt in KIND_COLUMNS]
     at = {kind: {s.level: s for s in levels} for kind, levels in stats.items()}
     rows = []
-    for level, percent in _percents(stats).items():
+    for level, percent in percents_by_level(stats).items():
         row = [level, percent]
         for kind in stats:
             found = at[kind].get(level)
@@ -83,26 +77,26 @@ def summary_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
       A table of formatted strings (None where a kind has no run at a level).
     """
     header, formats = ["level", "% weights"], ["{}", "{:.3g}"]
-    for kind, levels in stats.items():
-        most = max((len(s.replicates) for s in levels), default=0)
-        header += [f"{kind} acc@es % (n={most})", f"{kind} es step"]
+    most = {kind: most_replicates(levels) for kind, levels in stats.items()}
+    for kind in stats:
+        header += [f"{kind} acc@es % (n={most[kind]})", f"{kind} es step"]
         formats += ["{}", "{:.0f}"]
     at = {kind: {s.level: s for s in levels} for kind, levels in stats.items()}
     rows = []
-    for level, percent in _percents(stats).items():
+    for level, percent in percents_by_level(stats).items():
         row = [level, percent]
-        for kind, levels in stats.items():
+        for kind in stats:
             found = at[kind].get(level)
             if found is None:
                 row += [None, None]
                 continue
             accuracy = found.accuracy_at_early_stop
             cell = f"{100 * accuracy.mean:.2f} ({100 * accuracy.min:.2f}-{100 * accuracy.max:.2f})"
-            if len(found.replicates) < max(len(s.replicates) for s in levels):
+            if len(found.replicates) < most[kind]:
                 cell += f" n={len(found.replicates)}"
             row += [cell, found.early_stop_step.mean]
         rows.append(row)
-    return Table(header, rows, formats)
+    return Table(header, rows, formats, csv=False)
 
 
 def comparison_table(experiments: Mapping[str, Mapping[str, Sequence[LevelStats]]]) -> Table:
@@ -115,7 +109,7 @@ def comparison_table(experiments: Mapping[str, Mapping[str, Sequence[LevelStats]
     header, formats = ["level"], ["{}"]
     percents, cells = {}, {}
     for name, stats in experiments.items():
-        percents[name] = _percents(stats)
+        percents[name] = percents_by_level(stats)
         header.append(f"{name} percent_remaining")
         formats.append("{:.2f}")
         for kind, levels in stats.items():

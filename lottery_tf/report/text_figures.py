@@ -10,7 +10,7 @@ the text figure shows the shape; the table has the digits.
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from lottery_tf.report.aggregate import TICKET, LevelStats, Spread
+from lottery_tf.report.aggregate import TICKET, LevelStats, Spread, most_replicates, percents_by_level
 
 SPAN = "|"
 LABEL_WIDTH = 8
@@ -77,10 +77,8 @@ def range_plot(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[Level
         return f"{ylabel}\n(no runs)\n"
     letters = kind_letters(kinds)
     at = {kind: {s.level: s for s in stats[kind]} for kind in kinds}
-    percents: dict[int, float] = {}
-    for kind in sorted(kinds, key=lambda k: k == TICKET):  # the ticket's percents win
-        percents.update({s.level: s.percent_remaining.mean for s in stats[kind]})
-    levels = sorted(percents)
+    percents = percents_by_level({kind: stats[kind] for kind in kinds})
+    levels = list(percents)
     spreads = [value(s) for kind in kinds for s in stats[kind]]
     low = min(scale * s.min for s in spreads)
     high = max(scale * s.max for s in spreads)
@@ -114,9 +112,8 @@ def range_plot(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[Level
     lines.append(" " * (LABEL_WIDTH + 2) + "".join(f"{percent_label(percents[level]):<{group}}"
                                                    for level in levels).rstrip())
     lines.append(" " * (LABEL_WIDTH + 2) + "percent of weights remaining")
-    counts = {kind: max(len(s.replicates) for s in stats[kind]) for kind in kinds}
-    lines.append(" " * (LABEL_WIDTH + 2) + "   ".join(
-        f"{letters[kind]} {kind} (n={counts[kind]})" for kind in kinds) + f"   ({SPAN} min-max)")
+    legend = [f"{letters[kind]} {kind} (n={most_replicates(stats[kind])})" for kind in kinds]
+    lines.append(" " * (LABEL_WIDTH + 2) + "   ".join(legend) + f"   ({SPAN} min-max)")
     return "\n".join(lines) + "\n"
 
 
