@@ -57,6 +57,7 @@ def test_every_figure_and_table_is_written(report):
             assert "<svg" in handle.read()
     for name in ("levels.csv", "levels.md", "summary.md", "report.md"):
         assert os.path.getsize(os.path.join(out, name)) > 0
+    assert not os.path.exists(os.path.join(out, "summary.csv"))  # text cells: Markdown only
     with open(os.path.join(out, "figure_1.txt")) as handle:
         text = handle.read()
     assert text == experiment.texts["figure_1"]

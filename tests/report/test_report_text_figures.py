@@ -14,7 +14,7 @@ def _stats(kind, rows):
 
 
 def _plot_rows(text):
-    """y label (or None) -> the plot area's characters, per row, top first."""
+    """(y label or None, the plot area's characters) per row, top first."""
     lines = text.splitlines()[1:]
     plot = []
     for line in lines:
