@@ -8,7 +8,7 @@ import csv
 import dataclasses
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from lottery_tf.report.aggregate import LevelStats, most_replicates, percents_by_level
 
@@ -54,14 +54,8 @@ def level_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
     for kind in stats:
         header += [f"{kind} {suffix}" for suffix, _, _ in KIND_COLUMNS]
         formats += [fmt for _, _, fmt in KIND_COLUMNS]
-    at = {kind: {s.level: s for s in levels} for kind, levels in stats.items()}
-    rows = []
-    for level, percent in percents_by_level(stats).items():
-        row = [level, percent]
-        for kind in stats:
-            found = at[kind].get(level)
-            row += [pick(found) if found else None for _, pick, _ in KIND_COLUMNS]
-        rows.append(row)
+    rows = _level_rows(stats, lambda kind, found: [pick(found) if found else None
+                                                  for _, pick, _ in KIND_COLUMNS])
     return Table(header, rows, formats)
 
 
@@ -81,22 +75,25 @@ def summary_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
     for kind in stats:
         header += [f"{kind} acc@es % (n={most[kind]})", f"{kind} es step"]
         formats += ["{}", "{:.0f}"]
+
+    def cells(kind: str, found: LevelStats | None) -> list:
+        if found is None:
+            return [None, None]
+        accuracy = found.accuracy_at_early_stop
+        cell = f"{100 * accuracy.mean:.2f} ({100 * accuracy.min:.2f}-{100 * accuracy.max:.2f})"
+        if len(found.replicates) < most[kind]:
+            cell += f" n={len(found.replicates)}"
+        return [cell, found.early_stop_step.mean]
+
+    return Table(header, _level_rows(stats, cells), formats, csv=False)
+
+
+def _level_rows(stats: Mapping[str, Sequence[LevelStats]],
+                cells: Callable[[str, LevelStats | None], list]) -> list[list]:
+    """One row per level, [level, percent remaining, *cells(kind, stats or None) per kind]."""
     at = {kind: {s.level: s for s in levels} for kind, levels in stats.items()}
-    rows = []
-    for level, percent in percents_by_level(stats).items():
-        row = [level, percent]
-        for kind in stats:
-            found = at[kind].get(level)
-            if found is None:
-                row += [None, None]
-                continue
-            accuracy = found.accuracy_at_early_stop
-            cell = f"{100 * accuracy.mean:.2f} ({100 * accuracy.min:.2f}-{100 * accuracy.max:.2f})"
-            if len(found.replicates) < most[kind]:
-                cell += f" n={len(found.replicates)}"
-            row += [cell, found.early_stop_step.mean]
-        rows.append(row)
-    return Table(header, rows, formats, csv=False)
+    return [[level, percent, *(cell for kind in stats for cell in cells(kind, at[kind].get(level)))]
+            for level, percent in percents_by_level(stats).items()]
 
 
 def comparison_table(experiments: Mapping[str, Mapping[str, Sequence[LevelStats]]]) -> Table:
