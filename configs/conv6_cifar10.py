@@ -5,7 +5,7 @@ Adam at 3e-4, batch 60, 30000 iterations, no augmentation; layer-wise pruning of
 output layer per level; validation every 100 iterations on 5,000 held-out
 training examples. Epsilon 1e-8 as in TF1's Adam, which the paper used.
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

@@ -5,7 +5,7 @@ hidden layer and 10% of the output layer per level, validation every 100
 iterations on the last 5,000 training examples. The paper used TF1's Adam,
 whose epsilon is 1e-8 (Keras defaults to 1e-7).
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

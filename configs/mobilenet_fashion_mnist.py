@@ -7,7 +7,7 @@ kernels, which it takes once more than 2/3 of the 1x1 weights are zero. Half of
 the surviving 1x1 weights go per level (layer-wise), so level 2 (25% left) is
 the first past that threshold. Adam at 2e-3, batch 128, 8 epochs per level.
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

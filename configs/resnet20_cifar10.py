@@ -8,7 +8,7 @@ rate 0.1 only with linear warmup (20K iterations: `--config.training.warmup=2000
 or at the lower rate 0.01, or with rewinding to an early step (Frankle et al. 2020:
 `--config.rewind=500it`).
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

@@ -41,7 +41,7 @@ the config at them (every other setting unchanged):
     python -m lottery_tf lottery --config=configs/resnet50_imagenet.py \\
         --config.dataset.name=shards:/data/imagenet_shards --config.runtime.strategy=tpu
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

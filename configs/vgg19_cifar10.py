@@ -6,7 +6,7 @@ Global pruning of 20% of the convolution weights per level; the output layer
 is not pruned. At rate 0.1 the paper needs linear warmup (10K iterations:
 `--config.training.warmup=10000it`) to find winning tickets.
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

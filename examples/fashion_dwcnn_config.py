@@ -5,7 +5,7 @@ Run from the repository root (so `examples` imports):
 Adam 2e-3, batch 128, 4 epochs per level; 20% of each layer per level
 (output layer 10%, as in Frankle & Carbin's layer-wise settings).
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

@@ -3,7 +3,7 @@
 Run from the repository root (so `examples` imports):
   python -m lottery_tf lottery --config=examples/rows_conv1d_config.py
 """
-from lottery_tf.experiments.config import base_config
+from lottery_tf.config import base_config
 
 
 def get_config():

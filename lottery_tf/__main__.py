@@ -23,7 +23,7 @@ from ml_collections import config_flags
 
 from lottery_tf import startup
 from lottery_tf.errors import LotteryError
-from lottery_tf.experiments import branch_registry
+from lottery_tf.experiments.branches import registry as branch_registry
 from lottery_tf.experiments.config import describe_fields
 from lottery_tf.experiments.config_files import config_file_problem
 from lottery_tf.experiments.ranges import expand_ranges, parse_levels
@@ -47,7 +47,7 @@ flags.DEFINE_string("levels", None, "branch: trunk levels to branch from, e.g. '
 
 
 def define_branch_flags() -> None:
-    """A flag for each branch argument whose record names one (experiments/branch_registry.py)."""
+    """A flag for each branch argument whose record names one (experiments/branches/registry.py)."""
     for record, argument in branch_registry.flag_arguments():
         define = flags.DEFINE_integer if argument.value_type is int else flags.DEFINE_string
         define(argument.flag, None, f"{record.name}: {argument.help}")
@@ -172,9 +172,10 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def run_training_command(commands, config, root, replicates, strategy, quiet) -> None:
     """`train`, `lottery` or `branch` under `strategy`, results under `root`."""
-    from lottery_tf.experiments import branches
+    from lottery_tf.experiments.branches.runner import collect_branches, run_branch, trunk_results
     from lottery_tf.experiments.lottery import run_lottery
     from lottery_tf.experiments.setup import prepare
+    from lottery_tf.report.console import branch_table, combined_table
 
     if commands[0] != "branch":
         run_lottery(config, root, replicates, strategy, quiet=quiet)
@@ -188,13 +189,13 @@ def run_training_command(commands, config, root, replicates, strategy, quiet) ->
             if argument.flag and FLAGS[argument.flag].value is not None}
     setup = prepare(config, root, strategy, quiet)
     for replicate in replicates:
-        runs = [branches.run_branch(setup, name, replicate, level, args) for level in levels]
-        if name == "rewind_sweep":
-            print(f"replicate {replicate} rewind sweep:\n{branches.sweep_table(runs)}")
+        runs = [run_branch(setup, name, replicate, level, args) for level in levels]
+        own_table = branch_table(record.shown_as, runs)  # e.g. a rewind sweep's steps
+        if own_table is not None:
+            print(f"replicate {replicate} {name.replace('_', ' ')}:\n{own_table}")
         print(f"replicate {replicate}: ticket and every control (test accuracy at early stop, "
               "early-stop step)")
-        print(branches.combined_table(branches.trunk_results(setup, replicate),
-                                      branches.collect_branches(setup, replicate)))
+        print(combined_table(trunk_results(setup, replicate), collect_branches(setup, replicate)))
 
 
 def run_results_command(command: str) -> None:
@@ -209,7 +210,7 @@ def run_results_command(command: str) -> None:
 
     export_command(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate, FLAGS.tflite, FLAGS.weights)
     if FLAGS.compact:
-        from lottery_tf.export_compact import export_compact, format_compact
+        from lottery_tf.export.compact import export_compact, format_compact
 
         print(format_compact(export_compact(FLAGS.root, FLAGS.experiment, FLAGS.level, FLAGS.replicate,
                                             weights=FLAGS.weights, tflite=FLAGS.tflite)))

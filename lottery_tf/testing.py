@@ -60,7 +60,7 @@ def write_tiny_mnist(directory: pathlib.Path, train: int = 700, test: int = 200,
 
 def tiny_config(data_dir, **overrides):
     """A LeNet config that trains in seconds on the tiny dataset."""
-    from lottery_tf.experiments.config import base_config
+    from lottery_tf.config import base_config
 
     config = base_config()
     config.dataset.data_dir = str(data_dir)

@@ -34,9 +34,9 @@ import tf_keras as keras
 from absl import app, flags
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
+from lottery_tf.config import base_config
 from lottery_tf.data.pipeline import BatchIndices, as_tensors, train_dataset
 from lottery_tf.data.splits import Splits
-from lottery_tf.experiments.config import base_config
 from lottery_tf.models import build_model
 from lottery_tf.testing import wrapped_and_pruned
 from lottery_tf.training.loop import LoopSpec, PausingCallback, Trainer

@@ -74,7 +74,7 @@ def _child(command: list[str], log: str) -> tuple[float, float]:
 def _config_file(path: str, dataset: str) -> str:
     with open(path, "w") as file:
         file.write(
-            "from lottery_tf.experiments.config import base_config\n\n\n"
+            "from lottery_tf.config import base_config\n\n\n"
             "def get_config():\n"
             "    config = base_config()\n"
             f"    config.dataset.name = {dataset!r}\n"

@@ -13,9 +13,10 @@ import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError, StoreError
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
-from lottery_tf.experiments.setup import Setup, granularity_of, prepare
+from lottery_tf.experiments.setup import Setup, prepare
 from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.pruning import masks as mask_lib
+from lottery_tf.report.console import trunk_table
 from lottery_tf.storage import crash_points, store
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths
@@ -83,7 +84,7 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
     masks = mask_lib.prune(setup.config.pruning.strategy,
                            {name: trained[setup.weight_keys[name]] for name in previous_mask},
                            previous_mask, setup.layer_rates,
-                           granularity=granularity_of(setup.config), chain=setup.chain)
+                           granularity=setup.granularity, chain=setup.chain)
     store.save_arrays(path, masks)
     crash_points.reach("pruned")
     return masks
@@ -122,15 +123,6 @@ def load_rewind_weights(setup: Setup, replicate: int) -> dict:
     return store.load_arrays(path)
 
 
-def format_table(results: list[dict]) -> str:
-    """The per-level table printed when a replicate finishes (accuracies in percent, as in the report)."""
-    lines = [f"{'level':>5} {'% left':>7} {'test acc %':>10} {'early stop':>10} {'acc@es %':>8}"]
-    for m in results:
-        lines.append(f"{m['level']:>5} {m['percent_remaining']:>7.1f} {100 * m['test_accuracy']:>10.2f} "
-                     f"{m['early_stop_step']:>10} {100 * m['early_stop_test_accuracy']:>8.2f}")
-    return "\n".join(lines)
-
-
 def run_lottery(config, root: str, replicates, strategy=None, quiet: bool = False,
                 stream=sys.stdout) -> dict[int, list[dict]]:
     """Runs IMP for every replicate; returns replicate -> per-level metrics."""
@@ -142,5 +134,5 @@ def run_lottery(config, root: str, replicates, strategy=None, quiet: bool = Fals
     for replicate in replicates:
         results[replicate] = run_replicate(setup, replicate)
         if not quiet:
-            stream.write(f"replicate {replicate}:\n{format_table(results[replicate])}\n")
+            stream.write(f"replicate {replicate}:\n{trunk_table(results[replicate])}\n")
     return results

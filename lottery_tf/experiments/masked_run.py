@@ -68,7 +68,8 @@ class RunPlan:
 def build_wrapped(setup: Setup, seed: int) -> keras.Model:
     """The config's model, seeded, wrapped for pruning (call inside the strategy scope)."""
     with precision_policy(setup.config.training.get("precision")):
-        return tfmot_adapter.wrap(build_experiment_model(setup.config, seed), setup.layer_kinds)
+        return tfmot_adapter.wrap(build_experiment_model(setup.config, seed, setup.spec),
+                                  setup.layer_kinds)
 
 
 _last_fresh: list = []  # [(setup, seed, weights)] of the last call: every trunk level asks again

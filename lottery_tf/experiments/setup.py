@@ -2,9 +2,10 @@
 
 `prepare` checks the config, loads the data, builds the model once to learn its
 prunable layers and their rates, turns the config's durations into steps, and
-claims the experiment's folder (`claim_experiment`: config.json written, or the
+claims the experiment's folder (`storage.claim.claim_experiment`: config.json written, or the
 stored one checked against the config). The trunk (`lottery.py`), the masked
-runs (`masked_run.py`), the branches and the sweep workers all take the `Setup`.
+runs (`masked_run.py`), the branches and the sweep workers all take the `Setup`, which
+also carries what is derived once from the config (the dataset's spec, the granularity).
 """
 import dataclasses
 
@@ -15,7 +16,7 @@ from lottery_tf.data.pipeline import steps_per_epoch
 from lottery_tf.data.registry import DatasetSpec, spec_of
 from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.data.streaming import ShardSplits
-from lottery_tf.errors import ConfigError, CorruptFileError
+from lottery_tf.errors import ConfigError
 from lottery_tf.experiments import config as config_lib
 from lottery_tf.experiments.model import build_experiment_model
 from lottery_tf.models.prunable import prunable_layers, pruned_weight_keys
@@ -23,8 +24,7 @@ from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning.policies import apply_policy
 from lottery_tf.pruning.rates import layer_rates
-from lottery_tf.storage import files as storage_files
-from lottery_tf.storage import store
+from lottery_tf.storage.claim import claim_experiment
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.training.steps import parse_steps
 
@@ -51,6 +51,10 @@ class Setup:
     # layer name -> key of its pruned weight in stored weight files (`dense_1/kernel`,
     # `dw_1/depthwise_kernel`, `embed/embeddings`): the one place branches and levels look it up.
     weight_keys: dict = dataclasses.field(default_factory=dict)
+    # The dataset's shapes and normalization (what `spec_of(config.dataset)` gives), read once.
+    spec: DatasetSpec | None = None
+    # The pruning granularity as text ("weight", "unit" or "n:m"; see `granularity_of`).
+    granularity: str = "weight"
 
 
 def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribute.Strategy,
@@ -84,7 +88,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
         raise ConfigError(f"dataset.augment crops and flips images (height, width, channels); "
                           f"{dataset.name} gives examples of shape {spec.image_shape}. Set "
                           "--config.dataset.augment=False.")
-    model = build_experiment_model(config)
+    model = build_experiment_model(config, spec=spec)
     pruning = config.pruning
     ignored = [name.strip() for name in pruning.layers_to_ignore.split(",") if name.strip()]
     kinds = apply_policy(model, prunable_layers(model, ignored), pruning.get("policy"))
@@ -107,7 +111,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     if rewind_step >= train_steps:
         raise ConfigError(f"rewind={config.rewind!r} is step {rewind_step}, at or past the end of "
                           f"training (step {train_steps}); choose an earlier rewind point.")
-    chain = unit_chain(model) if granularity_of(config) == "unit" else None
+    granularity = granularity_of(config)
+    chain = unit_chain(model) if granularity == "unit" else None
     paths = ExperimentPaths(root, config_lib.experiment_name(config))
     if claim:
         claim_experiment(paths, config, splits.fingerprint(), spec)
@@ -115,50 +120,9 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
                  parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet, chain,
-                 {name: weight_keys[name] for name in kinds})
+                 {name: weight_keys[name] for name in kinds}, spec=spec, granularity=granularity)
 
 
 def granularity_of(config: ml_collections.ConfigDict) -> str:
     """The config's pruning granularity as text: "weight", "unit" or "n:m"."""
     return str(granularity_lib.parse(config.pruning.get("granularity")))
-
-
-def claim_experiment(paths: ExperimentPaths, config: ml_collections.ConfigDict, data_fingerprint: str,
-                     spec: DatasetSpec | None = None) -> None:
-    """Writes config.json, or checks that the stored one agrees with `config` and the data.
-
-    Every writer of an experiment folder (the command line's `prepare`, `fit`'s
-    `save_level`) claims it first, so one folder never mixes two configs.
-
-    Args:
-      paths: the experiment's folder layout.
-      config: the experiment's config (its hashed fields are compared).
-      data_fingerprint: identifies the data (`Splits.fingerprint()`).
-      spec: the dataset's shapes and normalization, recorded on first write.
-
-    Raises:
-      ConfigError: the stored experiment has other hashed settings, was trained
-        on other data, or its config.json is damaged. Nothing is written then.
-    """
-    if not storage_files.exists(paths.config):
-        store.write_json(paths.config, {"hash": config_lib.config_hash(config), "data": data_fingerprint,
-                                        "hashed": config_lib.hashed_fields(config),
-                                        "config": config.to_dict(),
-                                        # shapes and normalization statistics the data gave
-                                        "data_spec": None if spec is None else dataclasses.asdict(spec)})
-        return
-    try:
-        stored = store.read_json(paths.config)
-    except CorruptFileError as error:
-        raise ConfigError(f"{paths.config} is damaged, so the stored results cannot be matched to a "
-                          "config; restore it from a backup, or move the folder away to start afresh. "
-                          "Nothing was changed.") from error
-    differences = config_lib.differing_fields(stored.get("hashed", {}), config)
-    if stored.get("data", data_fingerprint) != data_fingerprint:
-        differences.append(f"data: stored fingerprint {stored['data']}, given {data_fingerprint} "
-                           f"(loaded from {config.dataset.data_dir or 'the default sources'})")
-    if differences:
-        raise ConfigError(f"{paths.dir} holds an experiment with a different config:\n  "
-                          + "\n  ".join(differences)
-                          + "\nRestore the stored settings and data, or use another --root. "
-                          "Nothing was changed.")

@@ -7,7 +7,7 @@
       tensorboard/rep<r>/level_<LL>/..., rep<r>/summary/...  (HParams sessions, by-level figures)
 
 The folder's hash is the command line's config hash, over the settings the
-caller describes in `config` (dotted keys of `lottery_tf.experiments.config`).
+caller describes in `config` (dotted keys of `lottery_tf.config.fields`).
 `export` rebuilds a zoo model from `model.name`; any other model's architecture
 is stored as `model.json` for it. Either way `dataset.name` must name the
 data's registered dataset (input shape and normalization) for `export`;
@@ -19,21 +19,20 @@ from collections.abc import Mapping
 import ml_collections
 import tf_keras as keras
 
+from lottery_tf.config import checks, fields, hashing
 from lottery_tf.errors import ConfigError
-from lottery_tf.experiments import branch_registry
-from lottery_tf.experiments import config as config_lib
-from lottery_tf.experiments.setup import claim_experiment
-from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.fit.callbacks import LevelRecorder
 from lottery_tf.fit.rewinding import RewindCallback
 from lottery_tf.fit.wrapping import require_wrapped
 from lottery_tf.models import registry
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.results.catalog import finished_levels
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
-from lottery_tf.storage.paths import ExperimentPaths
+from lottery_tf.storage.catalog import finished_levels
+from lottery_tf.storage.claim import claim_experiment
+from lottery_tf.storage.paths import ExperimentPaths, branch_folder
+from lottery_tf.storage.summaries import log_level_to_tensorboard, write_replicate_summary
 
 
 def experiment_config(settings: Mapping[str, object] | None = None) -> ml_collections.ConfigDict:
@@ -45,10 +44,10 @@ def experiment_config(settings: Mapping[str, object] | None = None) -> ml_collec
     Raises:
       ConfigError: an unknown key or a value of the wrong type or range.
     """
-    config = config_lib.base_config()
+    config = fields.base_config()
     for key, value in (settings or {}).items():
-        if key not in config_lib.FIELDS:
-            raise ConfigError(f"Unknown config key {key!r}; known keys: {', '.join(config_lib.FIELDS)}.")
+        if key not in fields.FIELDS:
+            raise ConfigError(f"Unknown config key {key!r}; known keys: {', '.join(fields.FIELDS)}.")
         section, _, field = key.rpartition(".")
         try:
             (config[section] if section else config)[field] = value
@@ -56,7 +55,7 @@ def experiment_config(settings: Mapping[str, object] | None = None) -> ml_collec
             raise ConfigError(f"Config key {key!r}: {error}") from None
     if not config.name:
         config.name = f"fit_{config.model.name}_{config.dataset.name}"
-    config_lib.check_ranges(config)
+    checks.check_ranges(config)
     return config
 
 
@@ -90,7 +89,7 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     require_wrapped(model, "save a level of")
     summary = recorder.summary()
     config = experiment_config({"model.name": model.name, **(config or {})})
-    paths = ExperimentPaths(root, config_lib.experiment_name(config))
+    paths = ExperimentPaths(root, hashing.experiment_name(config))
     claim_experiment(paths, config, data_fingerprint)
     tfmot_adapter.apply_masks(model)
     if not registry.is_known(config.model.name) and not storage_files.exists(paths.architecture):
@@ -100,7 +99,7 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
     if control is None:
         files = paths.level_files(replicate, level)
     else:
-        folder = branch_registry.branch_folder(control, {"seed": seed})
+        folder = branch_folder(control, {"seed": seed})
         files = paths.branch_files(replicate, level, folder)
         extra = {"branch": control, "branch_folder": folder, "branch_args": {"seed": seed}}
     if rewind is not None and rewind.recorded and not storage_files.exists(paths.rewind_weights(replicate)):

@@ -187,6 +187,8 @@ def prune_to_match(strategy: str, weights: Mapping[str, np.ndarray], target: Mas
                            granularity=granularity, chain=chain)
 
 
+# The only list of pruning strategy names: config checks, the at-init scopes
+# (`scorers.to_masks.SCOPES`) and branch arguments read it.
 STRATEGIES = {"layerwise": prune_layerwise, "global": prune_global}
 
 

@@ -1,9 +1,12 @@
 """Mean, min and max over replicates, per run kind and level. Pure: no files, no plotting.
 
 A *run kind* is the ticket (the trunk) or one control/analysis branch label.
-`rewind_sweep` branches hold one training per rewind step and become one kind
-per step (`rewind_sweep@500`); `lmc` branches are summarized separately
-(`lmc_levels`) because they hold an interpolation path, not one training.
+How a branch's runs count is its record's `shown_as` (experiments/branches/registry.py),
+one of the shapes below. The report reads stored files only, so it tells the
+shapes apart by the key each keeps in metrics.json (`SHOWN_AS_KEYS`):
+a branch of one training per level is a run kind like the ticket; one training
+per rewind step (`rewind_sweep`) becomes one kind per step (`rewind_sweep@500`);
+an interpolation path (`lmc`) is summarized separately (`lmc_levels`).
 """
 import dataclasses
 import math
@@ -16,6 +19,19 @@ TICKET = "ticket"
 HEADLINE = ("early_stop_test_accuracy", "test_accuracy", "early_stop_step", "percent_remaining")
 
 RunsByReplicate = Mapping[int, Mapping[int, dict]]
+
+# The shapes of a branch's stored runs (a branch record's `shown_as`).
+ONE_TRAINING = "one_training"  # one training per level, summarized like a trunk level
+PER_REWIND_STEP = "per_rewind_step"  # one training per rewind point, headlines in `by_rewind_step`
+TRAINING_PATH = "training_path"  # two trainings and the test error on the line between them
+# The key a stored run of each shape other than ONE_TRAINING holds.
+SHOWN_AS_KEYS = {PER_REWIND_STEP: "by_rewind_step", TRAINING_PATH: "alphas"}
+
+
+def shown_as(run: Mapping) -> str:
+    """The shape of one stored branch run (`ONE_TRAINING`, `PER_REWIND_STEP` or
+    `TRAINING_PATH`), read from the keys of its metrics."""
+    return next((shape for shape, key in SHOWN_AS_KEYS.items() if key in run), ONE_TRAINING)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,19 +101,20 @@ def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -
 
     Returns:
       kind -> replicate -> level -> metrics holding at least `HEADLINE`, the
-      ticket first, then branch labels sorted, rewind-sweep steps in step order.
+      ticket first, then branch labels sorted, rewind steps in step order.
     """
     kinds: dict[str, dict] = {TICKET: {r: dict(levels) for r, levels in trunk.items()}}
     for label in sorted(branches):
         found: dict[str, dict] = {}
         for replicate, by_level in branches[label].items():
             for level, run in by_level.items():
-                if "by_rewind_step" in run:
-                    for step, headline in run["by_rewind_step"].items():
+                shape = shown_as(run)
+                if shape == PER_REWIND_STEP:
+                    for step, headline in run[SHOWN_AS_KEYS[PER_REWIND_STEP]].items():
                         # The sweep's summary keeps the level's sparsity once, not per step.
                         found.setdefault(f"{label}@{step}", {}).setdefault(replicate, {})[level] = {
                             **headline, "level": level, "percent_remaining": run["percent_remaining"]}
-                elif all(key in run for key in HEADLINE):
+                elif shape == ONE_TRAINING and all(key in run for key in HEADLINE):
                     found.setdefault(label, {}).setdefault(replicate, {})[level] = run
         for kind in sorted(found, key=_kind_order):
             kinds[kind] = found[kind]
@@ -173,9 +190,9 @@ def curve_band(runs: Iterable[dict], key: str = "test_accuracy") -> Band | None:
 
 
 def lmc_kinds(branches: Mapping[str, RunsByReplicate]) -> dict[str, RunsByReplicate]:
-    """The branch labels whose runs hold an interpolation path (the `lmc` branch)."""
+    """The branch labels whose runs hold an interpolation path (`TRAINING_PATH`, e.g. `lmc`)."""
     return {label: runs for label, runs in sorted(branches.items())
-            if any("alphas" in run for levels in runs.values() for run in levels.values())}
+            if any(shown_as(run) == TRAINING_PATH for levels in runs.values() for run in levels.values())}
 
 
 def lmc_levels(runs: RunsByReplicate) -> list[LmcStats]:

@@ -31,8 +31,8 @@ from matplotlib.figure import Figure
 from lottery_tf.errors import StoreError
 from lottery_tf.report import aggregate, figures, tables, tensorboard_images, text_figures
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
-from lottery_tf.results.catalog import find_experiments
 from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiments
 
 INSTABILITY_NOTE = (
     "Instability against the rewind step (instability_vs_rewind) needs lmc runs of one level from "

@@ -7,8 +7,8 @@ is written last, exists.
 import dataclasses
 import json
 
-from lottery_tf.results.catalog import StoredExperiment, level_folders, stored_replicates
-from lottery_tf.results.runs import branch_runs, trunk_runs
+from lottery_tf.storage.catalog import StoredExperiment, level_folders, stored_replicates
+from lottery_tf.storage.runs import branch_runs, trunk_runs
 
 # replicate -> level -> metrics.json contents
 RunsByReplicate = dict[int, dict[int, dict]]

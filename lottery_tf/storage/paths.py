@@ -14,6 +14,8 @@
 Experiments stored before this layout keep `replicate_<r>/tensorboard/`;
 TensorBoard still reads them.
 """
+import hashlib
+import json
 import os
 
 
@@ -32,6 +34,12 @@ class RunFiles:
 
 
 TICKET_RUN = "ticket"
+
+
+def branch_folder(name: str, args: dict) -> str:
+    """`branch_<name>_<hash>`: a branch run's folder, named by its name, seed and arguments."""
+    canonical = json.dumps({"branch": name, **args}, sort_keys=True)
+    return f"branch_{name}_{hashlib.sha256(canonical.encode()).hexdigest()[:10]}"
 
 
 def tensorboard_run_name(branch_folder: str | None) -> str:

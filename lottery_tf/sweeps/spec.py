@@ -10,7 +10,7 @@ returns a dict:
                   {"name": "prune_at_init", "levels": "7", "args": {"method": "snip"}}]}
 
 Branch `args` are the branch's arguments as its record in
-`experiments/branch_registry.py` names them (the command line's flags without
+`experiments/branches/registry.py` names them (the command line's flags without
 their branch prefix: `method`, `scope`, `examples`, `points`, `start`, `config`);
 an argument the branch does not take is an error.
 """
@@ -23,7 +23,7 @@ import os
 import ml_collections
 
 from lottery_tf.errors import ConfigError
-from lottery_tf.experiments import branch_registry
+from lottery_tf.experiments.branches import registry as branch_registry
 from lottery_tf.experiments.config_files import load_config_file
 from lottery_tf.experiments.ranges import expand_ranges
 

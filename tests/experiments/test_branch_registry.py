@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from lottery_tf.errors import ConfigError
-from lottery_tf.experiments import branch_registry
+from lottery_tf.experiments.branches import registry as branch_registry
 
 # Pinned: the folders of replicate 0 (seed 0) with default arguments, as results stored
 # before the records existed named them. Changing one orphans every stored run of that branch.

@@ -270,8 +270,8 @@ def test_two_argument_sets_of_one_branch_get_their_own_tensorboard_runs_and_labe
 
 
 def test_a_registered_branch_runs_under_its_own_record(setup, monkeypatch):
-    from lottery_tf.experiments import branch_registry
-    from lottery_tf.experiments.branch_registry import Branch, BranchArgument
+    from lottery_tf.experiments.branches import registry as branch_registry
+    from lottery_tf.experiments.branches.registry import Branch, BranchArgument
     from lottery_tf.experiments.lottery import replicate_seed
 
     monkeypatch.setattr(branch_registry, "BRANCHES", dict(branch_registry.BRANCHES))

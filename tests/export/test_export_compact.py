@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lottery_tf import export, export_compact
+from lottery_tf import export
 from lottery_tf.data.registry import get_spec
 from lottery_tf.data.sources import load_raw
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import ConfigError
+from lottery_tf.export import compact as export_compact
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import masks as mask_lib
@@ -91,7 +92,7 @@ def test_conv_compact_keeps_constant_filters_a_conv_reads(tiny_mnist_dir):
 
 def test_compact_export_writes_checks_and_times(tiny_mnist_dir, tmp_path):
     from lottery_tf.experiments.lottery import run_lottery
-    from lottery_tf.results.catalog import find_experiment
+    from lottery_tf.storage.catalog import find_experiment
 
     config = tiny_config(tiny_mnist_dir, levels=1, **{
         "pruning.rate": 0.5, "pruning.granularity": "unit", "training.train_steps": "20it",

@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from lottery_tf import export
 from lottery_tf.errors import ConfigError, LotteryError, StoreError
-from lottery_tf.results.catalog import find_experiment
 from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiment
 
 
 @pytest.fixture(scope="module")

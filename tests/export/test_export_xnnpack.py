@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from lottery_tf import export
-from lottery_tf.results.catalog import find_experiment
-from lottery_tf.serving import xnnpack
+from lottery_tf.export import xnnpack
 from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiment
 from lottery_tf.testing import tiny_config
 
 POINTWISE = ("pw_1", "pw_2", "pw_3", "pw_4", "pw_5")

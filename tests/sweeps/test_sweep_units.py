@@ -71,7 +71,7 @@ def test_a_bad_branch_entry_gets_one_clear_error(tmp_path, config_file, entry, m
 
 
 def test_a_sweep_file_can_register_a_branch_of_its_own(tmp_path, config_file, monkeypatch):
-    from lottery_tf.experiments import branch_registry
+    from lottery_tf.experiments.branches import registry as branch_registry
 
     monkeypatch.setattr(branch_registry, "BRANCHES", dict(branch_registry.BRANCHES))
     path = write_sweep(tmp_path / "s.py", config_file, branches=[

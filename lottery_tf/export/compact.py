@@ -36,16 +36,18 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from lottery_tf import export as export_lib
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import ConfigError, StoreError
+from lottery_tf.export.checks import SAVED_MODEL_TOLERANCE, TFLITE_TOLERANCE, check_images, max_diff
+from lottery_tf.export.saved_model import SIGNATURE, ServingModule, saved_model_logits, write_saved_model
+from lottery_tf.export.stored_level import export_dir, level_files, rebuild, weights_file
+from lottery_tf.export.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.results.catalog import find_experiment
-from lottery_tf.serving.tflite import tflite_convert, tflite_latency_ms, tflite_logits
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiment
 
 LATENCY_BATCHES = (1, 256)
 LATENCY_ROUNDS = {1: 200, 256: 30}
@@ -211,7 +213,7 @@ def latency_ms(saved_models: dict[str, str], images: np.ndarray,
     `rounds`: timed calls per batch size (default `LATENCY_ROUNDS`).
     """
     rounds = rounds or LATENCY_ROUNDS
-    serves = {name: tf.saved_model.load(path).signatures[export_lib.SIGNATURE]
+    serves = {name: tf.saved_model.load(path).signatures[SIGNATURE]
               for name, path in saved_models.items()}
     result = {name: {} for name in serves}
     for batch in LATENCY_BATCHES:
@@ -231,16 +233,16 @@ def latency_ms(saved_models: dict[str, str], images: np.ndarray,
     return result
 
 
-def _compact_tflite(directory: str, export_dir: str, dense_dir: str, images: np.ndarray,
+def _compact_tflite(directory: str, export_folder: str, dense_dir: str, images: np.ndarray,
                     expected: np.ndarray) -> dict:
     """The compact SavedModel as TFLite, checked, and timed at batch 1 against dense and masked TFLite."""
     content = tflite_convert(directory, sparse=False)
-    path = os.path.join(export_dir, "compact.tflite")
+    path = os.path.join(export_folder, "compact.tflite")
     store.atomic_write_bytes(path, content)
-    difference = export_lib.max_diff(expected, tflite_logits(content, images), export_lib.TFLITE_TOLERANCE,
-                                     "The compact TFLite model")
+    difference = max_diff(expected, tflite_logits(content, images), TFLITE_TOLERANCE,
+                          "The compact TFLite model")
     others = {"dense": storage_files.join(storage_files.parent(dense_dir), "model.tflite"),
-              "masked": os.path.join(export_dir, "model.tflite")}
+              "masked": os.path.join(export_folder, "model.tflite")}
     for needed in others.values():
         if not storage_files.isfile(needed):
             raise StoreError(f"{needed} is missing; pass --tflite to the export command, which writes it.")
@@ -256,7 +258,7 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
                    tflite: bool = False) -> CompactResult:
     """Writes the compact SavedModel of a finished level, checks and times it.
 
-    Runs after `export.export_level` (whose SavedModels of this level and of
+    Runs after `command.export_level` (whose SavedModels of this level and of
     level 0 it times against, and with `tflite` their TFLite models) and adds
     its result to that export.json.
 
@@ -267,28 +269,28 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
     """
     experiment = find_experiment(root, selector)
     config = experiment.config_dict()
-    files = export_lib.level_files(experiment, replicate, level)
-    export_dir = os.path.join(experiment.paths.level(replicate, level), "export")
-    masked_dir = os.path.join(export_dir, "saved_model")
-    dense_dir = os.path.join(experiment.paths.level(replicate, 0), "export", "saved_model")
+    files = level_files(experiment, replicate, level)
+    export_folder = export_dir(experiment, replicate, level)
+    masked_dir = os.path.join(export_folder, "saved_model")
+    dense_dir = os.path.join(export_dir(experiment, replicate, 0), "saved_model")
     spec = experiment.spec()
-    images, described = export_lib.check_images(config, spec=spec)
+    images, described = check_images(config, spec=spec)
     keras.backend.clear_session()
-    wrapped = export_lib.rebuild(config, files, weights, experiment.paths.architecture, spec)
+    wrapped = rebuild(config, files, weights, experiment.paths.architecture, spec)
     expected = wrapped(normalize_images(images, spec), training=False).numpy()
     plain = tfmot_adapter.training_view(wrapped)  # the same architecture, unwrapped
     try:
         unit_chain(plain)
     except ConfigError as error:
         raise ConfigError(f"export --compact: {error}") from None
-    trained = store.load_arrays(export_lib.weights_file(files, weights))
+    trained = store.load_arrays(weights_file(files, weights))
     masks = store.load_arrays(files.mask)
     compact, units = compact_model(plain, trained, masks)
-    directory = os.path.join(export_dir, "compact_saved_model")
-    module = export_lib.ServingModule(compact, spec, list(prunable_layers(compact)))
-    export_lib.write_saved_model(module, directory)
-    difference = export_lib.max_diff(expected, export_lib.saved_model_logits(directory, images),
-                                      export_lib.SAVED_MODEL_TOLERANCE, "The compact SavedModel")
+    directory = os.path.join(export_folder, "compact_saved_model")
+    module = ServingModule(compact, spec, list(prunable_layers(compact)))
+    write_saved_model(module, directory)
+    difference = max_diff(expected, saved_model_logits(directory, images),
+                          SAVED_MODEL_TOLERANCE, "The compact SavedModel")
     for needed in (dense_dir, masked_dir):
         if not storage_files.isdir(needed):
             raise StoreError(f"{needed} is missing; run export for this level (and level 0) first, "
@@ -299,8 +301,8 @@ def export_compact(root: str, selector: str | None, level: int, replicate: int =
         params_masked=_params_masked(trained, masks), params_compact=int(compact.count_params()),
         latency_ms=timings, max_abs_diff=difference, check_inputs=described)
     if tflite:
-        result.tflite = _compact_tflite(directory, export_dir, dense_dir, images, expected)
-    summary_path = os.path.join(export_dir, "export.json")
+        result.tflite = _compact_tflite(directory, export_folder, dense_dir, images, expected)
+    summary_path = os.path.join(export_folder, "export.json")
     summary = store.read_json(summary_path) if storage_files.exists(summary_path) else {}
     store.write_json(summary_path, {**summary, "compact": dataclasses.asdict(result)})
     return result

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from lottery_tf.serving.saved_model import SIGNATURE
+from lottery_tf.export.saved_model import SIGNATURE
 
 LATENCY_RUNS = 200
 

@@ -12,12 +12,17 @@ import tf_keras as keras
 from lottery_tf.errors import LotteryError, StoreError
 from lottery_tf.experiments.model import build_experiment_model
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.results.catalog import StoredExperiment, finished_levels, stored_replicates
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
+from lottery_tf.storage.catalog import StoredExperiment, finished_levels, stored_replicates
 from lottery_tf.storage.paths import RunFiles
 
 WEIGHTS = ("early_stop", "final")
+
+
+def export_dir(experiment: StoredExperiment, replicate: int, level: int) -> str:
+    """The folder a level's export is written to: `<level folder>/export`."""
+    return os.path.join(experiment.paths.level(replicate, level), "export")
 
 
 def level_files(experiment: StoredExperiment, replicate: int, level: int) -> RunFiles:

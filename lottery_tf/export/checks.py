@@ -12,9 +12,14 @@ from lottery_tf.data import shards, streaming
 from lottery_tf.data.registry import spec_of
 from lottery_tf.data.sources import load_raw
 from lottery_tf.errors import DataError, LotteryError
-from lottery_tf.serving.saved_model import SIGNATURE, saved_kernels
+from lottery_tf.export.saved_model import SIGNATURE, saved_kernels
 
 CHECK_EXAMPLES = 256
+# Largest |difference| allowed, as a fraction of max(1, largest |logit|). A stripped
+# model runs the same kernels on the same values, so the SavedModel should agree to
+# rounding; TFLite uses its own (XNNPACK) kernels, which reorder the sums.
+SAVED_MODEL_TOLERANCE = 1e-5
+TFLITE_TOLERANCE = 1e-4
 
 
 class ExportError(LotteryError):
@@ -80,6 +85,7 @@ def max_diff(expected: np.ndarray, got: np.ndarray, tolerance: float, what: str)
 
 
 def percent_zero(kernels: dict[str, np.ndarray]) -> float:
+    """Exact zeros among all entries of `kernels`, in percent."""
     zeros = sum(int(np.sum(kernel == 0)) for kernel in kernels.values())
     return 100.0 * zeros / sum(kernel.size for kernel in kernels.values())
 

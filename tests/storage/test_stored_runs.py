@@ -4,9 +4,9 @@ import pathlib
 import subprocess
 import sys
 
-from lottery_tf.results.runs import branch_runs, trunk_runs
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
+from lottery_tf.storage.runs import branch_runs, trunk_runs
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_finished_trunk_levels_and_branch_runs_are_read_without_a_setup(tmp_path
 
 def test_report_and_export_import_no_training_code():
     code = ("import sys\n"
-            "import lottery_tf.report.build, lottery_tf.export, lottery_tf.export_compact\n"
+            "import lottery_tf.report.build, lottery_tf.export, lottery_tf.export.compact\n"
             "print(sorted(m for m in sys.modules if m.startswith(('lottery_tf.training', "
             "'lottery_tf.experiments.lottery', 'lottery_tf.experiments.branches', "
             "'lottery_tf.experiments.masked_run', 'lottery_tf.experiments.setup'))))\n")

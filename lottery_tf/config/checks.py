@@ -1,0 +1,62 @@
+"""Checks of config values that need no data or model to judge."""
+import math
+
+import ml_collections
+
+from lottery_tf.config.fields import AUGMENTATIONS, LR_SCHEDULES, PRECISIONS
+from lottery_tf.config.hashing import flatten
+from lottery_tf.errors import ConfigError
+from lottery_tf.pruning import granularity as granularity_lib
+from lottery_tf.pruning import policies
+
+
+def check_ranges(config: ml_collections.ConfigDict) -> None:
+    """Checks values that need no data or model to judge.
+
+    Raises:
+      ConfigError: the first value out of range, naming the field and the fix.
+    """
+    for key, value in flatten(config.to_dict()).items():
+        # NaN slips through every `<=` comparison below, and inf is no setting either.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}.")
+    pruning, training = config.pruning, config.training
+    if pruning.strategy not in ("layerwise", "global"):
+        raise ConfigError(f"pruning.strategy must be 'layerwise' or 'global', got {pruning.strategy!r}.")
+    granularity_lib.parse(pruning.get("granularity"))
+    policies.check_policy(pruning.get("policy"))
+    for field in ("rate", "conv_rate", "dense_rate", "output_rate", "embedding_rate"):
+        value = pruning[field]
+        if value is not None and not 0.0 <= value < 1.0:
+            raise ConfigError(f"pruning.{field} must be in [0, 1), got {value}.")
+    if config.levels < 0:
+        raise ConfigError(f"levels must be >= 0, got {config.levels}.")
+    if training.batch_size <= 0:
+        raise ConfigError(f"training.batch_size must be positive, got {training.batch_size}.")
+    if training.learning_rate <= 0:
+        raise ConfigError(f"training.learning_rate must be positive, got {training.learning_rate}.")
+    if training.optimizer not in ("adam", "sgd"):
+        raise ConfigError(f"training.optimizer must be 'adam' or 'sgd', got {training.optimizer!r}.")
+    _check_choice("training.lr_schedule", training.get("lr_schedule"), LR_SCHEDULES)
+    _check_choice("training.precision", training.get("precision"), PRECISIONS)
+    _check_choice("dataset.augmentation", config.dataset.get("augmentation"), AUGMENTATIONS)
+    if training.get("lr_schedule") == "cosine" and training.lr_boundaries:
+        raise ConfigError("training.lr_boundaries only apply to the step schedule; unset them or "
+                          "set --config.training.lr_schedule=step.")
+    if (training.get("lr_final") or 0.0) < 0:
+        raise ConfigError(f"training.lr_final must be >= 0, got {training.lr_final}.")
+    smoothing = training.get("label_smoothing")
+    if smoothing is not None and not 0.0 <= smoothing < 1.0:
+        raise ConfigError(f"training.label_smoothing must be in [0, 1), got {smoothing}.")
+    size = config.dataset.get("image_size")
+    if size is not None and (size <= 0 or not str(config.dataset.name).startswith(
+            ("folder:", "tfds:", "shards:"))):
+        raise ConfigError(f"dataset.image_size resizes the images of folder: and tfds: sources (and "
+                          f"names the size of a shards: folder's) to a positive size; got {size} for "
+                          f"{config.dataset.name!r}. Unset it or fix it.")
+
+
+def _check_choice(key: str, value, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}.")
+

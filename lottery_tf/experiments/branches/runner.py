@@ -1,0 +1,85 @@
+"""Runs a branch by its record, and reads back a replicate's trunk and branches."""
+from lottery_tf.errors import StoreError
+from lottery_tf.experiments.branches import registry
+from lottery_tf.experiments.branches.context import BranchContext
+from lottery_tf.experiments.lottery import replicate_seed
+from lottery_tf.experiments.setup import Setup
+from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
+from lottery_tf.results.runs import branch_runs, trunk_runs
+from lottery_tf.storage import files as storage_files
+from lottery_tf.storage import store
+
+
+def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict | None = None) -> dict:
+    """Runs (or resumes, or reads back) one branch off one finished trunk level.
+
+    Args:
+      setup: the experiment's `Setup`.
+      name: a branch of `registry.BRANCHES`.
+      replicate, level: the trunk level to branch off.
+      args: the branch's arguments; the record's defaults fill in the rest.
+
+    Returns:
+      The branch's metrics (also stored in its folder's metrics.json).
+
+    Raises:
+      ConfigError: unknown branch or arguments.
+      StoreError: the trunk level is not finished yet.
+    """
+    record = registry.get(name)
+    args = record.with_defaults(args)
+    paths = setup.paths
+    if not storage_files.exists(paths.metrics(replicate, level)):
+        raise StoreError(f"Trunk level {level} of replicate {replicate} is not finished "
+                         f"({paths.metrics(replicate, level)} is missing); run the lottery "
+                         f"command with --config.levels>={level} first.")
+    seed = record.seed(replicate_seed(setup.config, replicate))
+    folder = record.folder(replicate_seed(setup.config, replicate), args)
+    files = paths.branch_files(replicate, level, folder)
+    if storage_files.exists(files.metrics):
+        return store.read_json(files.metrics)
+    ctx = BranchContext(setup, name, replicate, level, seed, args, files)
+    metrics = record.resolve()(ctx)
+    if not storage_files.exists(files.metrics):  # several runs: their summary goes here
+        store.write_json(files.metrics, metrics)
+    if not record.several_runs:  # one run: summarized like the trunk
+        log_level_to_tensorboard(paths, replicate, metrics, branch_folder=folder,
+                                 arguments=registry.describe_args(name, args))
+        write_replicate_summary(paths, replicate, collect_branches(setup, replicate, folder)[folder],
+                                run=folder)
+    return metrics
+
+
+def trunk_results(setup: Setup, replicate: int) -> list[dict]:
+    """Metrics of the replicate's finished trunk levels, in order."""
+    return list(trunk_runs(setup.paths, replicate, setup.config.levels).values())
+
+
+def collect_branches(setup: Setup, replicate: int, only: str | None = None) -> dict[str, list[dict]]:
+    """Every finished branch of a replicate, by label.
+
+    Args:
+      setup: the experiment's `Setup`.
+      replicate: the replicate whose branches to read.
+      only: a branch folder name: that folder's runs alone, keyed by the folder name.
+
+    Returns:
+      label -> the runs of one branch folder, level by level; the label is the
+      branch name, plus its arguments when one name was run with several.
+    """
+    found = branch_runs(setup.paths, replicate, setup.config.levels)
+    if only is not None:
+        return {only: found.get(only, [])}
+    by_name: dict[str, list[str]] = {}
+    for folder, runs in found.items():
+        by_name.setdefault(runs[0]["branch"], []).append(folder)
+    labels = {}
+    for name, folders in by_name.items():
+        for folder in folders:
+            args = registry.applicable_args(name, found[folder][0].get("branch_args") or {})
+            tag = ",".join(str(value) for value in args.values()) or folder[-10:-6]
+            label = name if len(folders) == 1 else f"{name}[{tag}]"
+            if label in labels:  # runs that differ only in arguments that do not apply
+                label = f"{name}[{tag},{folder[-10:]}]"
+            labels[label] = found[folder]
+    return labels

@@ -1,1 +1,0 @@
-"""What an exported level is made of: the SavedModel's signatures and the TFLite conversions."""
