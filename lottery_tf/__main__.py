@@ -3,8 +3,7 @@
 - `lottery`: iterative magnitude pruning with rewinding, for every replicate.
 - `train`: the dense network only (level 0 of the same experiment).
 - `branch <name> --levels=1-7`: a control or analysis off finished trunk levels
-  (reinit, reinit_sign, random_prune, shuffle_mask, one_shot, rewind_sweep, lmc,
-  prune_at_init, init_eval, retrain), then a table of the ticket against every control.
+  (the branches listed at the end), then a table of the ticket against every control.
 - `report [--experiment=NAME_OR_HASH[,...]] [--out=DIR]`: tables and figures of
   stored results (no --config; works while an experiment is running).
 - `export --experiment=NAME_OR_HASH --level=L [--replicate=R] [--tflite] [--compact]`: a
@@ -30,6 +29,7 @@ from lottery_tf.experiments.ranges import expand_ranges, parse_levels
 from lottery_tf.sweeps import command as sweep_command  # defines the sweep and status flags
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
+__doc__ += "\nBranches: " + ", ".join(branch_registry.BRANCHES) + "\n"
 
 COMMANDS = ("train", "lottery", "branch", "report", "export", *sweep_command.COMMANDS)
 

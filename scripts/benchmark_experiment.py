@@ -213,7 +213,7 @@ def _floor() -> dict:
 def _projected_sweep() -> tuple[int, int]:
     """(trainings, iterations per training) of the --sweep file."""
     from lottery_tf.data.pipeline import steps_per_epoch
-    from lottery_tf.data.registry import spec_of
+    from lottery_tf.data.sources import spec_of
     from lottery_tf.sweeps.spec import load_sweep
     from lottery_tf.sweeps.units import expand
     from lottery_tf.training.steps import parse_steps

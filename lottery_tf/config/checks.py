@@ -5,9 +5,12 @@ import ml_collections
 
 from lottery_tf.config.fields import AUGMENTATIONS, LR_SCHEDULES, PRECISIONS
 from lottery_tf.config.hashing import flatten
+from lottery_tf.data import validation
+from lottery_tf.data.sources import image_size_applies
 from lottery_tf.errors import ConfigError
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning import policies
+from lottery_tf.pruning.masks import STRATEGIES
 
 
 def check_ranges(config: ml_collections.ConfigDict) -> None:
@@ -21,8 +24,9 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value}.")
     pruning, training = config.pruning, config.training
-    if pruning.strategy not in ("layerwise", "global"):
-        raise ConfigError(f"pruning.strategy must be 'layerwise' or 'global', got {pruning.strategy!r}.")
+    if pruning.strategy not in STRATEGIES:
+        raise ConfigError(f"pruning.strategy must be {' or '.join(map(repr, STRATEGIES))}, "
+                          f"got {pruning.strategy!r}.")
     granularity_lib.parse(pruning.get("granularity"))
     policies.check_policy(pruning.get("policy"))
     for field in ("rate", "conv_rate", "dense_rate", "output_rate", "embedding_rate"):
@@ -48,9 +52,9 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     smoothing = training.get("label_smoothing")
     if smoothing is not None and not 0.0 <= smoothing < 1.0:
         raise ConfigError(f"training.label_smoothing must be in [0, 1), got {smoothing}.")
+    _check_choice("dataset.validation_split", config.dataset.get("validation_split"), validation.MODES)
     size = config.dataset.get("image_size")
-    if size is not None and (size <= 0 or not str(config.dataset.name).startswith(
-            ("folder:", "tfds:", "shards:"))):
+    if size is not None and (size <= 0 or not image_size_applies(config.dataset.name)):
         raise ConfigError(f"dataset.image_size resizes the images of folder: and tfds: sources (and "
                           f"names the size of a shards: folder's) to a positive size; got {size} for "
                           f"{config.dataset.name!r}. Unset it or fix it.")

@@ -8,6 +8,9 @@ hash while unset (see `hashing`), so adding an option never renames old experime
 import ml_collections
 from ml_collections import config_dict
 
+from lottery_tf.data.sources import known_names
+from lottery_tf.pruning.masks import STRATEGIES
+
 # Every field: (default, help). A type as default means an optional field of that
 # type, unset (None) by default.
 FIELDS = {
@@ -15,9 +18,13 @@ FIELDS = {
     "seed": (0, "base seed; replicate r uses seed + r"),
     "levels": (5, "IMP levels after the dense level 0; not hashed, so a run can be extended"),
     "rewind": ("0it", "rewind point: 0it = the original initialization, or e.g. 500it, 2ep"),
-    "dataset.name": ("mnist", "mnist | fashion_mnist | cifar10 | npz:<file> | folder:<dir> | "
-                     "tfds:<name> (README 'Your own data')"),
-    "dataset.validation_size": (5000, "last N training examples held out for early stopping"),
+    "dataset.name": ("mnist", " | ".join(known_names()) + " (README 'Your own data')"),
+    "dataset.validation_size": (5000, "N training examples held out for early stopping (see "
+                                "validation_split)"),
+    "dataset.validation_split": (str, "how they are chosen: stratified (a seeded random sample with "
+                                 "every class in proportion; the default for npz:, folder:, tfds:) | "
+                                 "last (the last N as stored; the default for mnist, fashion_mnist, "
+                                 "cifar10 and shards:, whose examples are stored shuffled)"),
     "dataset.augment": (False, "per-example augmentation of the training batches (kind: "
                         "dataset.augmentation), drawn from (seed, step)"),
     "dataset.augmentation": (str, "crop_flip (unset: zero-pad 4, random crop, horizontal flip; "
@@ -58,7 +65,7 @@ FIELDS = {
     "training.batch_size": (60, "global batch size (never rescaled by the number of replicas)"),
     "training.train_steps": ("50000it", "training length of every level"),
     "training.eval_every": ("100it", "validation and test evaluation interval"),
-    "pruning.strategy": ("layerwise", "layerwise | global"),
+    "pruning.strategy": ("layerwise", " | ".join(STRATEGIES)),
     "pruning.rate": (0.2, "fraction of the surviving weights removed per level, in [0, 1)"),
     "pruning.conv_rate": (float, "rate for conv layers (default: rate)"),
     "pruning.dense_rate": (float, "rate for hidden dense layers (default: rate)"),

@@ -10,6 +10,8 @@ import re
 
 import ml_collections
 
+from lottery_tf.data.sources.registry import default_validation_split
+
 # Top-level sections and fields left out of the hash.
 UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
 
@@ -36,6 +38,9 @@ def hashed_fields(config: ml_collections.ConfigDict) -> dict:
     for key, default in _SPELLED_DEFAULTS.items():
         if flat.get(key) == default:
             flat[key] = None
+    # The validation split's default depends on the source (`default_validation_split`).
+    if flat.get("dataset.validation_split") == default_validation_split(flat.get("dataset.name")):
+        flat["dataset.validation_split"] = None
     return {key: value for key, value in sorted(flat.items())
             if value is not None and key.split(".")[0] not in UNHASHED and key not in UNHASHED}
 

@@ -28,17 +28,24 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from lottery_tf.data import source as source_lib
+from lottery_tf.data.shard_manifest import (  # noqa: F401 - the format's names, read from here too
+    FORMAT_VERSION,
+    MANIFEST,
+    SPLITS,
+    directory_of,
+    fingerprint,
+    read_manifest,
+)
+from lottery_tf.data.sources import registry
+from lottery_tf.data.sources.shards import ShardsSource
 from lottery_tf.errors import ConfigError, DataError, LotteryError
 
-PREFIX = "shards"
-MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
-SPLITS = ("train", "test")
 # 8 MB shards: the streamed order holds a window of a few at a time (streaming.WINDOW_SHARDS).
 DEFAULT_SHARD_BYTES = 8 << 20
 # Examples buffered per shard before they are appended to its files, and in all: every
@@ -46,26 +53,13 @@ DEFAULT_SHARD_BYTES = 8 << 20
 # not grow with the number of shards.
 _FLUSH_BYTES = 1 << 20
 _BUFFER_BYTES = 128 << 20
-_CHUNK_EXAMPLES = 1024
 
 Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
 
 
 def is_shards(name: str) -> bool:
-    """Whether `name` is a ``shards:<dir>`` source."""
-    return isinstance(name, str) and name.startswith(f"{PREFIX}:")
-
-
-def directory_of(name: str) -> Path:
-    """The folder of a ``shards:<dir>`` name.
-
-    Raises:
-        ConfigError: the name has no folder.
-    """
-    where = name.partition(":")[2]
-    if not where:
-        raise ConfigError(f"dataset.name {name!r} names no folder; write shards:<dir>")
-    return Path(where).expanduser()
+    """Whether `name` is a ``shards:<dir>`` source (asks the source registry)."""
+    return registry.find(name) is ShardsSource
 
 
 class _Moments:
@@ -82,7 +76,7 @@ class _Moments:
         self.count += int(np.prod(x.shape[:-1]))
 
     def mean_std(self, scale: float) -> tuple[list[float], list[float]]:
-        """As `custom_sources.statistics`: population std of ``x / scale``; a zero std becomes 1."""
+        """As `spec.statistics`: population std of ``x / scale``; a zero std becomes 1."""
         mean = self.total / self.count / scale
         std = np.sqrt(np.maximum(self.squares / self.count / scale**2 - mean**2, 0.0))
         std = np.where(std > 0, std, 1.0)
@@ -231,130 +225,33 @@ def _checked_chunk(split: str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     return x, y.astype(np.int32)
 
 
-def read_manifest(directory: str | Path) -> dict:
-    """The manifest of a shards folder, its files' sizes checked.
-
-    Raises:
-        DataError: no finished shards folder there, or a shard's size is wrong.
-    """
-    directory = Path(directory)
-    path = directory / MANIFEST
-    if not path.is_file():
-        raise DataError(f"{directory} holds no {MANIFEST}, so it is not a finished shards folder; "
-                        "write it with `python -m lottery_tf.data.shards <source> <dir>`")
-    try:
-        manifest = json.loads(path.read_text())
-        example_bytes = int(np.prod(manifest["example_shape"])) * np.dtype(manifest["dtype"]).itemsize
-        for split in SPLITS:
-            for shard in manifest["splits"][split]["shards"]:
-                for key, width in (("x", example_bytes), ("y", 4)):
-                    file = directory / shard[key]
-                    size = file.stat().st_size if file.is_file() else -1
-                    if size != shard["count"] * width:
-                        raise DataError(f"{file} holds {size} bytes, the manifest expects "
-                                        f"{shard['count'] * width}; rewrite the shards folder")
-    except DataError:
-        raise
-    except (ValueError, KeyError, TypeError) as error:
-        raise DataError(f"{path} is damaged ({type(error).__name__}: {error}); rewrite the shards "
-                        "folder") from None
-    if manifest.get("format") != FORMAT_VERSION:
-        raise DataError(f"{path} has format {manifest.get('format')}, this lottery_tf reads "
-                        f"{FORMAT_VERSION}; rewrite the shards folder")
-    return manifest
-
-
-def fingerprint(manifest: dict) -> str:
-    """A hash of the shards' recorded contents (their digests, counts, shape and dtype)."""
-    digest = hashlib.blake2b(digest_size=16)
-    described = {key: manifest[key] for key in ("example_shape", "dtype", "splits")}
-    digest.update(json.dumps(described, sort_keys=True).encode())
-    return digest.hexdigest()
-
-
 # --- writing any source ---------------------------------------------------------------
 def source_chunks(name: str, data_dir: str | None = None, split_train: str | None = None,
                   split_test: str | None = None,
-                  image_size: int | None = None) -> dict[str, tuple[Iterator, int]]:
+                  image_size: int | None = None) -> source_lib.Chunks:
     """``{split: (chunks, count)}`` of any dataset name, read a chunk at a time where the source allows.
 
     Image folders are decoded a chunk of files at a time and tfds datasets read
     a chunk of elements at a time, so they can be larger than memory; built-in
     datasets and ``.npz`` files are read whole (they are in memory anyway).
-    `image_size` N makes every image of a ``folder:`` or ``tfds:`` source N x N
-    as it is read (`custom_sources.square_image`), so images of many sizes
-    (ImageNet) can be written.
-    """
-    from lottery_tf.data import custom_sources
+    `image_size` N makes every image of a source that resizes (``folder:``,
+    ``tfds:``) N x N as it is read (`images.square_image`), so images of many
+    sizes (ImageNet) can be written.
 
+    Raises:
+        ConfigError: an unknown name, or `image_size` not a positive integer or
+            given for a source that does not resize.
+        DataError: as the source's reader.
+    """
     if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
         raise ConfigError(f"image_size must be a positive integer, got {image_size!r}")
-    if name.startswith("folder:"):
-        files = custom_sources.folder_files(Path(name.partition(":")[2]).expanduser())
-        return {split: (_folder_chunks(pairs, image_size), len(pairs))
-                for split, pairs in files.items()}
-    if name.startswith("tfds:"):
-        return _tfds_chunks(name.partition(":")[2], data_dir, split_train or "train",
-                            split_test or "test", image_size)
-    if image_size is not None:
+    kind = registry.find(name)
+    if image_size is not None and not (kind and kind.resizes_images):
         raise ConfigError(f"image_size resizes the images of folder: and tfds: sources, not "
                           f"{name!r}; drop --image_size")
-    from lottery_tf.data.sources import load_raw
-
-    raw = load_raw(name, data_dir, split_train=split_train, split_test=split_test)
-    return {"train": (_array_chunks(raw.train_x, raw.train_y), len(raw.train_x)),
-            "test": (_array_chunks(raw.test_x, raw.test_y), len(raw.test_x))}
-
-
-def _array_chunks(x, y):
-    for start in range(0, len(x), _CHUNK_EXAMPLES):
-        yield x[start:start + _CHUNK_EXAMPLES], y[start:start + _CHUNK_EXAMPLES]
-
-
-def _folder_chunks(pairs, image_size: int | None):
-    from lottery_tf.data import custom_sources
-
-    first_shape = None
-    for start in range(0, len(pairs), _CHUNK_EXAMPLES):
-        images, labels = [], []
-        for path, label in pairs[start:start + _CHUNK_EXAMPLES]:
-            image = custom_sources.read_image(path)
-            if image_size is not None:
-                image = custom_sources.square_image(image, image_size).numpy()
-            first_shape = first_shape or image.shape
-            if image.shape != first_shape:
-                raise DataError(f"{path} is {image.shape}, other images are {first_shape}; pass "
-                                "--image_size=N to read every image at N x N, or resize the "
-                                "images to one shape")
-            images.append(image)
-            labels.append(label)
-        yield np.stack(images), np.asarray(labels, np.int32)
-
-
-def _tfds_chunks(name, data_dir, split_train, split_test, image_size: int | None):
-    import tensorflow_datasets as tfds
-
-    from lottery_tf.data import custom_sources
-
-    builder, keys = custom_sources.tfds_builder(name, data_dir)
-    custom_sources.require_one_size(name, builder, keys, image_size,
-                                    "pass --image_size=N to write them at N x N")
-    chunks = {}
-    for split, tfds_split in (("train", split_train), ("test", split_test)):
-        try:
-            count = builder.info.splits[tfds_split].num_examples
-            if image_size is None:
-                dataset = builder.as_dataset(split=tfds_split, batch_size=_CHUNK_EXAMPLES)
-            else:
-                dataset = custom_sources.squared_tfds_dataset(
-                    builder, tfds_split, keys, image_size).batch(_CHUNK_EXAMPLES)
-        except Exception as error:  # a split name the dataset does not have
-            raise DataError(f"tfds dataset {name!r} has no split {tfds_split!r} (splits: "
-                            f"{sorted(builder.info.splits)}); set --split_{split} "
-                            f"({type(error).__name__})") from None
-        chunks[split] = (((batch[keys[0]], batch[keys[1]]) for batch in tfds.as_numpy(dataset)),
-                         count)
-    return chunks
+    options = source_lib.SourceOptions(data_dir=data_dir, split_train=split_train,
+                                       split_test=split_test, image_size=image_size)
+    return registry.open_source(name, options).chunks()
 
 
 def write_source(name: str, directory: str | Path, data_dir: str | None = None,
@@ -371,7 +268,8 @@ def write_source(name: str, directory: str | Path, data_dir: str | None = None,
     Raises:
         ConfigError, DataError: as the source's loader, or `write_shards`.
     """
-    if is_shards(name):
+    kind = registry.find(name)
+    if kind is not None and kind.streamed:
         raise ConfigError(f"{name} is already a shards folder")
     chunks = source_chunks(name, data_dir, split_train, split_test, image_size)
     return write_shards(directory, *chunks["train"], *chunks["test"], shard_bytes=shard_bytes)
@@ -382,8 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lottery_tf.data.shards",
         description="Write a dataset as a shards folder, streamed by dataset.name=shards:<dir>.")
-    parser.add_argument("source", help="mnist | fashion_mnist | cifar10 | npz:<file> | "
-                        "folder:<dir> | tfds:<name>")
+    parser.add_argument("source", help=" | ".join(registry.writable_names()))
     parser.add_argument("directory", help="the shards folder to write")
     parser.add_argument("--data_dir", help="the source's data_dir (the tfds data dir for tfds:)")
     parser.add_argument("--split_train", help="tfds: the training split (default train)")

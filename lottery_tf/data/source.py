@@ -28,6 +28,8 @@ from lottery_tf.errors import ConfigError, DataError
 
 # Examples per chunk when a source's arrays are written as shards.
 CHUNK_EXAMPLES = 1024
+# Seeds the order in which a source not stored shuffled is written as shards.
+SHARDS_SHUFFLE_SEED = 0x5A4D
 
 Chunks = dict[str, tuple[Iterator[tuple[np.ndarray, np.ndarray]], int]]
 
@@ -82,12 +84,19 @@ class DataSource(abc.ABC):
             (it resizes, or names the size a stored folder holds).
         has_validation_split: it can serve a separate validation split
             (``dataset.split_validation``).
+        streamed: its splits are streamed from disk (`streamed_splits`),
+            never loaded whole, so it cannot be written as shards.
+        stored_in_random_order: its training examples are stored shuffled, so
+            the last ones are a fair validation sample (`validation_split`
+            defaults to ``last``, not ``stratified``; see `data.validation`).
     """
 
     usage: ClassVar[str | None] = None
     resizes_images: ClassVar[bool] = False
     image_size_applies: ClassVar[bool] = False
     has_validation_split: ClassVar[bool] = False
+    streamed: ClassVar[bool] = False
+    stored_in_random_order: ClassVar[bool] = False
 
     def __init__(self, name: str, options: SourceOptions | None = None):
         """Remembers the name and options; reads nothing yet.
@@ -148,7 +157,12 @@ class DataSource(abc.ABC):
             DataError: as `arrays`.
         """
         raw = self.arrays()
-        return {"train": (array_chunks(raw.train_x, raw.train_y), len(raw.train_x)),
+        train_x, train_y = raw.train_x, raw.train_y
+        if not self.stored_in_random_order:
+            # Streamed splits hold out the last examples: shuffle what may be in class order.
+            order = np.random.default_rng(SHARDS_SHUFFLE_SEED).permutation(len(train_y))
+            train_x, train_y = train_x[order], train_y[order]
+        return {"train": (array_chunks(train_x, train_y), len(train_x)),
                 "test": (array_chunks(raw.test_x, raw.test_y), len(raw.test_x))}
 
     def streamed_splits(self, validation_size: int):

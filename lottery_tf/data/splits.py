@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lottery_tf.data import custom_sources, shards
-from lottery_tf.data.registry import DatasetSpec, get_spec
-from lottery_tf.data.sources import load_raw
+from lottery_tf.data import validation
+from lottery_tf.data.source import RawData, SourceOptions, no_validation_split
+from lottery_tf.data.sources import registry
+from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.data.streaming import ShardSplits
 from lottery_tf.errors import ConfigError
 
@@ -19,8 +20,9 @@ from lottery_tf.errors import ConfigError
 class Splits:
     """Normalized float32 NHWC images and int32 labels for each split.
 
-    Validation holds the last examples of the official training set and
-    training holds the ones before them, so the two never overlap.
+    Validation holds examples of the official training set (the last ones, or
+    a stratified random sample: `lottery_tf.data.validation`) and training the
+    others, so the two never overlap; `validation` records how they were chosen.
     """
 
     train_x: np.ndarray
@@ -29,6 +31,7 @@ class Splits:
     val_y: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
+    validation: dict | None = None
 
     streamed = False
 
@@ -80,27 +83,33 @@ def load_splits(
     split_test: str | None = None,
     split_validation: str | None = None,
     image_size: int | None = None,
+    validation_split: str | None = None,
 ) -> Splits | ShardSplits:
     """Load a dataset and split off the last ``validation_size`` training examples.
 
-    A ``shards:<dir>`` dataset is not loaded: its `ShardSplits` stream it.
+    The name's source (`lottery_tf.data.sources.registry`) gives the spec and
+    the arrays; a streamed source (``shards:<dir>``) is not loaded: its
+    `ShardSplits` stream it.
 
     Args:
-        name: a registry name (``mnist``, ``fashion_mnist``, ``cifar10``), or
-            ``npz:``, ``folder:``, ``tfds:``, ``shards:`` source.
+        name: one of `lottery_tf.data.sources.known_names()` (``mnist``,
+            ``npz:<file>``, ``shards:<dir>``, ...).
         data_dir: optional folder with the dataset's standard files.
-        validation_size: examples taken from the end of the training set;
+        validation_size: examples held out of the training set (`hold_out`);
             0 gives empty validation arrays.
-        download: passed to `lottery_tf.data.sources.load_raw`.
-        verify: passed to `lottery_tf.data.sources.load_raw`.
-        tfds_data_dir: passed to `lottery_tf.data.sources.load_raw`.
+        download: passed to the source (built-in datasets).
+        verify: passed to the source (built-in datasets).
+        tfds_data_dir: passed to the source (built-in datasets).
         split_train, split_test: tfds splits of a ``tfds:<name>`` source.
         split_validation: a tfds split of a ``tfds:<name>`` source to validate on
             (all of ``split_train`` then trains; ``validation_size`` must be 0).
         image_size: square size images of a ``folder:``/``tfds:`` source are read at.
+        validation_split: how the held-out examples are chosen, ``last`` or
+            ``stratified`` (`lottery_tf.data.validation`); None: the source's
+            default (`registry.default_validation_split`).
 
     Returns:
-        The normalized `Splits`.
+        The normalized `Splits`, or the source's streamed splits.
 
     Raises:
         ConfigError: unknown dataset, or ``validation_size`` outside
@@ -108,41 +117,78 @@ def load_splits(
         DataError: the data is missing or corrupt.
     """
     if split_validation is not None:
-        custom_sources.validation_source(name)
+        kind = registry.find(name)
+        if kind is None or not kind.has_validation_split:
+            raise no_validation_split(name)
         if validation_size != 0:
             raise ConfigError(f"dataset.split_validation={split_validation!r} gives the validation "
                               f"examples, so validation_size={validation_size} would drop training "
                               "examples for nothing; set --config.dataset.validation_size=0")
-    if shards.is_shards(name):
-        get_spec(name, image_size=image_size)  # the stored size is the asked one
-        return ShardSplits(name, validation_size)
-    spec = get_spec(name, data_dir, split_train, split_test, image_size)
+    options = SourceOptions(data_dir=data_dir, split_train=split_train, split_test=split_test,
+                            image_size=image_size, download=download, verify=verify,
+                            tfds_data_dir=tfds_data_dir)
+    source = registry.open_source(name, options)
+    streamed = source.streamed_splits(validation_size)
+    if streamed is not None:
+        if validation_split not in (None, "last"):
+            raise ConfigError(f"{name} is streamed, so validation holds its last {validation_size} "
+                              "examples (the shards writer shuffles them); unset "
+                              "dataset.validation_split or set it to last.")
+        return streamed
+    spec = source.spec()
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
         raise ConfigError(f"validation_size must be an integer, got {validation_size!r}")
-    raw = load_raw(
-        name, data_dir, download=download, tfds_data_dir=tfds_data_dir, verify=verify,
-        split_train=split_train, split_test=split_test, image_size=image_size,
-    )
+    raw = source.arrays()
+    if split_validation is not None:  # validation_size is 0 (checked above)
+        val_x, val_y = source.validation_arrays(split_validation)
+        return Splits(train_x=normalize_images(raw.train_x, spec),
+                      train_y=raw.train_y.astype(np.int32),
+                      val_x=normalize_images(val_x, spec), val_y=val_y,
+                      test_x=normalize_images(raw.test_x, spec), test_y=raw.test_y.astype(np.int32),
+                      validation={"mode": "split", "split": split_validation, "size": int(len(val_y))})
+    mode = validation_split or registry.default_validation_split(name)
+    validation.check_mode(mode)
+    return hold_out(raw, spec, int(validation_size), name, mode)
+
+
+def hold_out(raw: RawData, spec: DatasetSpec, validation_size: int, name: str, mode: str) -> Splits:
+    """The validation split (`validation_size` examples chosen by `mode`) and training: the rest.
+
+    The one place that decides which training examples validate; see
+    `lottery_tf.data.validation` for the modes.
+
+    Args:
+        raw: the source's arrays.
+        spec: normalizes the inputs (`normalize_images`).
+        validation_size: examples held out, in [0, training examples).
+        name: the dataset's name, for the error message.
+        mode: ``last`` or ``stratified``.
+
+    Returns:
+        The normalized `Splits`, with `validation` describing the split.
+
+    Raises:
+        ConfigError: ``validation_size`` outside [0, training examples), or an unknown mode.
+        DataError: training or validation misses a class of the data.
+    """
     num_train = len(raw.train_x)
     if not 0 <= validation_size < num_train:
         raise ConfigError(
             f"validation_size={validation_size} is out of range for {name}: it must be "
             f"at least 0 and less than the {num_train} training examples"
         )
-    cut = num_train - int(validation_size)
+    train_index, val_index = validation.split_indices(raw.train_y, validation_size, mode)
+    train_y = raw.train_y[train_index].astype(np.int32)
+    val_y = raw.train_y[val_index].astype(np.int32)
+    validation.check_classes(name, train_y, val_y, np.union1d(raw.train_y, raw.test_y), mode)
     train_x = normalize_images(raw.train_x, spec)
-    if split_validation is not None:
-        val_x, val_y = custom_sources.load_validation(
-            name, None if data_dir is None else str(data_dir), split_validation, image_size)
-        return Splits(train_x=train_x, train_y=raw.train_y.astype(np.int32),
-                      val_x=normalize_images(val_x, spec), val_y=val_y,
-                      test_x=normalize_images(raw.test_x, spec), test_y=raw.test_y.astype(np.int32))
-    return Splits(
+    if mode == "last":
+        cut = num_train - validation_size
         # Copies, so neither split keeps the other's memory alive.
-        train_x=train_x[:cut].copy() if cut < num_train else train_x,
-        train_y=raw.train_y[:cut].astype(np.int32),
-        val_x=train_x[cut:].copy(),
-        val_y=raw.train_y[cut:].astype(np.int32),
-        test_x=normalize_images(raw.test_x, spec),
-        test_y=raw.test_y.astype(np.int32),
-    )
+        train_part = train_x[:cut].copy() if cut < num_train else train_x
+        val_part = train_x[cut:].copy()
+    else:
+        train_part, val_part = train_x[train_index], train_x[val_index]
+    return Splits(train_x=train_part, train_y=train_y, val_x=val_part, val_y=val_y,
+                  test_x=normalize_images(raw.test_x, spec), test_y=raw.test_y.astype(np.int32),
+                  validation=validation.describe(mode, val_y, val_index))

@@ -22,14 +22,18 @@ whatever the dataset's size.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 
-from lottery_tf.data import pipeline, shards
-from lottery_tf.data.registry import DatasetSpec
-from lottery_tf.errors import ConfigError, DataError
+from lottery_tf.data import pipeline
+from lottery_tf.data.shard_manifest import (
+    directory_of,
+    fingerprint,
+    read_manifest,
+    spec_of_manifest,
+)
+from lottery_tf.data.spec import DatasetSpec
+from lottery_tf.errors import ConfigError
 
 WINDOW_SHARDS = 8
 # Separates the window shuffle's random stream from the block order's ([seed, epoch]).
@@ -54,8 +58,8 @@ class ShardSplits:
             ConfigError: ``validation_size`` outside [0, training examples).
             DataError: no finished shards folder, or a shard of the wrong size.
         """
-        self.directory = shards.directory_of(name)
-        self.manifest = shards.read_manifest(self.directory)
+        self.directory = directory_of(name)
+        self.manifest = read_manifest(self.directory)
         self.name = name
         train = self.manifest["splits"]["train"]
         if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
@@ -87,7 +91,7 @@ class ShardSplits:
 
     def fingerprint(self) -> str:
         """Identifies the written shards (their digests) and where validation is cut."""
-        return f"{shards.fingerprint(self.manifest)}-v{self.size('val')}"
+        return f"{fingerprint(self.manifest)}-v{self.size('val')}"
 
     def _block_table(self, split: str, start: int, stop: int):
         """(files, first row, end row) of the blocks covering examples [start, stop) of `split`."""
@@ -256,34 +260,3 @@ def _options() -> tf.data.Options:
     options = tf.data.Options()
     options.deterministic = True
     return options
-
-
-def spec_of_manifest(name: str, manifest: dict) -> DatasetSpec:
-    """The `DatasetSpec` a shards folder's manifest records."""
-    return DatasetSpec(name=name, image_shape=tuple(manifest["example_shape"]),
-                       num_classes=int(manifest["num_classes"]),
-                       train_size=int(manifest["splits"]["train"]["count"]),
-                       test_size=int(manifest["splits"]["test"]["count"]),
-                       mean=tuple(manifest["mean"]), std=tuple(manifest["std"]),
-                       pixel_scale=float(manifest["pixel_scale"]))
-
-
-def open_splits(name: str, validation_size: int) -> ShardSplits:
-    """The streamed splits of ``shards:<dir>`` `name` (see `ShardSplits`)."""
-    return ShardSplits(name, validation_size)
-
-
-def manifest_spec(name: str, image_size: int | None = None) -> DatasetSpec:
-    """The spec of ``shards:<dir>`` `name`, read from its manifest.
-
-    Raises:
-        DataError: `image_size` is given and the stored images are not that
-            size square (a config made for the source the shards came from
-            asks for the size they were written at).
-    """
-    spec = spec_of_manifest(name, shards.read_manifest(Path(shards.directory_of(name))))
-    if image_size is not None and tuple(spec.image_shape[:2]) != (image_size, image_size):
-        raise DataError(f"{name} holds examples of shape {spec.image_shape}, not {image_size} x "
-                        f"{image_size} images as dataset.image_size={image_size} asks; write the "
-                        f"shards with --image_size={image_size} or unset dataset.image_size")
-    return spec

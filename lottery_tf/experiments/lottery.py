@@ -14,12 +14,12 @@ import tensorflow as tf
 from lottery_tf.errors import CorruptFileError, StoreError
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
 from lottery_tf.experiments.setup import Setup, prepare
-from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.report.console import trunk_table
 from lottery_tf.storage import crash_points, store
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths
+from lottery_tf.storage.summaries import log_level_to_tensorboard, write_replicate_summary
 
 
 def replicate_seed(config, replicate: int) -> int:

@@ -12,12 +12,14 @@ import dataclasses
 import ml_collections
 import tensorflow as tf
 
+from lottery_tf.config.checks import check_ranges
+from lottery_tf.config.hashing import experiment_name
 from lottery_tf.data.pipeline import steps_per_epoch
-from lottery_tf.data.registry import DatasetSpec, spec_of
+from lottery_tf.data.sources import spec_of
+from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.data.streaming import ShardSplits
 from lottery_tf.errors import ConfigError
-from lottery_tf.experiments import config as config_lib
 from lottery_tf.experiments.model import build_experiment_model
 from lottery_tf.models.prunable import prunable_layers, pruned_weight_keys
 from lottery_tf.models.unit_chain import unit_chain
@@ -76,13 +78,14 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
       ConfigError: a bad value, or a stored experiment with a contradicting config.
       DataError: the dataset is missing or corrupt.
     """
-    config_lib.check_ranges(config)
+    check_ranges(config)
     dataset = config.dataset
     splits = load_splits(dataset.name, dataset.data_dir, dataset.validation_size,
                          verify=dataset.verify_checksums, split_train=dataset.split_train,
                          split_test=dataset.split_test,
                          split_validation=dataset.get("split_validation"),
-                         image_size=dataset.get("image_size"))
+                         image_size=dataset.get("image_size"),
+                         validation_split=dataset.get("validation_split"))
     spec = spec_of(dataset)
     if dataset.augment and len(spec.image_shape) != 3:
         raise ConfigError(f"dataset.augment crops and flips images (height, width, channels); "
@@ -113,9 +116,10 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                           f"training (step {train_steps}); choose an earlier rewind point.")
     granularity = granularity_of(config)
     chain = unit_chain(model) if granularity == "unit" else None
-    paths = ExperimentPaths(root, config_lib.experiment_name(config))
+    paths = ExperimentPaths(root, experiment_name(config))
     if claim:
-        claim_experiment(paths, config, splits.fingerprint(), spec)
+        claim_experiment(paths, config, splits.fingerprint(), spec,
+                         validation=getattr(splits, "validation", None))
     return Setup(config, paths, splits, strategy, per_epoch, train_steps, rewind_step,
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),

@@ -8,9 +8,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from lottery_tf.data import shards, streaming
-from lottery_tf.data.registry import spec_of
-from lottery_tf.data.sources import load_raw
+from lottery_tf.data.sources import raw_test_split, spec_of
 from lottery_tf.errors import DataError, LotteryError
 from lottery_tf.export.saved_model import SIGNATURE, saved_kernels
 
@@ -31,17 +29,10 @@ def test_split(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarra
 
     A streamed ``shards:`` dataset's test split is read from its shards.
     """
-    if shards.is_shards(config.dataset.name):
-        try:
-            return streaming.ShardSplits(config.dataset.name, 0).raw_examples("test")
-        except DataError:
-            return None
     try:
-        raw = load_raw(config.dataset.name, config.dataset.data_dir, download=False,
-                       verify=bool(config.dataset.verify_checksums))
+        return raw_test_split(config.dataset)
     except DataError:
         return None
-    return raw.test_x, raw.test_y
 
 
 def check_images(config: ml_collections.ConfigDict, count: int = CHECK_EXAMPLES,

@@ -18,7 +18,11 @@ saved variables have exactly the mask's zeros. With the data at hand, the loaded
 SavedModel's accuracy on the whole raw test split is measured; `export.json`
 records which weights, their step, their stored test accuracy and the measured
 one (for command-line runs the two agree; a fit-based run may have recorded its
-accuracy on other test data, so a difference is shown, not refused).
+accuracy on other test data, so a difference is shown, not refused). The printed
+result names the weights, their step and stored test accuracy in its first line,
+and ends with a warning (also in export.json's `warnings`) when the early-stop
+weights may be untrained: the run early-stopped at its start step, or its
+validation loss rose from the first evaluation (`untrained.py`).
 
 TFLite (`--tflite`): the level converted plainly and with
 `tf.lite.Optimize.EXPERIMENTAL_SPARSITY`, and level 0 plainly; sizes and the
@@ -65,9 +69,11 @@ from lottery_tf.export.stored_level import (
     plain_model,
     rebuild,
     stored_accuracy,
+    stored_metrics,
     weights_file,
 )
 from lottery_tf.export.tflite import tflite_convert, tflite_latency_ms, tflite_logits
+from lottery_tf.export.untrained import untrained_warnings
 from lottery_tf.export.xnnpack import XnnpackComparison, compare
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
@@ -174,7 +180,8 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
     config = experiment.config_dict()
     files = level_files(experiment, replicate, level)  # fail on a bad level before any work
     weights_file(files, weights)
-    step, stored = stored_accuracy(files, weights)
+    metrics = stored_metrics(files)
+    step, stored = stored_accuracy(metrics, weights)
     split = test_split(config)
     images, described = check_images(config, split=split, spec=experiment.spec())
     saved_model, logits = export_saved_model(experiment, replicate, level, images, weights)
@@ -192,7 +199,9 @@ def export_level(root: str, selector: str | None, level: int, replicate: int = 0
         percent_zero_by_layer={name: percent_zero({name: k}) for name, k in kernels.items()},
         mask_percent_zero=100.0 - mask_lib.percent_remaining(masks),
         zip_bytes=zipped_size(saved_model), dense_saved_model=dense, dense_zip_bytes=zipped_size(dense),
-        max_abs_diff=difference, check_inputs=described)
+        max_abs_diff=difference, check_inputs=described,
+        start_step=metrics.get("start_step"), final_step=int(metrics["final_step"]),
+        warnings=untrained_warnings(metrics, weights))
     directory = export_dir(experiment, replicate, level)
     if tflite:
         result.tflite, result.xnnpack = _tflite_models(experiment, replicate, level, saved_model, dense,
@@ -221,5 +230,5 @@ def export_command(root: str, selector: str | None, level: int | None, replicate
     if level is None:
         raise LotteryError("export needs --level, e.g. --level=3.")
     result = export_level(root, selector, level, replicate, tflite, weights)
-    print(format_result(result), file=stream)
+    print(format_result(result), file=stream)  # any warning is its last line, where it is seen
     return result

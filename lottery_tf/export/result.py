@@ -1,7 +1,7 @@
 """What `export` measured: the result records, export.json and the lines the command prints."""
 import dataclasses
 
-from lottery_tf.data.registry import DatasetSpec
+from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.export.checks import SAVED_MODEL_TOLERANCE, TFLITE_TOLERANCE
 from lottery_tf.export.saved_model import NORMALIZED_SIGNATURE, PIXELS_SIGNATURE, SIGNATURE, stored_dtype
 from lottery_tf.export.xnnpack import XnnpackComparison
@@ -52,6 +52,10 @@ class ExportResult:
       tflite: the TFLite models, when asked for.
       xnnpack: with TFLite, the sparse-format model against the dense network
         under XNNPACK (batch-1 latency, speed-up, whether the sparse path ran).
+      start_step: the level's first training step (None if not recorded).
+      final_step: its last training step.
+      warnings: lines saying why the exported weights may be untrained
+        (`untrained.untrained_warnings`); empty when they look trained.
     """
 
     experiment: str
@@ -72,6 +76,9 @@ class ExportResult:
     check_inputs: str
     tflite: list[TfliteModel] = dataclasses.field(default_factory=list)
     xnnpack: XnnpackComparison | None = None
+    start_step: int | None = None
+    final_step: int | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 def export_record(result: ExportResult, spec: DatasetSpec) -> dict:
@@ -114,8 +121,8 @@ def format_result(result: ExportResult) -> str:
     stored = ("not recorded" if result.stored_test_accuracy is None
               else f"{100 * result.stored_test_accuracy:.2f}% stored")
     lines = [
-        f"exported {result.experiment} replicate {result.replicate} level {result.level}, "
-        f"{result.weights} weights (step {result.step}), to {result.saved_model}",
+        f"exported {result.experiment} replicate {result.replicate} level {result.level}: "
+        f"{_which_weights(result)}, to {result.saved_model}",
         f"signatures: '{SIGNATURE}' (uint8 images as stored), '{PIXELS_SIGNATURE}' (float 0-255), "
         f"'{NORMALIZED_SIGNATURE}' (normalized) -> logits, probabilities",
         f"test accuracy: {stored}{measured}",
@@ -135,4 +142,16 @@ def format_result(result: ExportResult) -> str:
         xnn = result.xnnpack
         lines.append(f"XNNPACK batch 1: dense level 0 {xnn.dense_ms:.4f} ms, sparse-format ticket "
                      f"{xnn.sparse_ms:.4f} ms ({xnn.speedup:.2f}x); sparse path {xnn.reason}")
-    return "\n".join(lines)
+    return "\n".join([*lines, *result.warnings])
+
+
+def _which_weights(result: ExportResult) -> str:
+    """E.g. "the early-stop weights (step 300 of 0-1000, lowest validation loss), 97.10% test
+    accuracy stored"."""
+    kind = ("early-stop weights" if result.weights == "early_stop" else "final weights")
+    why = "lowest validation loss" if result.weights == "early_stop" else "end of training"
+    span = ("" if result.start_step is None or result.final_step is None
+            else f" of {result.start_step}-{result.final_step}")
+    accuracy = ("test accuracy not recorded" if result.stored_test_accuracy is None
+                else f"{100 * result.stored_test_accuracy:.2f}% test accuracy stored")
+    return f"the {kind} (step {result.step}{span}, {why}), {accuracy}"

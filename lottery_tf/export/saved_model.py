@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from lottery_tf.data.registry import DatasetSpec
+from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.models.prunable import pruned_weight
 from lottery_tf.storage import files
 

@@ -5,6 +5,7 @@ kept when the level finished: those of the minimum validation loss, whose
 test accuracy the report headlines) or `final` (weights_end.npz).
 """
 import os
+from collections.abc import Mapping
 
 import ml_collections
 import tf_keras as keras
@@ -64,9 +65,22 @@ def weights_file(files: RunFiles, weights: str) -> str:
     return files.weights_early_stop
 
 
-def stored_accuracy(files: RunFiles, weights: str) -> tuple[int, float | None]:
-    """(step, test accuracy or None) of the level's early-stop or final weights, from metrics.json."""
-    metrics = store.read_json(files.metrics)
+def stored_metrics(files: RunFiles) -> dict:
+    """The level's metrics.json: early-stop and final steps and accuracies, start step, curve.
+
+    Raises:
+      CorruptFileError: the file fails its checksum.
+    """
+    return store.read_json(files.metrics)
+
+
+def stored_accuracy(metrics: Mapping, weights: str) -> tuple[int, float | None]:
+    """(step, test accuracy or None) of the level's early-stop or final weights.
+
+    Args:
+      metrics: the level's metrics.json content (`stored_metrics`).
+      weights: `early_stop` or `final`.
+    """
     step, accuracy = ((metrics["early_stop_step"], metrics["early_stop_test_accuracy"])
                       if weights == "early_stop" else (metrics["final_step"], metrics["test_accuracy"]))
     return int(step), None if accuracy is None else float(accuracy)

@@ -1,4 +1,5 @@
 """One IMP pruning step on a wrapped model: rank the surviving kernels, write the masks."""
+import weakref
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -9,6 +10,10 @@ from lottery_tf.fit.wrapping import layer_kinds, require_wrapped
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.pruning.rates import layer_rates
+
+# The arguments of each model's latest `prune`, for `save_level` to record what ran. Kept
+# beside the model, not on it: Keras tracks a model's attributes (and would save them).
+_PRUNED_WITH: "weakref.WeakKeyDictionary[keras.Model, dict[str, object]]" = weakref.WeakKeyDictionary()
 
 
 def prune(model: keras.Model, rate: float = 0.2, strategy: str = "global",
@@ -37,12 +42,26 @@ def prune(model: keras.Model, rate: float = 0.2, strategy: str = "global",
         unknown strategy or layer name.
     """
     require_wrapped(model, "prune")
+    layers_to_ignore = tuple(layers_to_ignore)  # read twice: for the rates and the record
     rates = layer_rates(layer_kinds(model, output_layer), rate, conv_rate, dense_rate,
                         output_rate, layers_to_ignore)
     masks = mask_lib.prune(strategy, tfmot_adapter.prunable_kernels(model),
                            tfmot_adapter.get_masks(model), rates)
     set_masks(model, masks)
+    _PRUNED_WITH[model] = {"strategy": strategy, "rate": rate, "conv_rate": conv_rate,
+                           "dense_rate": dense_rate, "output_rate": output_rate,
+                           "layers_to_ignore": ",".join(layers_to_ignore)}
     return masks
+
+
+def pruning_settings(model: keras.Model) -> dict[str, object] | None:
+    """The strategy and rates of the latest `prune` of `model` (None if never pruned).
+
+    Returns:
+      `strategy`, `rate`, `conv_rate`, `dense_rate`, `output_rate` (None: `rate`) and
+      `layers_to_ignore` (comma-separated), named as the `pruning` config section names them.
+    """
+    return _PRUNED_WITH.get(model)
 
 
 def set_masks(model: keras.Model, masks: Mapping[str, np.ndarray]) -> None:

@@ -7,7 +7,11 @@
       tensorboard/rep<r>/level_<LL>/..., rep<r>/summary/...  (HParams sessions, by-level figures)
 
 The folder's hash is the command line's config hash, over the settings the
-caller describes in `config` (dotted keys of `lottery_tf.config.fields`).
+caller describes in `config` (dotted keys of `lottery_tf.config.fields`) on the
+command line's defaults. config.json's `config` entry records instead what ran
+(`run_config.py`): stated settings, else those read from the model, the recorder
+and the rewind callback (`settings_used.py`), else unset; one folder holds one
+architecture (`same_model.py`).
 `export` rebuilds a zoo model from `model.name`; any other model's architecture
 is stored as `model.json` for it. Either way `dataset.name` must name the
 data's registered dataset (input shape and normalization) for `export`;
@@ -23,6 +27,9 @@ from lottery_tf.config import checks, fields, hashing
 from lottery_tf.errors import ConfigError
 from lottery_tf.fit.callbacks import LevelRecorder
 from lottery_tf.fit.rewinding import RewindCallback
+from lottery_tf.fit.run_config import record_run_config, run_config
+from lottery_tf.fit.same_model import check_same_model
+from lottery_tf.fit.settings_used import used_settings
 from lottery_tf.fit.wrapping import require_wrapped
 from lottery_tf.models import registry
 from lottery_tf.pruning import masks as mask_lib
@@ -71,7 +78,11 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
       model: the wrapped model after this level's `fit`.
       recorder: the `LevelRecorder` passed to this level's `fit`.
       config: the experiment's settings by dotted key (see `experiment_config`);
-        `model.name` defaults to the Keras model's name.
+        `model.name` defaults to the Keras model's name. They name the folder;
+        config.json records them, and for every training and pruning setting
+        left out, what the run used (the last `prune`'s strategy and rates, the
+        optimizer and its constant learning rate, the last step, the rewind
+        step) or unset where that cannot be read (e.g. the batch size).
       replicate: the replicate number.
       control: None for the IMP trunk, else a control's name (e.g. "reinit"),
         stored as a branch that `report` sets beside the tickets.
@@ -80,18 +91,25 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
       data_fingerprint: identifies the data (e.g. `Splits.fingerprint()`).
 
     Returns:
-      The level's metrics, as written to `metrics.json`.
+      The level's metrics, as written to `metrics.json` (with `settings_used`).
 
     Raises:
       ConfigError: the model is not wrapped, nothing was recorded, the settings
-        are unknown or contradict the experiment already stored under `root`.
+        are unknown, contradict what the run used or the experiment already
+        stored under `root`, or that experiment holds another architecture.
+        Nothing is written then.
     """
     require_wrapped(model, "save a level of")
     summary = recorder.summary()
-    config = experiment_config({"model.name": model.name, **(config or {})})
+    stated = {"model.name": model.name, **(config or {})}
+    config = experiment_config(stated)
+    used = used_settings(model, recorder, rewind)
+    recorded = run_config(config, stated, used)
     paths = ExperimentPaths(root, hashing.experiment_name(config))
-    claim_experiment(paths, config, data_fingerprint)
     tfmot_adapter.apply_masks(model)
+    check_same_model(paths, model)
+    claim_experiment(paths, config, data_fingerprint)
+    record_run_config(paths, recorded)
     if not registry.is_known(config.model.name) and not storage_files.exists(paths.architecture):
         store.atomic_write_bytes(paths.architecture, tfmot_adapter.strip(model).to_json().encode())
     masks = tfmot_adapter.get_masks(model)
@@ -113,7 +131,7 @@ def save_level(root: str, level: int, model: keras.Model, recorder: LevelRecorde
                "percent_remaining": mask_lib.percent_remaining(masks),
                "percent_remaining_by_layer": mask_lib.percent_remaining_by_layer(masks),
                "wall_seconds": recorder.wall_seconds, "finished_at": round(time.time(), 3), **extra,
-               **summary, "curve": recorder.curve}
+               **summary, "settings_used": used, "curve": recorder.curve}
     store.write_json(files.metrics, metrics)  # last: marks the level finished
     _write_summaries(paths, replicate, metrics, control)
     return metrics

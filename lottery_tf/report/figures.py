@@ -9,8 +9,10 @@ Accuracies are in percent. The ticket is the solid blue line, controls are dashe
 """
 import io
 import os
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, MaxNLocator, NullLocator
@@ -25,9 +27,14 @@ PERCENT_LABEL = "Percent of weights remaining"
 MAX_TICK_LABELS = 12
 _CONTROL_COLORS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
 _MARKERS = ["s", "^", "v", "D", "P", "X", "<", ">", "*"]
-# Training curves start far below where they end; the y axis shows the range after
-# this fraction of training so ticket and controls can be told apart (as in the paper).
+# No longer used here: the training curves' y axis spans every plotted point. Kept while
+# report/build.py's figure note still names it.
 CURVE_ZOOM_AFTER = 0.05
+# Titles are wrapped to the figure's width at this many characters per inch of a
+# "medium" (10 pt) title: DejaVu Sans averages about 0.6 em a character, 72 / 6 = 12, less a margin.
+TITLE_CHARS_PER_INCH = 11
+TITLE_MAX_LINES = 3
+CURVE_MARGIN = 0.05  # of the data's range, above and below the training curves
 
 
 def new_figure(width: float = 6.4, height: float = 4.4) -> Figure:
@@ -35,6 +42,26 @@ def new_figure(width: float = 6.4, height: float = 4.4) -> Figure:
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def title_width(width_inches: float) -> int:
+    """How many characters of a medium title fit on one line of a figure this wide."""
+    return max(int(TITLE_CHARS_PER_INCH * width_inches), 20)
+
+
+def fit_title(title: str, width_inches: float) -> str:
+    """`title` wrapped to the figure's width, at most `TITLE_MAX_LINES` lines, the last
+    shortened with an ellipsis if the text goes on; long names break where they must."""
+    width = title_width(width_inches)
+    lines = textwrap.wrap(title, width=width, break_on_hyphens=False) or [""]
+    if len(lines) > TITLE_MAX_LINES:
+        lines = lines[:TITLE_MAX_LINES]
+        lines[-1] = lines[-1][:width - 1].rstrip() + "\u2026"
+    return "\n".join(lines)
+
+
+def _suptitle(figure: Figure, title: str) -> None:
+    figure.suptitle(fit_title(title, figure.get_figwidth()), fontsize="medium")
 
 
 def kind_styles(kinds: Sequence[str]) -> dict[str, dict]:
@@ -114,7 +141,7 @@ def _finish_sparsity_axes(axes, percents: Sequence[float], ylabel: str, title: s
     """The percent-remaining x axis, labels, grid and legend every sparsity figure shares."""
     percent_axis(axes, percents)
     axes.set_ylabel(ylabel)
-    axes.set_title(title, fontsize="medium")
+    axes.set_title(fit_title(title, axes.figure.get_figwidth()), fontsize="medium")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small", ncols=ncols)
 
@@ -152,7 +179,7 @@ def figure_1(stats: Mapping[str, Sequence[LevelStats]], title: str) -> Figure:
     _draw_versus_sparsity(left, stats, lambda s: s.early_stop_step, EARLY_STOP_LABEL, "Early-stop iteration")
     _draw_versus_sparsity(right, stats, lambda s: s.accuracy_at_early_stop, ACCURACY_LABEL,
                           "Accuracy at early stop", scale=100.0)
-    figure.suptitle(title, fontsize="medium")
+    _suptitle(figure, title)
     return figure
 
 
@@ -174,8 +201,10 @@ def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], level
     Returns:
       The figure; in each panel (titled with the level) every kind's mean is a
       `Line2D` labelled with the kind. Kinds without a curve at a level are left out.
-      The y axis spans the curves after the first `CURVE_ZOOM_AFTER` of training,
-      so the first evaluations may lie below it.
+      The y axis spans every plotted point (means and min-max bands, from the
+      first evaluation on) plus a `CURVE_MARGIN` margin: whole curves, so an
+      untrained start or a collapse is seen, not cut off. The title is wrapped
+      to the figure's width (`fit_title`).
     """
     figure = new_figure(width=max(4.2 * len(levels), 6.4), height=4.2)
     panels = figure.subplots(1, max(len(levels), 1), squeeze=False, sharey=True)[0]
@@ -195,9 +224,8 @@ def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], level
             axes.plot(band.x, scale * band.mean, label=with_count(kind, band.count), color=style["color"],
                       linestyle=style["linestyle"])
             _band(axes, band.x, scale * band.min, scale * band.max, style["color"], band.count)
-            late = band.x >= band.x[0] + CURVE_ZOOM_AFTER * (band.x[-1] - band.x[0])
-            if late.sum() > 1 and band.x[-1] > band.x[0]:
-                shown_range += [scale * band.min[late].min(), scale * band.max[late].max()]
+            shown_range += [scale * np.nanmin([band.min, band.mean]),
+                            scale * np.nanmax([band.max, band.mean])]
         shown = f" ({percent:.3g}% remaining)" if percent is not None else ""
         axes.set_title(f"level {level}{shown}", fontsize="medium")
         axes.set_xlabel("Training iteration")
@@ -206,12 +234,13 @@ def training_curves(kinds: Mapping[str, Mapping[int, Mapping[int, dict]]], level
         axes.grid(True, alpha=0.3)
         if axes.lines:
             axes.legend(fontsize="small")
+    shown_range = [value for value in shown_range if np.isfinite(value)]
     if shown_range:
         low, high = min(shown_range), max(shown_range)
-        pad = 0.08 * (high - low) or 1.0
+        pad = CURVE_MARGIN * (high - low) or 1.0
         panels[0].set_ylim(low - pad, high + pad)  # panels share the y axis
     panels[0].set_ylabel("Test accuracy (%)" if key == "test_accuracy" else key)
-    figure.suptitle(title, fontsize="medium")
+    _suptitle(figure, title)
     return figure
 
 
@@ -237,7 +266,7 @@ def lmc_paths(lmc: Mapping[str, Sequence[LmcStats]], title: str) -> Figure:
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small", ncols=2 if len(levels) > 6 else 1)
     panels[0].set_ylabel("Test error")
-    figure.suptitle(title, fontsize="medium")
+    _suptitle(figure, title)
     return figure
 
 
@@ -281,7 +310,7 @@ def instability_vs_rewind(series: Mapping[str, Sequence[tuple[int, Spread]]], ti
     axes.xaxis.set_minor_locator(NullLocator())
     axes.set_xlabel("Rewind iteration (where both copies start)")
     axes.set_ylabel("Instability")
-    axes.set_title(title, fontsize="medium")
+    axes.set_title(fit_title(title, axes.figure.get_figwidth()), fontsize="medium")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small")
     return figure

@@ -39,7 +39,7 @@ class StoredExperiment:
 
     def spec(self):
         """The recorded dataset spec, or (for older experiments) the one measured from the data."""
-        from lottery_tf.data.registry import spec_of
+        from lottery_tf.data.sources import spec_of
 
         return spec_of(self.config_dict().dataset, self.data_spec)
 

@@ -15,7 +15,7 @@ from lottery_tf.storage.paths import ExperimentPaths
 
 
 def claim_experiment(paths: ExperimentPaths, config: ml_collections.ConfigDict, data_fingerprint: str,
-                     spec=None) -> None:
+                     spec=None, validation: dict | None = None) -> None:
     """Writes config.json, or checks that the stored one agrees with `config` and the data.
 
     Args:
@@ -23,6 +23,8 @@ def claim_experiment(paths: ExperimentPaths, config: ml_collections.ConfigDict, 
       config: the experiment's config (its hashed fields are compared).
       data_fingerprint: identifies the data (`Splits.fingerprint()`).
       spec: the dataset's `DatasetSpec` (shapes and normalization), recorded on first write.
+      validation: how the validation examples were chosen (`Splits.validation`), recorded
+        on first write and named when the data no longer matches.
 
     Raises:
       ConfigError: the stored experiment has other hashed settings, was trained
@@ -33,7 +35,8 @@ def claim_experiment(paths: ExperimentPaths, config: ml_collections.ConfigDict, 
                                         "hashed": hashing.hashed_fields(config),
                                         "config": config.to_dict(),
                                         # shapes and normalization statistics the data gave
-                                        "data_spec": None if spec is None else dataclasses.asdict(spec)})
+                                        "data_spec": None if spec is None else dataclasses.asdict(spec),
+                                        "validation": validation})
         return
     try:
         stored = store.read_json(paths.config)
@@ -45,8 +48,21 @@ def claim_experiment(paths: ExperimentPaths, config: ml_collections.ConfigDict, 
     if stored.get("data", data_fingerprint) != data_fingerprint:
         differences.append(f"data: stored fingerprint {stored['data']}, given {data_fingerprint} "
                            f"(loaded from {config.dataset.data_dir or 'the default sources'})")
+        if (stored.get("validation") or {}).get("mode") != (validation or {}).get("mode"):
+            differences.append(_split_change(stored.get("validation"), validation))
     if differences:
         raise ConfigError(f"{paths.dir} holds an experiment with a different config:\n  "
                           + "\n  ".join(differences)
                           + "\nRestore the stored settings and data, or use another --root. "
                           "Nothing was changed.")
+
+
+def _split_change(stored: dict | None, given: dict | None) -> str:
+    """Why the data differs when the validation split's mode changed (e.g. an experiment stored
+    before validation was sampled at random), and what to do."""
+    before = (stored or {}).get("mode") or "last (stored before validation splits were recorded)"
+    now = (given or {}).get("mode")
+    return (f"validation split: stored {before}, given {now}. Validation and training now hold "
+            "other examples, so the stored levels cannot be continued: run the new split under "
+            "another --root, or set --config.dataset.validation_split=last to rebuild the stored "
+            "split in a new experiment folder")

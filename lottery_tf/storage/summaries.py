@@ -11,14 +11,28 @@ TensorBoard (logdir: the experiment's `tensorboard/` folder, see `paths.py`):
   ticket against controls;
 - a summary run per replicate and run (`rep<r>/summary/ticket`, ...) with the
   same figures by level (step = level);
-- the experiment's HParams config and a custom-scalars layout that keeps
-  validation and test, and ticket and controls, in separate charts.
+- the experiment's HParams config and custom-scalars layout, in their own run
+  `experiment` (never at the logdir's root, which TensorBoard lists as a run
+  named `.`). The config declares each hyperparameter's domain: percent
+  remaining a real interval (a numeric column, sortable and an x-axis of the
+  scatter plots), level and replicate integer intervals, and the run kind
+  (`ticket` or a control's name) a discrete set of strings to colour and filter
+  by, grown as new controls store sessions. The layout keeps validation and
+  test, and ticket and controls, in separate training charts.
+
+Custom scalars plot a tag against the step, never against another tag, so the
+charts of results across levels use the summary runs, whose step is the level:
+one chart per headline figure (test accuracy at early stop, final test accuracy,
+early-stop iteration) holds the ticket's and every control's line together, and
+the percent-remaining chart gives each level's sparsity. Accuracy against
+percent remaining itself is the HParams dashboard's scatter plot.
 
 Accuracies are in percent, as in the README and the report.
 """
 import csv
 import io
 import os
+from collections.abc import Sequence
 
 import tensorflow as tf
 from tensorboard.plugins.custom_scalar import layout_pb2
@@ -39,6 +53,9 @@ SESSION_METRICS = {
     "hparams/early_stop_step": "early-stop iteration",
     "hparams/final_test_accuracy": "final test accuracy (%)",
 }
+EXPERIMENT_RUN = "experiment"  # the run holding the HParams config and custom-scalars layout
+_DECLARED_RUNS = "declared_runs.json"  # the run kinds the written config's domain lists
+MAX_LEVEL, MAX_REPLICATE = 1000, 100_000  # integer domains' bounds, far beyond any experiment
 SESSION_HPARAMS = {
     "percent_remaining": "percent of weights remaining",
     "level": "pruning level",
@@ -80,7 +97,7 @@ def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: di
       branch_folder: the branch's results folder; empty for the trunk's ticket.
       arguments: the branch's arguments as shown to users (e.g. `method=snip`).
     """
-    write_experiment_layout(paths)
+    write_experiment_layout(paths, [metrics.get("branch", TICKET_RUN)])
     run = tensorboard_run_name(branch_folder)
     level = metrics["level"]
     session_dir = paths.tensorboard_run(replicate, level, run)
@@ -102,9 +119,14 @@ def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: di
     writer.close()
 
 
+def _percent(accuracy: float | None) -> float:
+    """Accuracy in percent; NaN when not recorded (a fit-based level without test data)."""
+    return float("nan") if accuracy is None else 100.0 * accuracy
+
+
 def _headline_values(metrics: dict) -> tuple[float, int, float]:
-    return (100.0 * metrics["early_stop_test_accuracy"], int(metrics["early_stop_step"]),
-            100.0 * metrics["test_accuracy"])
+    return (_percent(metrics["early_stop_test_accuracy"]), int(metrics["early_stop_step"]),
+            _percent(metrics["test_accuracy"]))
 
 
 def session_hparams(paths: ExperimentPaths, replicate: int, metrics: dict, arguments: str) -> dict:
@@ -114,18 +136,50 @@ def session_hparams(paths: ExperimentPaths, replicate: int, metrics: dict, argum
             "arguments": arguments, "experiment": paths.name}
 
 
-def write_experiment_layout(paths: ExperimentPaths) -> None:
-    """The HParams config and the custom-scalars layout, once, at the logdir's root."""
+def session_hparam_infos(runs: Sequence[str]) -> list[hparams_api.HParam]:
+    """The declared hyperparameters, with domains (see the module docstring).
+
+    Args:
+      runs: the run kinds sessions use (`ticket` and the controls' names).
+    """
+    domains = {"percent_remaining": hparams_api.RealInterval(0.0, 100.0),
+               "level": hparams_api.IntInterval(0, MAX_LEVEL),
+               "replicate": hparams_api.IntInterval(0, MAX_REPLICATE),
+               "run": hparams_api.Discrete(sorted(set(runs)))}
+    return [hparams_api.HParam(name, domains.get(name), display_name=text)
+            for name, text in SESSION_HPARAMS.items()]
+
+
+def write_experiment_layout(paths: ExperimentPaths, runs: Sequence[str] = (TICKET_RUN,)) -> None:
+    """Writes the HParams config and custom-scalars layout in the run `experiment`.
+
+    Written once, and again when a session's run kind is not yet in the `run`
+    domain (a control stored later). A config an older version wrote at the
+    logdir's root (TensorBoard's run `.`) is removed.
+
+    Args:
+      paths: the experiment.
+      runs: run kinds about to be stored (`ticket`, a control's name).
+    """
     root = paths.tensorboard_root
-    if storage_files.glob(os.path.join(root, "events.out.tfevents.*")):
+    directory = os.path.join(root, EXPERIMENT_RUN)
+    declared_path = os.path.join(directory, _DECLARED_RUNS)
+    written = storage_files.glob(os.path.join(directory, "events.out.tfevents.*"))
+    known = written and storage_files.exists(declared_path)
+    declared = set(store.read_json(declared_path)) if known else set()
+    wanted = declared | {TICKET_RUN, *runs}
+    if written and wanted == declared:
         return
-    writer = tf.summary.create_file_writer(root)
+    for stale in [*written, *storage_files.glob(os.path.join(root, "events.out.tfevents.*"))]:
+        storage_files.remove(stale)
+    writer = tf.summary.create_file_writer(directory)
     with writer.as_default():
         hparams_api.hparams_config(
-            hparams=[hparams_api.HParam(name, display_name=text) for name, text in SESSION_HPARAMS.items()],
+            hparams=session_hparam_infos(sorted(wanted)),
             metrics=[hparams_api.Metric(tag, display_name=text) for tag, text in SESSION_METRICS.items()])
         tf.summary.experimental.write_raw_pb(custom_scalar_summary.pb(LAYOUT).SerializeToString(), step=0)
     writer.close()
+    store.write_json(declared_path, sorted(wanted))
 
 
 def _chart(title: str, regex: str) -> layout_pb2.Chart:
@@ -145,6 +199,10 @@ def _training_category(group: str) -> layout_pb2.Category:
 
 LAYOUT = layout_pb2.Layout(category=[
     layout_pb2.Category(title="lottery (step = level)", chart=[
+        _chart("test accuracy at early stop (%), ticket and controls",
+               r"lottery/(ticket|control)/test_accuracy_at_early_stop"),
+        _chart("final test accuracy (%), ticket and controls",
+               r"lottery/(ticket|control)/final_test_accuracy"),
         _chart("ticket: test accuracy at early stop and final (%)", r"lottery/ticket/.*test_accuracy.*"),
         _chart("controls: test accuracy at early stop and final (%)", r"lottery/control/.*test_accuracy.*"),
         _chart("early-stop iteration, ticket and controls", r"lottery/(ticket|control)/early_stop_step"),

@@ -1,7 +1,7 @@
 """A sweep worker: takes ready, unfinished, unclaimed units and runs them until none is left.
 
 A unit runs exactly what the command line runs (`lottery.run_replicate` for a
-trunk, `branches.run_branch` for a branch), so its results land in the same
+trunk, `run_branch` for a branch), so its results land in the same
 folders and a rerun of either reads them back. Many workers, on one host or many,
 share a root: each unit is claimed (sweep/claims.py) before it runs.
 """
@@ -48,13 +48,13 @@ def plan_path(experiment_dir: str, sweep: Sweep) -> str:
 
 def run_unit(setup: "Setup", unit: Unit) -> dict:
     """Runs one unit as the command line would; returns what done.json records."""
-    from lottery_tf.experiments import branches
+    from lottery_tf.experiments.branches.runner import run_branch
     from lottery_tf.experiments.lottery import run_replicate
 
     if unit.is_trunk:
         results = run_replicate(setup, unit.replicate)
         return {"levels": [m["level"] for m in results]}
-    metrics = branches.run_branch(setup, unit.branch, unit.replicate, unit.level, dict(unit.args))
+    metrics = run_branch(setup, unit.branch, unit.replicate, unit.level, dict(unit.args))
     return {"branch_folder": metrics.get("branch_folder")}
 
 

@@ -4,8 +4,7 @@ import pytest
 import tensorflow as tf
 
 from lottery_tf.data import custom_sources
-from lottery_tf.data.registry import get_spec
-from lottery_tf.data.sources import load_raw
+from lottery_tf.data.sources import get_spec, load_raw
 from lottery_tf.data.splits import load_splits, normalize_images
 from lottery_tf.errors import ConfigError, DataError
 from lottery_tf.experiments.setup import prepare

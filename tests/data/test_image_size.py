@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lottery_tf.data import custom_sources, shards
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.sources import get_spec
 from lottery_tf.data.splits import load_splits
 from lottery_tf.errors import ConfigError, DataError
 from lottery_tf.experiments import config as config_lib

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lottery_tf.data import checksums, sources
+from lottery_tf.data import checksums
 from lottery_tf.data.cifar import CIFAR10_SUBDIR, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES
 from lottery_tf.data.idx import IDX_FILE_NAMES
+from lottery_tf.data.sources import builtin as sources
 from lottery_tf.errors import ConfigError, DataError
 
 

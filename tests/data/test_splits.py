@@ -11,7 +11,7 @@ import pytest
 
 from lottery_tf.data import sources
 from lottery_tf.data.idx import IDX_FILE_NAMES
-from lottery_tf.data.registry import get_spec, known_datasets
+from lottery_tf.data.sources import get_spec, known_datasets
 from lottery_tf.data.splits import load_splits, normalize_images
 from lottery_tf.errors import ConfigError
 

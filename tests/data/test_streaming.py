@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lottery_tf.data import shards
-from lottery_tf.data.custom_sources import statistics
-from lottery_tf.data.registry import get_spec
+from lottery_tf.data.sources import get_spec
+from lottery_tf.data.spec import statistics
 from lottery_tf.data.splits import load_splits, normalize_images
 from lottery_tf.data.streaming import ShardSplits
 from lottery_tf.errors import ConfigError, DataError

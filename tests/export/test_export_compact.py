@@ -7,8 +7,7 @@ import pytest
 import tensorflow as tf
 
 from lottery_tf import export
-from lottery_tf.data.registry import get_spec
-from lottery_tf.data.sources import load_raw
+from lottery_tf.data.sources import get_spec, load_raw
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.errors import ConfigError
 from lottery_tf.export import compact as export_compact

@@ -23,7 +23,7 @@ def _wrapped_logits(experiment, level, images, weights="early_stop"):
     """The trained level's predictions computed independently of the export code path."""
     import tf_keras as keras
 
-    from lottery_tf.data.registry import get_spec
+    from lottery_tf.data.sources import get_spec
     from lottery_tf.data.splits import normalize_images
 
     keras.backend.clear_session()
@@ -112,7 +112,7 @@ def test_bad_level_replicate_or_experiment_name_what_exists(export_root):
 
 
 def test_signatures_normalize_inside_and_refuse_misfed_input(exported):
-    from lottery_tf.data.registry import get_spec
+    from lottery_tf.data.sources import get_spec
     from lottery_tf.data.splits import normalize_images
 
     experiment, result = exported

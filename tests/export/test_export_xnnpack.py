@@ -58,7 +58,7 @@ def test_xnnpack_figures_and_evidence_in_export_json(mobilenet_export):
 def test_sparse_tflite_model_predicts_what_the_keras_model_does(mobilenet_export, tiny_mnist_dir):
     import tf_keras as keras
 
-    from lottery_tf.data.registry import get_spec
+    from lottery_tf.data.sources import get_spec
     from lottery_tf.data.splits import normalize_images
     from lottery_tf.testing import synthetic_images
 

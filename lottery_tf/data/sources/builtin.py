@@ -108,7 +108,10 @@ SPECS: dict[str, DatasetSpec] = {
 
 
 class BuiltinSource(DataSource):
-    """A built-in dataset: its spec from `SPECS` (no data read), its arrays from the first place holding them."""
+    """A built-in dataset: its spec from `SPECS` (no data read), its arrays from the first place with them."""
+
+    # MNIST's, Fashion-MNIST's and CIFAR-10's training files hold the classes mixed.
+    stored_in_random_order = True
 
     def spec(self) -> DatasetSpec:
         """The fixed spec of the name (see `SPECS`)."""

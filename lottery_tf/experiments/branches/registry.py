@@ -136,8 +136,8 @@ class Branch:
 
 def _config_file_hash(path: object) -> str:
     """A target config file named by its config's hash, not its path (ticket transfer)."""
-    from lottery_tf.experiments.config import config_hash
-    from lottery_tf.experiments.config_files import load_config_file
+    from lottery_tf.config.files import load_config_file
+    from lottery_tf.config.hashing import config_hash
 
     return config_hash(load_config_file(str(path)))
 

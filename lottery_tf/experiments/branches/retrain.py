@@ -1,10 +1,10 @@
 """`retrain`: the ticket trained under another config (ticket transfer, Morcos et al. 2019)."""
 import numpy as np
 
+from lottery_tf.config.files import load_config_file
+from lottery_tf.config.hashing import config_hash
 from lottery_tf.errors import ConfigError
 from lottery_tf.experiments.branches.context import BranchContext
-from lottery_tf.experiments.config import config_hash
-from lottery_tf.experiments.config_files import load_config_file
 from lottery_tf.experiments.masked_run import fresh_weights
 from lottery_tf.experiments.setup import prepare
 

@@ -4,10 +4,10 @@ from lottery_tf.experiments.branches import registry
 from lottery_tf.experiments.branches.context import BranchContext
 from lottery_tf.experiments.lottery import replicate_seed
 from lottery_tf.experiments.setup import Setup
-from lottery_tf.experiments.summary import log_level_to_tensorboard, write_replicate_summary
-from lottery_tf.results.runs import branch_runs, trunk_runs
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
+from lottery_tf.storage.runs import branch_runs, trunk_runs
+from lottery_tf.storage.summaries import log_level_to_tensorboard, write_replicate_summary
 
 
 def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict | None = None) -> dict:
