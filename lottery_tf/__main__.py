@@ -21,11 +21,11 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from lottery_tf import startup
+from lottery_tf.config.files import config_file_problem
+from lottery_tf.config.ranges import expand_ranges, parse_levels
 from lottery_tf.errors import LotteryError
 from lottery_tf.experiments.branches import registry as branch_registry
 from lottery_tf.experiments.config import describe_fields
-from lottery_tf.experiments.config_files import config_file_problem
-from lottery_tf.experiments.ranges import expand_ranges, parse_levels
 from lottery_tf.sweeps import command as sweep_command  # defines the sweep and status flags
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"

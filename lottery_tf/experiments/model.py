@@ -6,7 +6,8 @@ stored weights always fit the model that reads them back.
 import ml_collections
 import tf_keras as keras
 
-from lottery_tf.data.registry import DatasetSpec, spec_of
+from lottery_tf.data.sources import spec_of
+from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.models.registry import build_model
 
 

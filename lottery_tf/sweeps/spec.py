@@ -22,10 +22,10 @@ import os
 
 import ml_collections
 
+from lottery_tf.config.files import load_config_file
+from lottery_tf.config.ranges import expand_ranges
 from lottery_tf.errors import ConfigError
 from lottery_tf.experiments.branches import registry as branch_registry
-from lottery_tf.experiments.config_files import load_config_file
-from lottery_tf.experiments.ranges import expand_ranges
 
 _KEYS = {"config", "overrides", "replicates", "branches"}
 _BRANCH_KEYS = {"name", "levels", "args"}

@@ -10,11 +10,11 @@ import json
 import os
 
 from lottery_tf.errors import CorruptFileError, StoreError
-from lottery_tf.results.catalog import stored_replicates
-from lottery_tf.results.runs import branch_runs, trunk_runs
 from lottery_tf.storage import files, holders, store
+from lottery_tf.storage.catalog import stored_replicates
 from lottery_tf.storage.lock import LOCK
 from lottery_tf.storage.paths import ExperimentPaths
+from lottery_tf.storage.runs import branch_runs, trunk_runs
 from lottery_tf.sweeps import claims
 
 BAR_WIDTH = 24

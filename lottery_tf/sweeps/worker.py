@@ -160,8 +160,8 @@ def _run_claimed(setup: "Setup", experiment: str, unit: Unit, options: WorkerOpt
 def _refresh_branch_summaries(setup: "Setup", sweep: Sweep) -> None:
     """Rewrites each branch's summary CSV from all its finished levels: workers that finished
     levels of one branch at the same time may each have written it without the other's."""
-    from lottery_tf.experiments.summary import write_replicate_summary
-    from lottery_tf.results.runs import branch_runs
+    from lottery_tf.storage.runs import branch_runs
+    from lottery_tf.storage.summaries import write_replicate_summary
 
     for replicate in sweep.replicates:
         for runs in branch_runs(setup.paths, replicate, setup.config.levels).values():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lottery_tf.data import custom_sources
+from lottery_tf.data import source
 from lottery_tf.data.sources import get_spec, load_raw
 from lottery_tf.data.splits import load_splits, normalize_images
 from lottery_tf.errors import ConfigError, DataError
@@ -20,9 +20,9 @@ from lottery_tf.testing import (
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Sources are cached per process by name; tests rewrite files under one name.
-    custom_sources.load.cache_clear()
+    source.clear_cache()
     yield
-    custom_sources.load.cache_clear()
+    source.clear_cache()
 
 
 def _real(name, train=600, test=200):
@@ -102,7 +102,7 @@ def test_image_folder_without_class_folders_or_with_a_broken_image_is_refused(tm
     folder = write_image_folder(tmp_path / "broken", images, labels % 2, images[:2], labels[:2] % 2)
     bad = next((folder / "train" / "class_0").iterdir())
     bad.write_bytes(b"not a png")
-    custom_sources.load.cache_clear()
+    source.clear_cache()
     with pytest.raises(DataError, match=f"{bad.name} is not a readable image"):
         load_raw(f"folder:{folder}")
 
@@ -142,7 +142,7 @@ def test_every_source_has_a_fingerprint_and_refuses_drifted_data(tmp_path, tiny_
         else:
             first = sorted((tmp_path / "f" / "train" / f"class_{labels[0]}").iterdir())[0]
             first.write_bytes(tf.io.encode_png(flipped[0]).numpy())
-        custom_sources.load.cache_clear()
+        source.clear_cache()
         with pytest.raises(ConfigError, match="data: stored fingerprint"):
             prepare(config, root, tf.distribute.get_strategy(), quiet=True)
 

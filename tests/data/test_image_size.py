@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from lottery_tf.data import custom_sources, shards
+from lottery_tf.data import images as image_lib
+from lottery_tf.data import shards, sources
 from lottery_tf.data.sources import get_spec
 from lottery_tf.data.splits import load_splits
 from lottery_tf.errors import ConfigError, DataError
@@ -14,7 +15,7 @@ def test_square_image_keeps_the_aspect_ratio_and_crops_the_centre():
     image = np.zeros((40, 80, 3), np.uint8)
     image[:, :20] = 255  # the left quarter: outside the central 40 x 40
     image[:, 20:60, 1] = 100
-    square = custom_sources.square_image(image, 20).numpy()
+    square = image_lib.square_image(image, 20).numpy()
     assert square.shape == (20, 20, 3) and square.dtype == np.uint8
     inner = square[:, 2:-2]  # the antialiasing filter blends the outermost columns
     assert np.all(inner[..., 0] == 0) and np.all(inner[..., 1] == 100)
@@ -32,8 +33,8 @@ def test_tfds_images_of_many_sizes_need_and_get_one_size(tmp_path):
     assert splits.train_x.shape == (10, 24, 24, 3) and splits.test_x.shape == (4, 24, 24, 3)
     # The same images squared one by one (tfds keeps its own record order).
     images, _ = imagenet_stand_in_images(4, 1)
-    expected = sorted(custom_sources.square_image(image, 24).numpy().tobytes() for image in images)
-    raw = custom_sources.load(name, data_dir, None, "validation", 24)
+    expected = sorted(image_lib.square_image(image, 24).numpy().tobytes() for image in images)
+    raw = sources.load_raw(name, data_dir, split_test="validation", image_size=24)
     assert sorted(x.tobytes() for x in raw[2]) == expected
 
 
@@ -52,8 +53,8 @@ def test_folder_images_of_many_sizes_load_at_image_size(tmp_path):
         (root / "train" / f"class_{label}").mkdir(parents=True, exist_ok=True)
     name = f"folder:{root}"
     with pytest.raises(DataError, match="resize"):
-        custom_sources.load(name)
-    train_x, train_labels, test_x, _ = custom_sources.load(name, image_size=16)
+        sources.load_raw(name)
+    train_x, train_labels, test_x, _ = sources.load_raw(name, image_size=16)
     assert train_x.shape == (6, 16, 16, 3) and test_x.shape == (3, 16, 16, 3)
     assert sorted(train_labels.tolist()) == sorted(train_y.tolist())
 
@@ -87,7 +88,7 @@ def test_tfds_images_of_many_sizes_are_written_as_shards_at_image_size(tmp_path,
     assert manifest["example_shape"] == [24, 24, 3]
     assert (manifest["splits"]["train"]["count"], manifest["splits"]["test"]["count"]) == (12, 4)
     images, _ = imagenet_stand_in_images(4, 1)
-    expected = sorted(custom_sources.square_image(image, 24).numpy().tobytes() for image in images)
+    expected = sorted(image_lib.square_image(image, 24).numpy().tobytes() for image in images)
     assert sorted(row.tobytes() for row in _stored_split(out, "test", (24, 24, 3))) == expected
     # The streamed dataset then trains at that size like any other; a config made for the
     # source (dataset.image_size=24) runs on it unchanged, and a wrong size is refused.
@@ -111,7 +112,7 @@ def test_image_folders_of_many_sizes_are_written_as_shards_at_image_size(tmp_pat
         shards.write_source(f"folder:{root}", tmp_path / "refused")
     out = shards.write_source(f"folder:{root}", tmp_path / "shards", image_size=16)
     stored = _stored_split(out, "train", (16, 16, 3))
-    expected = sorted(custom_sources.square_image(image, 16).numpy().tobytes() for image in train)
+    expected = sorted(image_lib.square_image(image, 16).numpy().tobytes() for image in train)
     assert sorted(row.tobytes() for row in stored) == expected
     with pytest.raises(ConfigError, match="drop --image_size"):
         shards.write_source("mnist", tmp_path / "mnist", image_size=16)

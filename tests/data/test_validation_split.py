@@ -104,11 +104,15 @@ def test_class_ordered_data_trains_as_well_as_shuffled_data(tmp_path):
     for order, (x, y) in {"shuffled": (train_x, train_y), "sorted": _class_order(train_x, train_y)}.items():
         path = write_npz(tmp_path / f"{order}.npz", x, y, raw.test_x[:2000], raw.test_y[:2000])
         splits = load_splits(f"npz:{path}", validation_size=1000)
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(100, activation="relu"),
-                                  keras.layers.Dense(10)])
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"])
-        model.fit(splits.train_x, splits.train_y, batch_size=60, epochs=4, shuffle=True, verbose=0)
-        accuracies[order] = model.evaluate(splits.test_x, splits.test_y, verbose=0)[1]
-    assert accuracies["shuffled"] > 0.7
-    assert abs(accuracies["sorted"] - accuracies["shuffled"]) < 0.01
+        accuracies[order] = np.mean([_short_training(splits, seed) for seed in (0, 1)])
+    assert accuracies["shuffled"] > 0.8
+    assert abs(accuracies["sorted"] - accuracies["shuffled"]) < 0.01  # seeds alone differ ~0.7 points
+
+
+def _short_training(splits, seed: int) -> float:
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(100, activation="relu"),
+                              keras.layers.Dense(10)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"])
+    model.fit(splits.train_x, splits.train_y, batch_size=60, epochs=4, shuffle=True, verbose=0)
+    return model.evaluate(splits.test_x, splits.test_y, verbose=0)[1]

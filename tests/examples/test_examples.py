@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lottery_tf.config.files import load_config_file
 from lottery_tf.experiments import branches
-from lottery_tf.experiments.config_files import load_config_file
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.experiments.setup import prepare
 from lottery_tf.export import export_command, saved_kernels

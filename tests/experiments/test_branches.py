@@ -4,10 +4,10 @@ import os
 import numpy as np
 import pytest
 
+from lottery_tf.config.ranges import parse_levels
 from lottery_tf.errors import ConfigError, StoreError
 from lottery_tf.experiments import branches
 from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.experiments.ranges import parse_levels
 from lottery_tf.experiments.setup import prepare
 from lottery_tf.pruning import random_masks
 from lottery_tf.storage import store

@@ -11,8 +11,8 @@ import pytest
 import tf_keras as keras
 
 from lottery_tf.export import export_level
-from lottery_tf.results.catalog import find_experiment
 from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiment
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

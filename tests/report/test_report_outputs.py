@@ -12,8 +12,8 @@ from matplotlib.collections import LineCollection
 from lottery_tf.errors import ConfigError
 from lottery_tf.report.build import build_report
 from lottery_tf.report.collect import collect
-from lottery_tf.results.catalog import find_experiments
 from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiments
 
 FIGURES = ("figure_1", "accuracy_vs_sparsity", "early_stop_vs_sparsity", "training_curves", "lmc_paths",
            "lmc_instability")
