@@ -2,7 +2,8 @@
 
 Outputs of one experiment (default folder `<root>/<experiment>/report/`):
 
-  report.md                         summary, gaps, the level table, figure links
+  report.md                         summary, gaps, the level table (and warnings for levels
+                                    whose runs all look untrained), figure links
   levels.csv, levels.md             the level table (CSV at full precision)
   summary.md                        the level table for reading: mean (min-max) per kind
   figure_1.png/.svg                 Frankle & Carbin's Figure 1 layout: early-stop iteration
@@ -31,6 +32,7 @@ from matplotlib.figure import Figure
 from lottery_tf.errors import StoreError
 from lottery_tf.report import aggregate, figures, tables, tensorboard_images, text_figures
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
+from lottery_tf.report.degenerate import untrained_warnings
 from lottery_tf.storage import store
 from lottery_tf.storage.catalog import find_experiments
 
@@ -53,6 +55,8 @@ class ExperimentReport:
       figures: figure stem -> Figure (kept so callers can read the plotted data).
       tables: table stem -> Table.
       texts: text figure stem -> text (`text_figures`).
+      warnings: lines printed under the level table when every run of some level
+        looks untrained (`degenerate.untrained_warnings`); empty otherwise.
       markdown: the report.md text.
       files: paths written (empty until written).
     """
@@ -64,6 +68,7 @@ class ExperimentReport:
     figures: dict[str, Figure]
     tables: dict[str, tables.Table]
     texts: dict[str, str] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
     markdown: str = ""
     files: list[str] = dataclasses.field(default_factory=list)
 
@@ -84,11 +89,12 @@ class Report:
 
 def _config_line(config: dict) -> str:
     def get(section, field):
-        return (config.get(section) or {}).get(field)
+        value = (config.get(section) or {}).get(field)
+        return "unset" if value is None else value  # fit-based runs leave what fit cannot tell unset
 
     return (f"{get('model', 'name')} on {get('dataset', 'name')}, {get('pruning', 'strategy')} "
-            f"{get('pruning', 'granularity') or 'weight'}-level pruning "
-            f"at rate {get('pruning', 'rate')}, rewind {config.get('rewind')}, "
+            f"{(config.get('pruning') or {}).get('granularity') or 'weight'}-level pruning "
+            f"at rate {get('pruning', 'rate')}, rewind {config.get('rewind') or 'unset'}, "
             f"{get('training', 'train_steps')} per level, optimizer {get('training', 'optimizer')} "
             f"lr {get('training', 'learning_rate')}, batch {get('training', 'batch_size')}")
 
@@ -129,9 +135,17 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
     texts = {"figure_1": text_figures.figure_1(stats, f"{name}: mean and min-max over replicates")}
     report = ExperimentReport(collected, stats, lmc, levels, drawn,
                               {"levels": tables.level_table(stats), "summary": tables.summary_table(stats)},
-                              texts)
+                              texts, untrained_warnings(_runs_of_kinds(kinds)))
     report.markdown = _markdown(report)
     return report
+
+
+def _runs_of_kinds(kinds: dict[str, dict]) -> dict[str, list[dict]]:
+    """kind -> replicate -> level -> metrics (`aggregate.run_kinds`) as kind -> every run, with
+    its level (a rewind sweep's per-step runs keep theirs)."""
+    return {kind: [{**run, "level": level} for levels in replicates.values()
+                   for level, run in levels.items()]
+            for kind, replicates in kinds.items()}
 
 
 def _markdown(report: ExperimentReport) -> str:
@@ -145,15 +159,16 @@ def _markdown(report: ExperimentReport) -> str:
     gaps = collected.missing.lines()
     if gaps:
         lines += ["## Missing", "", *(f"- {line}" for line in gaps), ""]
-    lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["summary"]),
-              "All columns: levels.md, levels.csv.", "", "## Figures", ""]
+    lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["summary"])]
+    if report.warnings:
+        lines += ["```text", *report.warnings, "```", ""]
+    lines += ["All columns: levels.md, levels.csv.", "", "## Figures", ""]
     for stem in report.figures:
         lines += [f"![{stem}]({stem}.png) ([svg]({stem}.svg))", ""]
     for stem, text in report.texts.items():
         lines += [f"{stem} as text ({stem}.txt):", "", "```text", text.rstrip("\n"), "```", ""]
     lines.append(f"Training curves at levels {', '.join(map(str, report.curve_levels))}; their y axis "
-                 f"spans the curves after the first {figures.CURVE_ZOOM_AFTER:.0%} of training, so the "
-                 "first evaluations may lie below it.")
+                 "spans every point of the curves, from the first evaluation on.")
     if report.lmc:
         lines += ["", "## Linear mode connectivity", ""]
         for label, levels in report.lmc.items():
@@ -287,6 +302,8 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
         for line in report.collected.missing.lines():
             _say(stream, f"  missing: {line}")
         _say(stream, tables.to_markdown(report.tables["summary"]))
+        for line in report.warnings:
+            _say(stream, line)
         _say(stream, f"wrote {len(report.files)} files to {directory}")
     if len(reports) > 1:
         result.comparison_figures, result.comparison_tables = comparison(reports)

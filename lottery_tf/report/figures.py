@@ -27,9 +27,6 @@ PERCENT_LABEL = "Percent of weights remaining"
 MAX_TICK_LABELS = 12
 _CONTROL_COLORS = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
 _MARKERS = ["s", "^", "v", "D", "P", "X", "<", ">", "*"]
-# No longer used here: the training curves' y axis spans every plotted point. Kept while
-# report/build.py's figure note still names it.
-CURVE_ZOOM_AFTER = 0.05
 # Titles are wrapped to the figure's width at this many characters per inch of a
 # "medium" (10 pt) title: DejaVu Sans averages about 0.6 em a character, 72 / 6 = 12, less a margin.
 TITLE_CHARS_PER_INCH = 11

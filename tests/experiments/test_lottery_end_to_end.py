@@ -14,6 +14,7 @@ from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
+from lottery_tf.storage.summaries import EXPERIMENT_RUN
 from lottery_tf.testing import hparams_sessions, tensorboard_scalars, tiny_config
 
 
@@ -136,7 +137,8 @@ def test_one_hparams_session_per_level_with_percent_remaining(finished_run):
 
 def test_hparams_config_and_custom_scalars_layout_read_back(finished_run):
     _, paths, _ = finished_run
-    accumulator = EventAccumulator(paths.tensorboard_root, size_guidance={"tensors": 0})
+    accumulator = EventAccumulator(os.path.join(paths.tensorboard_root, EXPERIMENT_RUN),
+                                   size_guidance={"tensors": 0})
     accumulator.Reload()
     content = accumulator.PluginTagToContent("hparams")["_hparams_/experiment"]
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content).experiment

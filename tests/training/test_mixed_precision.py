@@ -75,7 +75,8 @@ def test_masked_training_under_mixed_precision_keeps_masks_and_zeros_exact(preci
 
 def test_runs_build_their_model_under_the_configured_policy(tiny_mnist_dir):
     config = tiny_config(tiny_mnist_dir, **{"training.precision": "mixed_bfloat16"})
-    setup = types.SimpleNamespace(config=config, layer_kinds={"dense_1": "dense", "output": "output"})
+    setup = types.SimpleNamespace(config=config, layer_kinds={"dense_1": "dense", "output": "output"},
+                                  spec=None)
     wrapped = build_wrapped(setup, seed=0)
     inner = [layer.layer for layer in wrapped.layers if hasattr(layer, "layer")]
     dtypes = {layer.name: layer.compute_dtype for layer in inner}

@@ -16,6 +16,8 @@ import importlib
 from collections.abc import Callable
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.pruning.masks import STRATEGIES
+from lottery_tf.pruning.scorers import registry as scorer_registry
 from lottery_tf.report.aggregate import ONE_TRAINING, PER_REWIND_STEP, SHOWN_AS_KEYS, TRAINING_PATH
 from lottery_tf.storage.paths import branch_folder
 
@@ -163,11 +165,11 @@ BRANCHES: dict[str, Branch] = {record.name: record for record in (
         BranchArgument("start", "start both copies from the dense run at this step (e.g. '500it'; "
                        "default: where this level's ticket starts).", flag="lmc_start"))),
     Branch("prune_at_init", _at("prune_at_init"), 6_000_011, arguments=(
-        BranchArgument("method", "snip | grasp | synflow | magnitude | random.", flag="method",
+        BranchArgument("method", " | ".join(scorer_registry.names()) + ".", flag="method",
                        default="snip"),
-        BranchArgument("scope", "layerwise | global (default: the config's strategy).", flag="scope"),
+        BranchArgument("scope", f"{' | '.join(STRATEGIES)} (default: the config's strategy).", flag="scope"),
         BranchArgument("examples", "training examples SNIP and GraSP score on.", value_type=int,
-                       default=1000, applies_when=("method", ("snip", "grasp"))))),
+                       default=1000, applies_when=("method", scorer_registry.data_driven())))),
     Branch("retrain", _at("retrain"), 7_000_003, arguments=(
         BranchArgument("config", "config file of the target training (transfer).", flag="retrain_config",
                        identity=_config_file_hash),)),
