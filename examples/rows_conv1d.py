@@ -2,7 +2,8 @@
 
 A 28x28 image becomes 28 steps of 28 features; two Conv1D layers slide along
 the rows, then global max pooling and two Dense layers. Inputs of rank 2
-(``(steps, features)``, e.g. arrays from an .npz) are taken as they are.
+(``(steps, features)``) are taken as they are; images ``(rows, width, channels)``
+(an .npz of ``(N, 28, 28)`` arrays is read with a channel axis) are reshaped to rows.
 Not part of the zoo; every Conv1D and Dense kernel is pruned.
 """
 import math

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from lottery_tf.data import pipeline
+from lottery_tf.data.shard_classes import check_streamed_classes
 from lottery_tf.data.shard_manifest import (
     directory_of,
     fingerprint,
@@ -54,9 +55,14 @@ class ShardSplits:
     def __init__(self, name: str, validation_size: int):
         """Opens the folder of ``shards:<dir>`` `name` (manifest and file sizes checked).
 
+        With a validation split, the labels of validation (the last shards) and
+        of training are read to check that each holds every class
+        (`shard_classes.check_streamed_classes`).
+
         Raises:
             ConfigError: ``validation_size`` outside [0, training examples).
-            DataError: no finished shards folder, or a shard of the wrong size.
+            DataError: no finished shards folder, a shard of the wrong size, or
+                validation or training missing a class (shards in class order).
         """
         self.directory = directory_of(name)
         self.manifest = read_manifest(self.directory)
@@ -74,6 +80,9 @@ class ShardSplits:
                         "test": self._block_table("test", 0, self.manifest["splits"]["test"]["count"])}
         self.example_shape = tuple(self.manifest["example_shape"])
         self._dtype = tf.as_dtype(self.manifest["dtype"])
+        if validation_size:  # without one, nothing was taken from training
+            check_streamed_classes(name, self._blocks["train"], self._blocks["val"],
+                                   self._blocks["test"], int(self.manifest["num_classes"]))
 
     # --- facts --------------------------------------------------------------
     def size(self, split: str) -> int:

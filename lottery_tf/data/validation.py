@@ -88,14 +88,16 @@ def split_indices(labels: np.ndarray, size: int, mode: str,
 
 
 def check_classes(name: str, train_y: np.ndarray, val_y: np.ndarray, source_classes: np.ndarray,
-                  mode: str) -> None:
+                  mode: str, fix: str | None = None) -> None:
     """Refuses splits in which training or validation misses a class of the data.
 
     Args:
       name: the dataset, for the message.
-      train_y, val_y: the labels of each side.
+      train_y, val_y: the labels of each side (for training, its classes are enough).
       source_classes: the classes present in the source (training and test data).
       mode: the split's mode, for the message.
+      fix: what the message tells the user to do; None for the in-memory sources' fix
+        (a stratified split, or a smaller validation_size).
 
     Raises:
       DataError: training lacks a class of the data, or a validation split with
@@ -104,15 +106,17 @@ def check_classes(name: str, train_y: np.ndarray, val_y: np.ndarray, source_clas
     missing_train = np.setdiff1d(source_classes, train_y)
     if missing_train.size:
         raise DataError(f"{name}: training holds no example of class(es) {missing_train.tolist()} "
-                        f"(validation_split={mode!r} took them all); set "
-                        "--config.dataset.validation_split=stratified or a smaller validation_size.")
+                        f"(validation_split={mode!r} took them all); " + (fix or (
+                            "set --config.dataset.validation_split=stratified or a smaller "
+                            "validation_size")) + ".")
     train_classes = np.unique(train_y)
     # A split smaller than the class count cannot hold them all; stratified holds as many as fit.
     if len(val_y) < len(train_classes):
         return
     missing_val = np.setdiff1d(train_classes, val_y)
     if missing_val.size:
-        fix = "set --config.dataset.validation_split=stratified (the data may be stored in class order)"
+        fix = fix or ("set --config.dataset.validation_split=stratified (the data may be stored in "
+                      "class order)")
         raise DataError(f"{name}: the validation split holds no example of class(es) "
                         f"{missing_val.tolist()}, so early stopping would judge the network on "
                         f"other classes only; {fix}.")

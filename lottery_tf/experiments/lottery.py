@@ -8,6 +8,7 @@ levels are skipped on a rerun; an unfinished level resumes from its checkpoint.
 """
 import os
 import sys
+from typing import TextIO
 
 import tensorflow as tf
 
@@ -124,15 +125,29 @@ def load_rewind_weights(setup: Setup, replicate: int) -> dict:
 
 
 def run_lottery(config, root: str, replicates, strategy=None, quiet: bool = False,
-                stream=sys.stdout) -> dict[int, list[dict]]:
-    """Runs IMP for every replicate; returns replicate -> per-level metrics."""
+                stream: TextIO | None = None) -> dict[int, list[dict]]:
+    """Runs IMP for every replicate, printing each replicate's trunk table when it finishes.
+
+    Args:
+      config: the experiment config.
+      root: the folder that holds all experiments.
+      replicates: the replicate numbers to run (or resume).
+      strategy: the distribution strategy (None: the default one).
+      quiet: one progress line per run on stderr instead of a line per evaluation on
+        stdout. The tables (and their warnings) are results, printed either way, as
+        the `branch` command prints its own (`branches.runner.run_branch_command`).
+      stream: where the experiment's folder and the tables go (None: standard output,
+        looked up per call so a redirected stdout is honoured).
+
+    Returns:
+      replicate -> per-level metrics.
+    """
     strategy = strategy or tf.distribute.get_strategy()
+    stream = stream or sys.stdout
     setup = prepare(config, root, strategy, quiet)
-    if not quiet:
-        stream.write(f"experiment {setup.paths.dir}\n")
+    stream.write(f"experiment {setup.paths.dir}\n")
     results = {}
     for replicate in replicates:
         results[replicate] = run_replicate(setup, replicate)
-        if not quiet:
-            stream.write(f"replicate {replicate}:\n{trunk_table(results[replicate])}\n")
+        stream.write(f"replicate {replicate}:\n{trunk_table(results[replicate])}\n")
     return results

@@ -5,6 +5,7 @@ seed and where its files go). Training resumes from the run's checkpoint if one
 exists, and `metrics.json`, written last, marks the run finished.
 """
 import dataclasses
+import sys
 import time
 from collections.abc import Callable
 
@@ -175,7 +176,10 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
     if plan.on_rewind_step is not None:
         callbacks.append(RewindCapture(setup.rewind_step, plan.on_rewind_step))
     label = f"[{plan.label} {remaining:5.1f}%]"
-    callbacks.append(ProgressLine(label, end_step) if setup.quiet else ConsoleLogger(label, end_step))
+    # The streams are looked up per run, not bound at import, so a redirected stdout or
+    # stderr (a test's capture, a caller's log) gets the lines of every run alike.
+    callbacks.append(ProgressLine(label, end_step, sys.stderr) if setup.quiet
+                     else ConsoleLogger(label, end_step, sys.stdout))
     trainer.run(callbacks)
 
     tfmot_adapter.apply_masks(wrapped)

@@ -5,11 +5,13 @@
 - `combined_table`: the ticket and every single-run control side by side.
 
 Accuracies are in percent with two decimals, as the report gives them. The
-report's own tables (files: Markdown, CSV) are `report/tables.py`.
+report's own tables (files: Markdown, CSV) are `report/tables.py`. Under a table
+go the warnings of `report/degenerate.py` when a level's runs all look untrained.
 """
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from lottery_tf.report.aggregate import PER_REWIND_STEP
+from lottery_tf.report.aggregate import PER_REWIND_STEP, TICKET
+from lottery_tf.report.degenerate import untrained_warnings
 
 # (title, width, format spec, value of a row); a row is one run's metrics.
 Column = tuple[str, int, str, Callable[[Mapping], object]]
@@ -39,20 +41,32 @@ def text_table(columns: Sequence[Column], rows: Iterable[Mapping]) -> str:
     return "\n".join(lines)
 
 
+def with_warnings(table: str, kinds: Mapping[str, Iterable[Mapping]]) -> str:
+    """`table`, then the `degenerate.untrained_warnings` lines of the runs it shows, if any.
+
+    Args:
+      table: a text table.
+      kinds: run kind -> the runs the table shows (metrics with `level`).
+    """
+    return "\n".join([table, *untrained_warnings(kinds)])
+
+
 def _percent(key: str) -> Callable[[Mapping], float]:
     return lambda m: 100 * m[key]
 
 
 def trunk_table(results: Sequence[Mapping]) -> str:
     """The per-level table printed when a replicate finishes: test accuracy at the end,
-    the early-stop step and test accuracy there."""
-    return text_table((LEVEL, PERCENT_LEFT, ("test acc %", 10, ".2f", _percent("test_accuracy")),
-                       ("early stop", 10, "", lambda m: m["early_stop_step"]),
-                       ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy"))), results)
+    the early-stop step and test accuracy there (then `with_warnings`' lines)."""
+    table = text_table((LEVEL, PERCENT_LEFT, ("test acc %", 10, ".2f", _percent("test_accuracy")),
+                        ("early stop", 10, "", lambda m: m["early_stop_step"]),
+                        ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy"))), results)
+    return with_warnings(table, {TICKET: results})
 
 
 def sweep_table(runs: Sequence[Mapping]) -> str:
-    """rewind_sweep results: one row per level and rewind step (accuracies in percent).
+    """rewind_sweep results: one row per level and rewind step (accuracies in percent),
+    then `with_warnings`' lines (each rewind step a run kind).
 
     Args:
       runs: the summaries of a `PER_REWIND_STEP` branch, one per level.
@@ -61,10 +75,14 @@ def sweep_table(runs: Sequence[Mapping]) -> str:
              "rewind": step}
             for run in runs
             for step, headline in sorted(run["by_rewind_step"].items(), key=lambda item: int(item[0]))]
-    return text_table((LEVEL, PERCENT_LEFT, ("rewind", 7, "", lambda m: m["rewind"]),
-                       ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy")),
-                       ("es step", 8, "", lambda m: m["early_stop_step"]),
-                       ("final acc %", 11, ".2f", _percent("test_accuracy"))), rows)
+    table = text_table((LEVEL, PERCENT_LEFT, ("rewind", 7, "", lambda m: m["rewind"]),
+                        ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy")),
+                        ("es step", 8, "", lambda m: m["early_stop_step"]),
+                        ("final acc %", 11, ".2f", _percent("test_accuracy"))), rows)
+    by_rewind: dict[str, list[Mapping]] = {}
+    for row in rows:
+        by_rewind.setdefault(f"rewind {row['rewind']}", []).append(row)
+    return with_warnings(table, by_rewind)
 
 
 # The table of a branch's own runs, by its record's `shown_as` (none for the others).
@@ -82,7 +100,8 @@ def combined_table(trunk: Sequence[Mapping], branches: Mapping[str, Sequence[Map
     """Trunk and single-run branches side by side by level.
 
     For each run: test accuracy at the early-stop step (minimum validation
-    loss) in percent, as the report gives it, and that step, as Frankle & Carbin plot them.
+    loss) in percent, as the report gives it, and that step, as Frankle & Carbin plot them;
+    then `with_warnings`' lines.
 
     Args:
       trunk: the trunk's metrics, level by level.
@@ -100,7 +119,7 @@ def combined_table(trunk: Sequence[Mapping], branches: Mapping[str, Sequence[Map
     columns += _run_columns("ticket", 12, 9, lambda row: row["ticket"])
     for name in names:
         columns += _run_columns(name, 18, 16, lambda row, name=name: row["controls"][name])
-    return text_table(columns, rows)
+    return with_warnings(text_table(columns, rows), {TICKET: trunk, **branches})
 
 
 def _of_ticket(column: Column) -> Column:

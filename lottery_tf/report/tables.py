@@ -61,8 +61,8 @@ def level_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
 
 def summary_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
     """The level table for reading: per run kind, test accuracy at early stop in percent as
-    `mean (min-max)` and the mean early-stop step; a level with fewer replicates than the
-    kind's most says `n=k`.
+    `mean (min-max)` (just the value where one replicate has it) and the mean early-stop
+    step; a level with fewer replicates than the kind's most says `n=k`.
 
     Args:
       stats: run kind -> per-level stats, as `aggregate.summarize` returns.
@@ -80,7 +80,9 @@ def summary_table(stats: Mapping[str, Sequence[LevelStats]]) -> Table:
         if found is None:
             return [None, None]
         accuracy = found.accuracy_at_early_stop
-        cell = f"{100 * accuracy.mean:.2f} ({100 * accuracy.min:.2f}-{100 * accuracy.max:.2f})"
+        cell = f"{100 * accuracy.mean:.2f}"
+        if accuracy.count > 1:  # one value has no range to show
+            cell += f" ({100 * accuracy.min:.2f}-{100 * accuracy.max:.2f})"
         if len(found.replicates) < most[kind]:
             cell += f" n={len(found.replicates)}"
         return [cell, found.early_stop_step.mean]

@@ -3,8 +3,8 @@
 Per experiment: its sweep units finished / running (by whom, how far) / waiting /
 failed, its trainings and iterations done with the time left, and every training
 run held by a live process (sweep or not) with a progress bar from its last
-checkpoint. Reads small JSON files (through the storage layer, so any
-`tf.io.gfile` root); loads no data.
+checkpoint; with neither, how many trunk levels and branch runs finished. Reads
+small JSON files (through the storage layer, so any `tf.io.gfile` root); loads no data.
 """
 import json
 import os
@@ -181,9 +181,29 @@ def experiment_status(experiment_dir: str) -> str:
         bar = progress_bar(run["step"], train_steps) if train_steps else f"step {run['step']}"
         lines.append(f"  training {run['run']:<48} {bar}  by {run['host']}:{run['pid']}")
     if not units and not runs:
-        finished = len(files.glob(files.join(experiment_dir, "replicate_*", "level_*", "metrics.json")))
-        lines.append(f"  no sweep, nothing training; {finished} trunk levels finished")
+        trunk, branches = finished_counts(experiment_dir)
+        lines.append(f"  no sweep, nothing training; {trunk} trunk levels finished, "
+                     f"{branches} branch runs finished")
     return "\n".join(lines)
+
+
+def finished_counts(experiment_dir: str) -> tuple[int, int]:
+    """How many trunk levels and branch runs of the experiment finished.
+
+    A run is finished once its metrics.json exists (`storage.runs`); the files are
+    counted, not read, so a large experiment on a remote root is counted quickly.
+    A branch of several runs (a rewind sweep, lmc) counts once per level, as
+    `runs.branch_runs` lists it.
+
+    Args:
+      experiment_dir: the experiment's folder.
+
+    Returns:
+      (trunk levels, branch runs) over every replicate.
+    """
+    level = files.join(experiment_dir, "replicate_*", "level_*")
+    return (len(files.glob(files.join(level, "metrics.json"))),
+            len(files.glob(files.join(level, "branch_*", "metrics.json"))))
 
 
 def root_status(root: str) -> str:

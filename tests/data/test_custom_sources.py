@@ -37,24 +37,25 @@ def test_npz_of_real_mnist_rows_loads_with_statistics_of_its_training_split(tmp_
     train_x, train_y, test_x, test_y = _real("mnist")
     rows = write_npz(tmp_path / "rows.npz", train_x[..., 0], train_y, test_x[..., 0], test_y)
     spec = get_spec(f"npz:{rows}")
-    assert spec.image_shape == (28, 28) and spec.num_classes == 10 and spec.pixel_scale == 255
-    expected_mean = (train_x[..., 0] / 255.0).mean(axis=(0, 1))
+    # (N, 28, 28) arrays are grayscale images: read with a channel axis, one channel's statistics.
+    assert spec.image_shape == (28, 28, 1) and spec.num_classes == 10 and spec.pixel_scale == 255
+    expected_mean = (train_x / 255.0).mean(axis=(0, 1, 2))
     np.testing.assert_allclose(spec.mean, expected_mean, atol=1e-6)
     splits = load_splits(f"npz:{rows}", validation_size=100)
-    assert splits.train_x.shape == (500, 28, 28) and splits.test_x.shape == (200, 28, 28)
+    assert splits.train_x.shape == (500, 28, 28, 1) and splits.test_x.shape == (200, 28, 28, 1)
     whole = np.concatenate([splits.train_x, splits.val_x])
-    np.testing.assert_allclose(whole.mean(axis=(0, 1)), 0.0, atol=1e-4)  # standardized per feature
+    np.testing.assert_allclose(whole.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)  # standardized per channel
     np.testing.assert_array_equal(splits.test_y, test_y)
 
 
 def test_float_npz_is_standardized_without_pixel_scaling(tmp_path):
     rng = np.random.default_rng(0)
-    x = rng.normal(5.0, 2.0, size=(400, 12, 3)).astype(np.float32)
+    x = rng.normal(5.0, 2.0, size=(400, 12, 4, 3)).astype(np.float32)
     path = write_npz(tmp_path / "f.npz", x[:300], np.arange(300) % 3, x[300:], np.arange(100) % 3)
     spec = get_spec(f"npz:{path}")
     assert spec.pixel_scale == 1 and spec.num_classes == 3
-    np.testing.assert_allclose(spec.mean, x[:300].mean(axis=(0, 1)), rtol=1e-5)
-    np.testing.assert_allclose(spec.std, x[:300].std(axis=(0, 1)), rtol=1e-4)
+    np.testing.assert_allclose(spec.mean, x[:300].mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(spec.std, x[:300].std(axis=(0, 1, 2)), rtol=1e-4)
 
 
 @pytest.mark.parametrize(("arrays", "message"), [

@@ -31,7 +31,7 @@ TINY = {"dataset.validation_size": 100, "dataset.verify_checksums": False,
     # tests/models/test_custom_models.py.
     pytest.param("examples/fashion_dwcnn_config.py", "idx",
                  {"dw_1": "dw_1/depthwise_kernel", "pw_2": "pw_2/kernel"}, marks=pytest.mark.slow),
-    # The 1-D model reads (steps, features) arrays from an .npz: 28 rows of 28 pixels.
+    # The 1-D model reads an .npz of (N, 28, 28) rows, given a channel axis: 28 rows of 28 pixels.
     ("examples/rows_conv1d_config.py", "npz", {"conv1d_1": "conv1d_1/kernel", "output": "output/kernel"}),
 ])
 def test_example_runs_lottery_reinit_report_export(config_file, source, pruned_keys, tiny_mnist_dir,
@@ -49,7 +49,7 @@ def test_example_runs_lottery_reinit_report_export(config_file, source, pruned_k
     assert remaining[0] == 100 and remaining[1] < 60
 
     setup = prepare(config, root, tf.distribute.get_strategy(), quiet=True)
-    assert setup.splits.train_x.shape[1:] == ((28, 28) if source == "npz" else (28, 28, 1))
+    assert setup.splits.train_x.shape[1:] == (28, 28, 1)
     for layer, key in pruned_keys.items():
         assert setup.weight_keys[layer] == key
         mask = store.load_arrays(setup.paths.mask(0, 1))[layer]

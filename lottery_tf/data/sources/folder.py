@@ -61,11 +61,14 @@ def folder_files(root: Path) -> dict[str, list[tuple[Path, int]]]:
     Labels number the sorted class folders of ``train``.
 
     Raises:
-        DataError: no such folder, no class folders, or no images in a split.
+        DataError: no such folder, no class folders or only one in train, or no images in a split.
     """
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist")
     classes = [p.name for p in _class_folders(root / "train")]
+    if len(classes) == 1:
+        raise DataError(f"{root / 'train'} holds one class folder ({classes[0]!r}); a classifier "
+                        "needs at least two: add a sub-folder per class")
     return {split: _split_files(root / split, classes) for split in ("train", "test")}
 
 

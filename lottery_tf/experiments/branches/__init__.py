@@ -31,6 +31,7 @@ import importlib
 _LAZY = {
     "BranchContext": "lottery_tf.experiments.branches.context",
     "run_branch": "lottery_tf.experiments.branches.runner",
+    "run_branch_command": "lottery_tf.experiments.branches.runner",
     "trunk_results": "lottery_tf.experiments.branches.runner",
     "collect_branches": "lottery_tf.experiments.branches.runner",
     "combined_table": "lottery_tf.report.console",
@@ -40,8 +41,8 @@ __all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):
-    """`BranchContext`, `run_branch`, `trunk_results`, `collect_branches` and the console
-    tables, imported when first asked for.
+    """`BranchContext`, `run_branch`, `run_branch_command`, `trunk_results`,
+    `collect_branches` and the console tables, imported when first asked for.
 
     Raises:
       AttributeError: any other name.

@@ -1,9 +1,14 @@
-"""Runs a branch by its record, and reads back a replicate's trunk and branches."""
+"""Runs a branch by its record (one run, or the `branch` command's levels and tables), and
+reads back a replicate's trunk and branches."""
+import sys
+from typing import TextIO
+
 from lottery_tf.errors import StoreError
 from lottery_tf.experiments.branches import registry
 from lottery_tf.experiments.branches.context import BranchContext
 from lottery_tf.experiments.lottery import replicate_seed
 from lottery_tf.experiments.setup import Setup
+from lottery_tf.report.console import branch_table, combined_table
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.runs import branch_runs, trunk_runs
@@ -48,6 +53,43 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
         write_replicate_summary(paths, replicate, collect_branches(setup, replicate, folder)[folder],
                                 run=folder)
     return metrics
+
+
+def run_branch_command(setup: Setup, name: str, replicates, levels, args: dict | None = None,
+                       stream: TextIO | None = None) -> dict[int, list[dict]]:
+    """The `branch` command: runs a branch off each level of each replicate, then prints per
+    replicate its own table (if its record has one) and the ticket against every control.
+
+    Progress goes as `run_lottery`'s does: with `setup.quiet`, one line per run on stderr,
+    else a line per evaluation on stdout. The tables (and their warnings) are results,
+    printed either way, as `run_lottery` prints its trunk table.
+
+    Args:
+      setup: the experiment's `Setup` (`prepare(..., quiet)`).
+      name: a branch of `registry.BRANCHES`.
+      replicates, levels: the trunk levels to branch off.
+      args: the branch's arguments; the record's defaults fill in the rest.
+      stream: where the tables go (None: standard output, looked up per call).
+
+    Returns:
+      replicate -> the branch's metrics, level by level.
+
+    Raises:
+      ConfigError, StoreError: as `run_branch`.
+    """
+    stream = stream or sys.stdout
+    record = registry.get(name)
+    results = {}
+    for replicate in replicates:
+        results[replicate] = runs = [run_branch(setup, name, replicate, level, args) for level in levels]
+        own_table = branch_table(record.shown_as, runs)  # e.g. a rewind sweep's steps
+        if own_table is not None:
+            stream.write(f"replicate {replicate} {name.replace('_', ' ')}:\n{own_table}\n")
+        stream.write(f"replicate {replicate}: ticket and every control (test accuracy at early stop, "
+                     "early-stop step)\n")
+        stream.write(combined_table(trunk_results(setup, replicate), collect_branches(setup, replicate))
+                     + "\n")
+    return results
 
 
 def trunk_results(setup: Setup, replicate: int) -> list[dict]:
