@@ -15,23 +15,30 @@
 
 Every config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
 """
+import io
 import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 from lottery_tf import startup
+from lottery_tf.config.checks import check_ranges
 from lottery_tf.config.files import config_file_problem
+from lottery_tf.config.overrides import check_override_names, flag_error_message
 from lottery_tf.config.ranges import expand_ranges, parse_levels
 from lottery_tf.errors import LotteryError
 from lottery_tf.experiments.branches import registry as branch_registry
 from lottery_tf.experiments.config import describe_fields
 from lottery_tf.sweeps import command as sweep_command  # defines the sweep and status flags
+from lottery_tf.training import position
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
 __doc__ += "\nBranches: " + ", ".join(branch_registry.BRANCHES) + "\n"
 
 COMMANDS = ("train", "lottery", "branch", "report", "export", *sweep_command.COMMANDS)
+TRAINING_COMMANDS = ("train", "lottery", "branch")
+# The exit status of a process stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED_EXIT_CODE = 130
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).",
@@ -54,6 +61,9 @@ def define_branch_flags() -> None:
 
 
 define_branch_flags()
+# absl's --help lists the main module's flags only; the sweep and status flags are the
+# command line's own too (--helpfull adds absl's and TensorFlow's).
+flags.adopt_module_key_flags(sweep_command)
 
 # report / export: read stored results only, so they need no --config.
 flags.DEFINE_string("experiment", None, "report/export: experiment folder name or config hash "
@@ -84,19 +94,43 @@ def parse_replicates(text: str | None, single: int) -> list[int]:
     return replicates
 
 
-def run(argv: list[str]) -> None:
-    """Dispatches the command named in argv."""
+def parse_command(argv: list[str]) -> list[str]:
+    """The command and its argument (a branch's name) from absl's leftover argv.
+
+    Raises:
+      LotteryError: not exactly one known command.
+    """
     commands = argv[1:]
     if not commands or commands[0] not in COMMANDS or len(commands) != 1 + (commands[0] == "branch"):
         raise LotteryError(f"Name one command: {' | '.join(COMMANDS[:2])} | branch <name> | "
                            f"{' | '.join(COMMANDS[3:])} (got {commands or 'none'}).")
+    return commands
+
+
+def checked_config(command: str):
+    """The --config flag's config for a training command, its values checked.
+
+    Loads no TensorFlow, so a bad value is reported before it loads (seconds).
+
+    Raises:
+      LotteryError: no or a missing config file, or a value out of range.
+    """
+    config = loaded_config()
+    if command == "train":
+        with config.unlocked():
+            config.levels = 0
+    check_ranges(config)
+    return config
+
+
+def run(commands: list[str], config) -> None:
+    """Runs the parsed command (`config`: `checked_config`'s, for the training commands)."""
     if commands[0] in sweep_command.COMMANDS:
         sweep_command.run(commands[0], FLAGS)
         return
     if commands[0] in ("report", "export"):
         run_results_command(commands[0])
         return
-    config = loaded_config()
     import tensorflow as tf
 
     from lottery_tf.experiments.config import experiment_name
@@ -104,9 +138,6 @@ def run(argv: list[str]) -> None:
     from lottery_tf.training.strategies import RuntimeSpec, barrier, is_chief, make_strategy
 
     tf.config.experimental.enable_op_determinism()
-    if commands[0] == "train":
-        with config.unlocked():
-            config.levels = 0
     replicates = parse_replicates(FLAGS.replicates, FLAGS.replicate)
     strategy = make_strategy(RuntimeSpec.from_config(config.runtime))
     try:
@@ -116,7 +147,9 @@ def run(argv: list[str]) -> None:
             return
         with private_root(FLAGS.root, experiment_name(config), FLAGS.worker_dir) as root:
             barrier(strategy)
-            run_training_command(commands, config, root, replicates, strategy, quiet=True)
+            # Silent: the chief prints the tables of the same results.
+            run_training_command(commands, config, root, replicates, strategy, quiet=True,
+                                 stream=io.StringIO())
     except (tf.errors.UnavailableError, tf.errors.CancelledError) as error:
         # A collective lost its peer: another worker stopped (its own output says why).
         raise LotteryError(
@@ -155,30 +188,42 @@ def _config_argument(args: list[str]) -> str:
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's flag parsing, except that asking for help exits 0 and a config
-    file that does not parse is one message naming it."""
+    """absl's flag parsing, except that asking for help exits 0 and every error is
+    one line: an unknown config field (with the nearest known one), a value of
+    the wrong type, or a config file that does not load (naming it)."""
     try:
-        return app.parse_flags_with_usage(argv)
+        check_override_names(argv[1:])
+        with startup.filtered_stderr():  # a config file may import TensorFlow (lottery_tf.testing)
+            args = FLAGS(argv)
+        if "tensorflow" in sys.modules:  # then find its devices now, their notices dropped too
+            startup.import_tensorflow()
+        return args
     except SystemExit:
         wanted = argv[1:argv.index("--")] if "--" in argv else argv[1:]
         if any(arg in HELP_FLAGS for arg in wanted):  # absl exits 1 after printing help
             raise SystemExit(0) from None
         raise
+    except LotteryError as error:
+        message = str(error)
+    except flags.Error as error:
+        message = flag_error_message(error, FLAGS)
+        if message.startswith("--config="):  # the config file's own error, wrapped by absl
+            message = str(config_file_problem(_config_argument(argv[1:]), error))
     except Exception as error:  # only the config file runs user code while flags parse
-        path = _config_argument(argv[1:])
-        print(f"error: {config_file_problem(path, error)}", file=sys.stderr)
-        raise SystemExit(1) from None
+        message = str(config_file_problem(_config_argument(argv[1:]), error))
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(1)
 
 
-def run_training_command(commands, config, root, replicates, strategy, quiet) -> None:
-    """`train`, `lottery` or `branch` under `strategy`, results under `root`."""
-    from lottery_tf.experiments.branches.runner import collect_branches, run_branch, trunk_results
+def run_training_command(commands, config, root, replicates, strategy, quiet, stream=None) -> None:
+    """`train`, `lottery` or `branch` under `strategy`, results under `root`; tables to `stream`
+    (None: standard output)."""
+    from lottery_tf.experiments.branches.runner import run_branch_command
     from lottery_tf.experiments.lottery import run_lottery
     from lottery_tf.experiments.setup import prepare
-    from lottery_tf.report.console import branch_table, combined_table
 
     if commands[0] != "branch":
-        run_lottery(config, root, replicates, strategy, quiet=quiet)
+        run_lottery(config, root, replicates, strategy, quiet=quiet, stream=stream)
         return
     name = commands[1]
     record = branch_registry.get(name)
@@ -188,14 +233,7 @@ def run_training_command(commands, config, root, replicates, strategy, quiet) ->
     args = {argument.name: FLAGS[argument.flag].value for argument in record.arguments
             if argument.flag and FLAGS[argument.flag].value is not None}
     setup = prepare(config, root, strategy, quiet)
-    for replicate in replicates:
-        runs = [run_branch(setup, name, replicate, level, args) for level in levels]
-        own_table = branch_table(record.shown_as, runs)  # e.g. a rewind sweep's steps
-        if own_table is not None:
-            print(f"replicate {replicate} {name.replace('_', ' ')}:\n{own_table}")
-        print(f"replicate {replicate}: ticket and every control (test accuracy at early stop, "
-              "early-stop step)")
-        print(combined_table(trunk_results(setup, replicate), collect_branches(setup, replicate)))
+    run_branch_command(setup, name, replicates, levels, args, stream=stream)
 
 
 def run_results_command(command: str) -> None:
@@ -218,12 +256,20 @@ def run_results_command(command: str) -> None:
 
 def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)
-    startup.import_tensorflow()  # before any module imports it, so its load-time notices are dropped
     try:
-        run(argv)
+        commands = parse_command(argv)
+        # Checked before TensorFlow loads, so a bad value is reported at once.
+        config = checked_config(commands[0]) if commands[0] in TRAINING_COMMANDS else None
+        startup.import_tensorflow()  # before any module imports it: its load-time notices are dropped
+        run(commands, config)
     except LotteryError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a failure: one line, no traceback. Finished
+        # levels and the last checkpoint are on disk, so the same command resumes.
+        print(position.interrupted_message(), file=sys.stderr)
+        sys.exit(INTERRUPTED_EXIT_CODE)
 
 
 if __name__ == "__main__":

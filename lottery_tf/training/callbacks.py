@@ -7,11 +7,17 @@ import numpy as np
 import tensorflow as tf
 
 from lottery_tf.pruning import tfmot_adapter
-from lottery_tf.training.loop import PausingCallback
+from lottery_tf.training import position
+from lottery_tf.training.loop_spec import PausingCallback
 
 
 def _format(value) -> str:
     return "   -  " if value is None else f"{value:.4f}"
+
+
+def _resumed(logs: dict) -> bool:
+    """Whether training begins past the run's start: restored from its checkpoint."""
+    return logs["step"] > logs.get("start_step", logs["step"])
 
 
 class RewindCapture(PausingCallback):
@@ -143,6 +149,9 @@ class ConsoleLogger(PausingCallback):
     def on_train_begin(self, logs=None):
         self._clock = time.perf_counter()
         self._clock_step = logs["step"]
+        position.name_run(self._prefix)
+        if _resumed(logs):
+            self._stream.write(position.resume_message(self._prefix, logs["step"]) + "\n")
 
     def on_test_end(self, logs=None):
         if logs.get("deferred"):
@@ -187,6 +196,9 @@ class ProgressLine(PausingCallback):
     def on_train_begin(self, logs=None):
         self._clock = time.perf_counter()
         self._first = self._step = logs["step"]
+        position.name_run(self._label)
+        if _resumed(logs):
+            self._write(position.resume_message(self._label, logs["step"]) + "\n")
         if self._redraw:
             self._write("\r" + self.line())
 

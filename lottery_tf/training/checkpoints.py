@@ -13,7 +13,7 @@ import tensorflow as tf
 from lottery_tf.errors import CorruptFileError
 from lottery_tf.storage import crash_points, files, store
 from lottery_tf.training.callbacks import EarlyStopTracker
-from lottery_tf.training.loop import PausingCallback
+from lottery_tf.training.loop_spec import PausingCallback
 
 _LATEST = "latest.json"
 

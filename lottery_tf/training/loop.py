@@ -1,87 +1,32 @@
 """The training loop: several steps per `tf.function` call, callbacks at pauses.
 
-The loop only trains and evaluates. Everything else (rewind capture, early-stop
-tracking, checkpoints, TensorBoard, console) is a callback. Callbacks are
-`tf_keras` callbacks; the loop calls
-
-- `on_train_begin(logs)` once,
-- `on_train_batch_end(step, logs)` at every pause, `step` = iterations done,
-  `logs` = mean train loss/accuracy since the previous pause,
-- `on_test_end(logs)` after each evaluation (`logs` has `step`, `val_loss`,
-  `val_accuracy`, `test_loss`, `test_accuracy`); a deferred test pass comes
-  as a second call for an earlier step, its logs marked `"deferred": True`,
-- `on_train_end(logs)` once.
-
-A callback that needs to see a particular step (say, the rewind step) lists it
-in `pause_steps(start, end)`; the loop pauses there and nowhere else needlessly.
+What a run is given (`LoopSpec`) and how callbacks are called (`PausingCallback`,
+the order of the hooks) are in `loop_spec.py`; both are importable from here.
 """
-import dataclasses
+import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
+from lottery_tf import startup
 from lottery_tf.data import pipeline
 from lottery_tf.errors import TrainingError
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import crash_points
+from lottery_tf.training import position
 from lottery_tf.training.evaluation import Evaluator
+from lottery_tf.training.loop_spec import CallbackCalls, LoopSpec, PausingCallback
 from lottery_tf.training.losses import cross_entropy
 from lottery_tf.training.strategies import xla_supported
 
-
-@dataclasses.dataclass(frozen=True)
-class LoopSpec:
-    """How one training run proceeds.
-
-    Attributes:
-      batch_size: the global batch size.
-      start_step: global step at which this run's schedule and data order begin.
-      end_step: global step at which training stops.
-      data_seed: seed of the data order (and augmentation).
-      augment: augment each training example (`pipeline.augment_batch`).
-      augmentation: its kind, "crop_flip" (CIFAR) or "resized_crop" (ImageNet).
-      eval_every: iterations between evaluations (0: only at the start and end).
-      test_every: iterations between test evaluations. In between, the test set
-        is evaluated only for a step where the validation loss reaches a new
-        minimum, so the test accuracy at the early-stop step is always measured;
-        that pass is deferred (the weights are kept aside) and made at the next
-        pause of a callback that `needs_settled_tests` (a checkpoint) or at the
-        end, or dropped if a lower validation loss comes first. 0: at every evaluation.
-      jit_compile: compile the train step with XLA.
-      eval_batch_size: batch size for validation and test passes.
-      weight_decay: coupled L2 weight decay added to the gradients.
-      label_smoothing: label smoothing of the training loss (see `losses.cross_entropy`).
-    """
-
-    batch_size: int
-    start_step: int
-    end_step: int
-    data_seed: int
-    augment: bool = False
-    augmentation: str = "crop_flip"
-    eval_every: int = 0
-    test_every: int = 0
-    jit_compile: bool = True
-    eval_batch_size: int = 1000
-    weight_decay: float = 0.0
-    label_smoothing: float = 0.0
-
-
-class PausingCallback(keras.callbacks.Callback):
-    """A callback that can ask the loop to pause at given steps.
-
-    One that stores the evaluation curve at its pauses (a checkpoint) sets
-    `needs_settled_tests`: a deferred test pass is then made before it sees them.
-    """
-
-    needs_settled_tests = False
-
-    def pause_steps(self, start: int, end: int) -> Iterable[int]:
-        return ()
+# What TensorFlow logs when XLA refuses to lower a step under op determinism: the
+# error line and the node it names on the next line (the refusal is also raised).
+_XLA_REFUSAL = re.compile(r"^([IWE]\d{4} [\d:. ]+\d+ graph_compiler\.cc:\d+\] Executor failed to "
+                          r"create kernel\. UNIMPLEMENTED: |\s+\[\[\{\{node )")
 
 
 def _first_device(strategy: tf.distribute.Strategy) -> str:
@@ -91,21 +36,6 @@ def _first_device(strategy: tf.distribute.Strategy) -> str:
     except RuntimeError:  # the default strategy: TensorFlow's own placement
         gpus = tf.config.list_logical_devices("GPU")
         return gpus[0].name if gpus else "/device:CPU:0"
-
-
-class _Callbacks:
-    """Calls each callback in order (Keras' CallbackList assumes `fit`'s timing)."""
-
-    def __init__(self, callbacks, model):
-        self._callbacks = list(callbacks)
-        for callback in self._callbacks:
-            callback.set_model(model)
-
-    def __getattr__(self, hook):
-        def call(*args):
-            for callback in self._callbacks:
-                getattr(callback, hook)(*args)
-        return call
 
 
 class Trainer:
@@ -197,7 +127,8 @@ class Trainer:
         if self.strategy.num_replicas_in_sync != 1:
             return compiled
         try:
-            with warnings.catch_warnings():
+            # TensorFlow also logs the refusal it raises, worded for GPUs even on a CPU.
+            with warnings.catch_warnings(), startup.filtered_stderr(_XLA_REFUSAL):
                 # TensorFlow deprecates naming the device, but its replacement
                 # (`platform_name`) draws an unseeded random number to find the
                 # device, which op determinism refuses.
@@ -206,7 +137,11 @@ class Trainer:
                     stage="hlo", device_name=_first_device(self.strategy))
         except ValueError as error:
             reason = str(error).split("\n")[0].split(": '")[-1]
-            logging.warning("Training without XLA: %s", reason)
+            op = re.search(r"(\w+) gradient ops do not yet have a deterministic", reason)
+            what = f"{op.group(1)}'s gradient" if op else f"this model's step ({reason})"
+            # Once per process: every level and branch builds the same step.
+            logging.log_first_n(logging.WARNING, "Training without XLA (slower): XLA has no "
+                                "reproducible kernel for %s.", 1, what)
             return tf.function(function)
         return compiled
 
@@ -372,7 +307,7 @@ class Trainer:
     def run(self, callbacks: Sequence[keras.callbacks.Callback] = ()) -> None:
         """Trains from the current step to `spec.end_step`, calling callbacks at pauses."""
         spec = self.spec
-        callback_list = _Callbacks(callbacks, self.model)
+        callback_list = CallbackCalls(callbacks, self.model)
         eval_steps = self._eval_steps()
         requested = {spec.end_step}
         settle = {spec.end_step}  # where the curve must hold every test pass it is owed
@@ -399,7 +334,8 @@ class Trainer:
                 resumed_at, spec.end_step, augment=spec.augment,
                 augmentation=spec.augmentation)
             self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-        callback_list.on_train_begin({"step": resumed_at})
+        position.start(resumed_at)  # for the command line's Ctrl-C line
+        callback_list.on_train_begin({"step": resumed_at, "start_step": spec.start_step})
         if resumed_at in eval_steps and resumed_at == spec.start_step:
             callback_list.on_test_end(self.evaluate_all())
         done = resumed_at
@@ -407,6 +343,7 @@ class Trainer:
             # `done` tracks the step without reading the optimizer's counter back.
             self._train_chunk(done, pause - done)
             done = pause
+            position.reach(done)
             logs = {"train_loss": float(self._train_loss.result()),
                     "train_accuracy": float(self._train_accuracy.result()),
                     "learning_rate": float(tf.convert_to_tensor(self.optimizer.learning_rate))}
@@ -423,3 +360,4 @@ class Trainer:
             callback_list.on_train_batch_end(pause, logs)
             crash_points.reach("pause")
         callback_list.on_train_end({"step": self.step})
+        position.clear()

@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -71,10 +72,14 @@ def test_bad_input_gets_one_clear_message(args, message, tiny_mnist_dir, tmp_pat
     assert not any(tmp_path.iterdir())  # nothing half-created
 
 
-def test_help_exits_zero_and_lists_commands_and_fields():
+def test_help_exits_zero_and_lists_commands_fields_and_every_flag_of_ours():
     run = lottery_tf("--help")
     assert run.returncode == 0, run.stderr
     assert "branch <name>" in run.stdout and "--config.training.learning_rate" in run.stdout
+    listed = set(re.findall(r"^  --(?:\[no\])?(\w+):", run.stdout, re.MULTILINE))
+    # The sweep flags are defined in lottery_tf/sweeps/command.py, not the main module.
+    assert {"sweep", "workers", "pin_cpus", "shard", "root", "replicates"} <= listed
+    assert "logtostderr" not in run.stdout  # absl's own flags stay in --helpfull
 
 
 @pytest.mark.parametrize("content,message", [
