@@ -11,6 +11,7 @@ cd "$ROOT"
 export TF_CPP_MIN_LOG_LEVEL=3
 if [[ $# -eq 0 ]]; then
   "$ROOT/.venv/bin/ruff" check --quiet lottery_tf tests configs examples
-  set -- -m "not slow" --durations=12
+  # One worker process per core: most tests train single-threaded, so two halve the wall time.
+  set -- -m "not slow" --durations=12 -n "${LOTTERY_TF_TEST_WORKERS:-$(nproc)}"
 fi
 exec "$ROOT/.venv/bin/python" -m pytest -q -rfE "$@"

@@ -1,9 +1,12 @@
 """Shared fixtures."""
 import pytest
-import tensorflow as tf
 
-import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
-from lottery_tf.testing import write_tiny_mnist
+from lottery_tf import startup  # the package sets the legacy-Keras switch before TensorFlow loads
+
+# First, and without TensorFlow's load-time notices (in every pytest-xdist worker too).
+tf = startup.import_tensorflow()
+
+from lottery_tf.testing import write_tiny_mnist  # noqa: E402
 
 # As in the command line: bit-identical results for a seed (resume tests rely on it).
 tf.config.experimental.enable_op_determinism()

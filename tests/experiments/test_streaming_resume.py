@@ -105,6 +105,8 @@ def test_export_needs_no_data_once_its_spec_is_recorded(config, reference):
     assert exported["normalization"]["std"] == recorded["std"]
 
 
+# Slow: mirrored training is covered fast by tests/training/test_strategies.py; this adds streaming.
+@pytest.mark.slow
 def test_streamed_mirrored_run_on_two_cpus_equals_the_default_strategy(folder, reference, tmp_path):
     """Each replica reads its half of every streamed batch through the distributed dataset."""
     config_file = write_config_file(tmp_path / "streamed.py", None, rewind="20it", levels=1,

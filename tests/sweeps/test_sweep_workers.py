@@ -103,6 +103,8 @@ def test_three_workers_with_one_killed_midway_equal_one_process(reference, tiny_
     assert "finished 3  running 0  waiting 0  failed 0" in root_status(str(root))
 
 
+# Slow: the unit split itself is unit-tested in test_sweep_units.py; this runs two real tasks.
+@pytest.mark.slow
 def test_two_slurm_array_tasks_split_the_units_without_overlap(tiny_mnist_dir, tmp_path):
     """Shard 1's branches wait for the trunk that shard 0 runs; shard 1 runs as two local workers."""
     sweep_file = _write_sweep(tmp_path, tiny_mnist_dir, [{"name": "reinit", "levels": "1"}], **SETTINGS)
