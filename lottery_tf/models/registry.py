@@ -133,6 +133,13 @@ def _call_import_path(path: str, input_shape: tuple, num_classes: int, initializ
             kwargs["initializer"] = initializer
     except (TypeError, ValueError):
         pass  # no introspectable signature: call with the documented three
+    # Unnamed layers are named by counters Keras keeps per process ("dense_2" when
+    # two Dense layers were built before): counted afresh, every build of the
+    # same builder names its layers alike, as stored weights and masks need.
+    keras.backend.reset_uids()
+    # Unseeded initializers (`Dense(64)`) then draw from the model seed, so a
+    # builder that ignores `seed` still builds the same weights for a seed.
+    keras.utils.set_random_seed(seed)
     try:
         return builder(**kwargs)
     except ConfigError:

@@ -17,7 +17,7 @@ from lottery_tf.data import pipeline
 from lottery_tf.errors import TrainingError
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import crash_points
-from lottery_tf.training import position
+from lottery_tf.training import position, random_layers
 from lottery_tf.training.evaluation import Evaluator
 from lottery_tf.training.loop_spec import CallbackCalls, LoopSpec, PausingCallback
 from lottery_tf.training.losses import cross_entropy
@@ -69,6 +69,8 @@ class Trainer:
                       else tf.Variable(tf.cast(mask, tf.bool), trainable=False))
                 for key, mask in self._masks.items()}
         self._training_view = tfmot_adapter.training_view(model)
+        # Dropout, noise, augmentation layers: their draws are keyed by (seed, step).
+        self._random_layers = random_layers.random_layers(self._training_view)
         self._jit_compile = spec.jit_compile and xla_supported(strategy)
         # One replica trains on batches gathered in memory; several, or a
         # streamed dataset, read a distributed tf.data iterator, made by `run`.
@@ -90,10 +92,11 @@ class Trainer:
         return self.spec.start_step + int(self.optimizer.iterations.numpy())
 
     # --- compiled pieces -------------------------------------------------
-    def _train_step(self, images, labels):
+    def _train_step(self, images, labels, global_step):
         model, spec = self._training_view, self.spec
         with tf.GradientTape() as tape:
-            logits = model(images, training=True)
+            with random_layers.drawing_from(self._random_layers, spec.data_seed, global_step):
+                logits = model(images, training=True)
             per_example = cross_entropy(labels, logits, spec.label_smoothing)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=spec.batch_size)
             if self._loss_scaled:  # mixed_float16: keep small gradients above float16's floor
@@ -153,16 +156,17 @@ class Trainer:
         example = ()
         if strategy.num_replicas_in_sync == 1:  # a streamed split: lower the step for its batches
             example = (tf.zeros((self.spec.batch_size, *self.splits.example_shape)),
-                       tf.zeros((self.spec.batch_size,), tf.int32))
+                       tf.zeros((self.spec.batch_size,), tf.int32), tf.constant(0, tf.int64))
         step = self._compiled(self._train_step, example)
 
         @tf.function
-        def train_chunk(iterator, count):
-            for _ in tf.range(count):
+        def train_chunk(iterator, first_step, count):
+            for i in tf.range(count):
                 images, labels = next(iterator)
-                strategy.run(step, args=(images, labels))
+                strategy.run(step, args=(images, labels, first_step + i))
 
-        return lambda first_step, count: train_chunk(self._iterator, tf.constant(count, tf.int64))
+        return lambda first_step, count: train_chunk(self._iterator, tf.constant(first_step, tf.int64),
+                                                     tf.constant(count, tf.int64))
 
     def _make_indexed_train_chunk(self):
         """One replica: batches gathered from the in-memory split inside the step.
@@ -177,21 +181,22 @@ class Trainer:
         if spec.augment:
             # XLA draws other random numbers than TensorFlow's kernels for the same
             # stateless seeds, so augmentation runs outside the compiled step.
-            step = self._compiled(self._train_step, (tf.gather(images, row), tf.gather(labels, row)))
+            step = self._compiled(self._train_step, (tf.gather(images, row), tf.gather(labels, row),
+                                                     tf.constant(0, tf.int64)))
 
             def train_row(index, global_step):
                 batch = pipeline.augment_batch(tf.gather(images, index), spec.data_seed, global_step,
                                                kind=spec.augmentation)
-                strategy.run(step, args=(batch, tf.gather(labels, index)))
+                strategy.run(step, args=(batch, tf.gather(labels, index), global_step))
         else:
-            def gather_and_train(all_images, all_labels, index):
-                self._train_step(tf.gather(all_images, index), tf.gather(all_labels, index))
+            def gather_and_train(all_images, all_labels, index, global_step):
+                self._train_step(tf.gather(all_images, index), tf.gather(all_labels, index),
+                                 global_step)
 
-            step = self._compiled(gather_and_train, (images, labels, row))
+            step = self._compiled(gather_and_train, (images, labels, row, tf.constant(0, tf.int64)))
 
             def train_row(index, global_step):
-                del global_step
-                strategy.run(step, args=(images, labels, index))
+                strategy.run(step, args=(images, labels, index, global_step))
 
         @tf.function(input_signature=[tf.TensorSpec([None, spec.batch_size], tf.int32),
                                       tf.TensorSpec([], tf.int64)])
@@ -224,8 +229,8 @@ class Trainer:
         """
         baked = ["batch_size", "augment", "jit_compile", "eval_batch_size", "weight_decay",
                  "label_smoothing", "augmentation"]
-        if spec.augment:
-            baked.append("data_seed")  # the augmentation's seed is traced into the step
+        if spec.augment or self._random_layers:
+            baked.append("data_seed")  # the augmentation's and random layers' seed is traced in
         changed = [name for name in baked if getattr(spec, name) != getattr(self.spec, name)]
         if self._loss_scaled:  # its dynamic loss scale is no optimizer variable to zero
             raise ValueError("A loss-scaled (mixed_float16) trainer is built afresh for each run.")

@@ -73,3 +73,28 @@ def with_custom_layer(input_shape, num_classes, seed, layer=Scale):
 
 def with_prunable_custom_layer(input_shape, num_classes, seed):
     return with_custom_layer(input_shape, num_classes, seed, PrunableScale)
+
+
+def tutorial_dropout(input_shape, num_classes, seed):
+    """The first model of every Keras tutorial: unnamed layers and a Dropout."""
+    return keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten(),
+                             keras.layers.Dense(64, activation="relu"), keras.layers.Dropout(0.5),
+                             keras.layers.Dense(num_classes)])
+
+
+def every_random_layer(input_shape, num_classes, seed):
+    """Augmentation, noise and every kind of dropout, all unnamed and unseeded."""
+    height, width, _ = input_shape
+    return keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.RandomFlip("horizontal"),
+        keras.layers.RandomTranslation(0.1, 0.1),  # two draws in one call
+        keras.layers.GaussianNoise(0.1),
+        keras.layers.Reshape((height, width)),
+        keras.layers.SpatialDropout1D(0.1),
+        keras.layers.Flatten(),
+        keras.layers.Dense(32, activation="relu"),
+        keras.layers.GaussianDropout(0.1),
+        keras.layers.AlphaDropout(0.1),
+        keras.layers.Dense(num_classes),
+    ])
