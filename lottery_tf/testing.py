@@ -297,3 +297,34 @@ def lottery_process(config_file, root, crash_at=None) -> subprocess.CompletedPro
         [sys.executable, "-m", "lottery_tf", "lottery", f"--config={config_file}", f"--root={root}",
          "--quiet"], cwd=pathlib.Path(__file__).resolve().parents[1], env=env,
         capture_output=True, text=True, timeout=300)
+
+
+class Interrupted(Exception):
+    """Stands in for a kill in `stop_after_checkpoint` (the run stops right after a save)."""
+
+
+def stop_after_checkpoint(monkeypatch, level: int, step: int, on_save=None):
+    """Makes runs raise `Interrupted` right after level `level` saves its checkpoint at `step`.
+
+    Args:
+      monkeypatch: pytest's fixture (the patch is undone with the test).
+      level: the trunk level whose checkpoint stops the run.
+      step: the step of that checkpoint.
+      on_save: called with every saved step (to see where checkpoints fall).
+
+    Returns:
+      A function that restores normal saving, for the resumed run.
+    """
+    from lottery_tf.training import checkpoints
+
+    save = checkpoints.LevelCheckpoint.save
+
+    def save_then_stop(self, saved_step, tracker, early_stop=None):
+        save(self, saved_step, tracker, early_stop)
+        if on_save is not None:
+            on_save(saved_step)
+        if f"level_{level}" in self.directory and saved_step == step:
+            raise Interrupted()
+
+    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save_then_stop)
+    return lambda: monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)

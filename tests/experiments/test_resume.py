@@ -9,12 +9,13 @@ from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
-from lottery_tf.testing import assert_same_results, stored_results, tiny_config
-from lottery_tf.training import checkpoints
-
-
-class Interrupted(Exception):
-    pass
+from lottery_tf.testing import (
+    Interrupted,
+    assert_same_results,
+    stop_after_checkpoint,
+    stored_results,
+    tiny_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +28,7 @@ def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
     run_lottery(config, reference.root, [0], quiet=True)
 
     interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
-    save = checkpoints.LevelCheckpoint.save
-    seen = []
-
-    def save_then_die(self, step, tracker, early_stop=None):
-        save(self, step, tracker, early_stop)
-        seen.append(step)
-        if "level_1" in self.directory and step == 40:
-            raise Interrupted()
-
-    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save_then_die)
+    resume_normally = stop_after_checkpoint(monkeypatch, level=1, step=40)
     with pytest.raises(Interrupted):
         run_lottery(config, interrupted.root, [0], quiet=True)
     assert not os.path.exists(interrupted.metrics(0, 1))
@@ -52,7 +44,7 @@ def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
         layer_mask = by_shape[tuple(shapes[key])]
         assert np.all(reader.get_tensor(key)[layer_mask == 0] == 0.0), key
 
-    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
+    resume_normally()
     run_lottery(config, interrupted.root, [0], quiet=True)
 
     assert_same_results(stored_results(interrupted), stored_results(reference))

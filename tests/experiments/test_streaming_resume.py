@@ -16,18 +16,14 @@ from lottery_tf.export import export_level
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import (
+    Interrupted,
     assert_same_results,
+    stop_after_checkpoint,
     stored_results,
     synthetic_images,
     tiny_config,
     write_config_file,
 )
-from lottery_tf.training import checkpoints
-
-
-class Interrupted(Exception):
-    pass
-
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OVERRIDES = {"training.train_steps": "40it", "training.eval_every": "10it",
@@ -65,18 +61,12 @@ def test_streamed_run_interrupted_mid_level_equals_uninterrupted(config, referen
     assert metrics["curve"][-1]["val_accuracy"] > 0.5  # it learned from the streamed batches
 
     interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
-    save = checkpoints.LevelCheckpoint.save
-
-    def save_then_die(self, step, tracker, early_stop=None):
-        save(self, step, tracker, early_stop)
-        if "level_1" in self.directory and step == 30:  # level 1 replays from the rewind step 20
-            raise Interrupted()
-
-    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save_then_die)
+    # Level 1 replays from the rewind step 20.
+    resume_normally = stop_after_checkpoint(monkeypatch, level=1, step=30)
     with pytest.raises(Interrupted):
         run_lottery(config, interrupted.root, [0], quiet=True)
     assert not os.path.exists(interrupted.metrics(0, 1))
-    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
+    resume_normally()
     run_lottery(config, interrupted.root, [0], quiet=True)
 
     assert_same_results(stored_results(interrupted), stored_results(reference))

@@ -11,14 +11,18 @@ from lottery_tf.experiments.config import experiment_name
 from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
-from lottery_tf.testing import assert_same_results, stored_results, tiny_config
-from lottery_tf.training import checkpoints, random_layers
+from lottery_tf.testing import (
+    Interrupted,
+    assert_same_results,
+    stop_after_checkpoint,
+    stored_results,
+    tiny_config,
+)
+from lottery_tf.training import random_layers
 
 BUILDERS = str(pathlib.Path(__file__).resolve().parents[1] / "models")  # custom_builders.py
 
 
-class Interrupted(Exception):
-    pass
 
 
 @pytest.fixture
@@ -52,18 +56,11 @@ def test_resumed_dropout_run_equals_uninterrupted(tiny_mnist_dir, tmp_path, monk
     run_lottery(config, reference.root, [0], quiet=True)
 
     interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
-    save = checkpoints.LevelCheckpoint.save
-
-    def save_then_die(self, step, tracker, early_stop=None):
-        save(self, step, tracker, early_stop)
-        if "level_1" in self.directory and step == 40:
-            raise Interrupted()
-
-    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save_then_die)
+    resume_normally = stop_after_checkpoint(monkeypatch, level=1, step=40)
     with pytest.raises(Interrupted):
         run_lottery(config, interrupted.root, [0], quiet=True)
     assert not os.path.exists(interrupted.metrics(0, 1))
-    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
+    resume_normally()
     run_lottery(config, interrupted.root, [0], quiet=True)
     assert_same_results(stored_results(interrupted), stored_results(reference))
 
