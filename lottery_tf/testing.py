@@ -299,32 +299,41 @@ def lottery_process(config_file, root, crash_at=None) -> subprocess.CompletedPro
         capture_output=True, text=True, timeout=300)
 
 
-class Interrupted(Exception):
-    """Stands in for a kill in `stop_after_checkpoint` (the run stops right after a save)."""
+
+class _Interrupted(Exception):
+    """Stands in for a kill in `interrupt_then_resume` (the run stops right after a save)."""
 
 
-def stop_after_checkpoint(monkeypatch, level: int, step: int, on_save=None):
-    """Makes runs raise `Interrupted` right after level `level` saves its checkpoint at `step`.
+def interrupt_then_resume(monkeypatch, config, paths, level: int, step: int,
+                          while_stopped=None) -> None:
+    """Runs IMP under `paths.root` until level `level` saves its checkpoint at `step`, stops it
+    there as a kill would, checks the level is unfinished, then reruns it to the end.
 
     Args:
       monkeypatch: pytest's fixture (the patch is undone with the test).
+      config: the experiment's config.
+      paths: the experiment's `ExperimentPaths` (replicate 0 runs).
       level: the trunk level whose checkpoint stops the run.
       step: the step of that checkpoint.
-      on_save: called with every saved step (to see where checkpoints fall).
-
-    Returns:
-      A function that restores normal saving, for the resumed run.
+      while_stopped: called between the stop and the rerun (to inspect what is stored).
     """
+    import pytest
+
+    from lottery_tf.experiments.lottery import run_lottery
     from lottery_tf.training import checkpoints
 
     save = checkpoints.LevelCheckpoint.save
 
     def save_then_stop(self, saved_step, tracker, early_stop=None):
         save(self, saved_step, tracker, early_stop)
-        if on_save is not None:
-            on_save(saved_step)
         if f"level_{level}" in self.directory and saved_step == step:
-            raise Interrupted()
+            raise _Interrupted()
 
     monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save_then_stop)
-    return lambda: monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
+    with pytest.raises(_Interrupted):
+        run_lottery(config, paths.root, [0], quiet=True)
+    assert not os.path.exists(paths.metrics(0, level))
+    if while_stopped is not None:
+        while_stopped()
+    monkeypatch.setattr(checkpoints.LevelCheckpoint, "save", save)
+    run_lottery(config, paths.root, [0], quiet=True)

@@ -185,12 +185,23 @@ class BatchIndices:
         return tf.constant(np.concatenate(parts))
 
 
-def _augment_key(seed: int | tf.Tensor, step: int | tf.Tensor) -> tf.Tensor:
-    """The stateless key of one step's augmentation draws."""
+def step_key(seed: int | tf.Tensor, step: int | tf.Tensor, stream: int) -> tf.Tensor:
+    """The stateless key of one step's draws of one random stream (augmentation, random layers).
+
+    Args:
+        seed: the run's data seed.
+        step: the global step.
+        stream: keeps the streams' draws apart for the same (seed, step).
+    """
     return tf.random.experimental.stateless_fold_in(
-        tf.stack([tf.cast(seed, tf.int64), tf.constant(_AUGMENT_STREAM, tf.int64)]),
+        tf.stack([tf.cast(seed, tf.int64), tf.constant(stream, tf.int64)]),
         tf.cast(step, tf.int64),
     )
+
+
+def _augment_key(seed: int | tf.Tensor, step: int | tf.Tensor) -> tf.Tensor:
+    """The stateless key of one step's augmentation draws."""
+    return step_key(seed, step, _AUGMENT_STREAM)
 
 
 def augment_batch(

@@ -43,7 +43,6 @@ from lottery_tf.data.shard_manifest import (  # noqa: F401 - the format's names,
     read_manifest,
 )
 from lottery_tf.data.sources import registry
-from lottery_tf.data.sources.shards import ShardsSource
 from lottery_tf.errors import ConfigError, DataError, LotteryError
 
 # 8 MB shards: the streamed order holds a window of a few at a time (streaming.WINDOW_SHARDS).
@@ -55,11 +54,6 @@ _FLUSH_BYTES = 1 << 20
 _BUFFER_BYTES = 128 << 20
 
 Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
-
-
-def is_shards(name: str) -> bool:
-    """Whether `name` is a ``shards:<dir>`` source (asks the source registry)."""
-    return registry.find(name) is ShardsSource
 
 
 class _Moments:

@@ -128,12 +128,12 @@ def load_splits(
                             image_size=image_size, download=download, verify=verify,
                             tfds_data_dir=tfds_data_dir)
     source = registry.open_source(name, options)
+    if source.streamed and validation_split not in (None, "last"):  # refused before any read
+        raise ConfigError(f"{name} is streamed, so validation holds its last {validation_size} "
+                          "examples (the shards writer shuffles them); unset "
+                          "dataset.validation_split or set it to last.")
     streamed = source.streamed_splits(validation_size)
     if streamed is not None:
-        if validation_split not in (None, "last"):
-            raise ConfigError(f"{name} is streamed, so validation holds its last {validation_size} "
-                              "examples (the shards writer shuffles them); unset "
-                              "dataset.validation_split or set it to last.")
         return streamed
     spec = source.spec()
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
@@ -181,14 +181,8 @@ def hold_out(raw: RawData, spec: DatasetSpec, validation_size: int, name: str, m
     train_y = raw.train_y[train_index].astype(np.int32)
     val_y = raw.train_y[val_index].astype(np.int32)
     validation.check_classes(name, train_y, val_y, np.union1d(raw.train_y, raw.test_y), mode)
-    train_x = normalize_images(raw.train_x, spec)
-    if mode == "last":
-        cut = num_train - validation_size
-        # Copies, so neither split keeps the other's memory alive.
-        train_part = train_x[:cut].copy() if cut < num_train else train_x
-        val_part = train_x[cut:].copy()
-    else:
-        train_part, val_part = train_x[train_index], train_x[val_index]
-    return Splits(train_x=train_part, train_y=train_y, val_x=val_part, val_y=val_y,
+    # Each side normalized from its own (uint8) rows: no float32 copy of the whole set.
+    return Splits(train_x=normalize_images(raw.train_x[train_index], spec), train_y=train_y,
+                  val_x=normalize_images(raw.train_x[val_index], spec), val_y=val_y,
                   test_x=normalize_images(raw.test_x, spec), test_y=raw.test_y.astype(np.int32),
                   validation=validation.describe(mode, val_y, val_index))

@@ -21,6 +21,7 @@ from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 from lottery_tf.storage.lock import Lease, run_lock
 from lottery_tf.storage.paths import RunFiles
+from lottery_tf.training import position
 from lottery_tf.training.callbacks import (
     ConsoleLogger,
     EarlyStopTracker,
@@ -180,6 +181,7 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
     # stderr (a test's capture, a caller's log) gets the lines of every run alike.
     callbacks.append(ProgressLine(label, end_step, sys.stderr) if setup.quiet
                      else ConsoleLogger(label, end_step, sys.stdout))
+    position.name_run(plan.label)  # for the command line's Ctrl-C and resume lines
     trainer.run(callbacks)
 
     tfmot_adapter.apply_masks(wrapped)

@@ -17,11 +17,6 @@ from lottery_tf.fit.callbacks import LevelRecorder
 from lottery_tf.fit.pruning import pruning_settings
 from lottery_tf.fit.rewinding import ResumableSchedule, RewindCallback
 
-# Config sections whose every field describes the training or pruning a level ran;
-# a field the caller leaves out and `used_settings` cannot read is recorded unset.
-RUN_SECTIONS = ("pruning", "training")
-RUN_FIELDS = ("rewind",)
-
 
 def _shortest(value) -> float:
     """A float32 optimizer setting as the decimal it was written as (1.2e-3, not 0.00120000005)."""

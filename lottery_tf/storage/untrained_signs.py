@@ -40,7 +40,9 @@ def untrained_signs(metrics: Mapping) -> dict[str, str]:
     signs = {}
     start = metrics.get("start_step")
     early_stop = metrics.get("early_stop_step")
-    if start is not None and early_stop is not None and int(early_stop) == int(start):
+    # A run that trains no step (init_eval) did not early-stop: it only evaluated its start.
+    trained = int(metrics.get("final_step", (start or 0) + 1)) > int(start or 0)
+    if start is not None and early_stop is not None and int(early_stop) == int(start) and trained:
         signs[EARLY_STOP_AT_START] = (f"the run early-stopped at step {int(early_stop)}, "
                                       "the step it started at")
     losses = _finite_losses(metrics)

@@ -149,9 +149,8 @@ class ConsoleLogger(PausingCallback):
     def on_train_begin(self, logs=None):
         self._clock = time.perf_counter()
         self._clock_step = logs["step"]
-        position.name_run(self._prefix)
         if _resumed(logs):
-            self._stream.write(position.resume_message(self._prefix, logs["step"]) + "\n")
+            self._stream.write(position.resume_message(logs["step"]) + "\n")
 
     def on_test_end(self, logs=None):
         if logs.get("deferred"):
@@ -196,9 +195,8 @@ class ProgressLine(PausingCallback):
     def on_train_begin(self, logs=None):
         self._clock = time.perf_counter()
         self._first = self._step = logs["step"]
-        position.name_run(self._label)
         if _resumed(logs):
-            self._write(position.resume_message(self._label, logs["step"]) + "\n")
+            self._write(position.resume_message(logs["step"]) + "\n")
         if self._redraw:
             self._write("\r" + self.line())
 

@@ -3,9 +3,9 @@
 This module holds lottery_tf's one piece of module-level mutable state, on
 purpose: the command line catches KeyboardInterrupt far above the training
 loop, and nothing between them should carry a position around for a message.
-`Trainer.run` records the step it starts at and each step it reaches and clears
-the record when the run ends; the console callbacks name the run (they hold its
-label). A process trains one run at a time, so one record serves. Nothing
+The runner names the run (`name_run`, before `Trainer.run`); `Trainer.run`
+records the step it starts at and each step it reaches and clears the record
+when the run ends. A process trains one run at a time, so one record serves. Nothing
 decides anything from it; it only words messages. It loads no TensorFlow.
 """
 import dataclasses
@@ -23,14 +23,15 @@ class Position:
 _current = Position()
 
 
-def start(step: int) -> None:
-    """A run starts (or resumes) at `step`; its name follows from `name_run`."""
-    _current.run, _current.step = None, step
-
-
 def name_run(label: str) -> None:
-    """Names the run being trained, from its console label (see `run_name`)."""
-    _current.run = run_name(label)
+    """Names the run about to train, from its plan label: 'rep 0 level 2' -> 'replicate 0 level 2'
+    (a branch keeps its name: 'rep 0 level 1 reinit' -> 'replicate 0 level 1 reinit')."""
+    _current.run = re.sub(r"^rep (\d+)\b", r"replicate \1", label.strip())
+
+
+def start(step: int) -> None:
+    """The named run starts (or resumes) at `step`."""
+    _current.step = step
 
 
 def reach(step: int) -> None:
@@ -48,16 +49,6 @@ def current() -> Position:
     return dataclasses.replace(_current)
 
 
-def run_name(label: str) -> str:
-    """'[rep 0 level 2  64.1%]' (a console label) -> 'replicate 0 level 2'.
-
-    Branch labels keep their branch: '[rep 0 level 1 reinit  80.1%]' ->
-    'replicate 0 level 1 reinit'.
-    """
-    name = re.sub(r"\s+[\d.]+%$", "", label.strip().strip("[]").strip())
-    return re.sub(r"^rep (\d+)\b", r"replicate \1", name)
-
-
 def interrupted_message() -> str:
     """The one line the command line prints when the user interrupts it."""
     position = current()
@@ -67,6 +58,6 @@ def interrupted_message() -> str:
     return f"interrupted at step {position.step}{where}; run the same command to resume"
 
 
-def resume_message(label: str, step: int) -> str:
-    """The line a run resumed from its checkpoint prints first."""
-    return f"resuming {run_name(label)} at step {step} from its checkpoint"
+def resume_message(step: int) -> str:
+    """The line the named run, resumed from its checkpoint at `step`, prints first."""
+    return f"resuming {_current.run or 'the run'} at step {step} from its checkpoint"

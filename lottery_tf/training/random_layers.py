@@ -39,6 +39,8 @@ import tensorflow as tf
 import tf_keras as keras
 from tf_keras.src import backend
 
+from lottery_tf.data import pipeline
+
 # Distinguishes these draws from the augmentation's (`pipeline._AUGMENT_STREAM`) for one seed.
 _RANDOM_LAYER_STREAM = 0x52414E44  # "RAND"
 
@@ -66,9 +68,7 @@ class _StepGenerator(backend.RandomGenerator):
 
 def step_key(seed: int | tf.Tensor, step: int | tf.Tensor) -> tf.Tensor:
     """The stateless key of one step's random-layer draws (this replica's, if several)."""
-    key = tf.random.experimental.stateless_fold_in(
-        tf.stack([tf.cast(seed, tf.int64), tf.constant(_RANDOM_LAYER_STREAM, tf.int64)]),
-        tf.cast(step, tf.int64))
+    key = pipeline.step_key(seed, step, _RANDOM_LAYER_STREAM)
     replica = tf.distribute.get_replica_context()
     if replica is not None and replica.num_replicas_in_sync > 1:
         key = tf.random.experimental.stateless_fold_in(key, replica.replica_id_in_sync_group)

@@ -73,9 +73,10 @@ def test_ctrl_c_is_one_line_and_the_same_command_resumes(tiny_mnist_dir, tmp_pat
 
 
 def test_the_position_record_words_where_training_stopped():
+    position.clear()
     position.start(40)
     assert position.interrupted_message() == "interrupted at step 40; run the same command to resume"
-    position.name_run("[rep 1 level 1 reinit  80.1%]")
+    position.name_run("rep 1 level 1 reinit")
     position.reach(60)
     assert position.interrupted_message() == ("interrupted at step 60 of replicate 1 level 1 reinit; "
                                               "run the same command to resume")
@@ -86,6 +87,7 @@ def test_the_position_record_words_where_training_stopped():
 
 def test_a_resumed_run_says_so_first_and_a_fresh_one_does_not():
     resumed, fresh = io.StringIO(), io.StringIO()
+    position.name_run("rep 0 level 2")  # as the runner does before training
     ConsoleLogger("[rep 0 level 2  64.1%]", 100, stream=resumed).on_train_begin(
         {"step": 40, "start_step": 20})
     ProgressLine("[rep 0 level 2  64.1%]", 100, stream=fresh).on_train_begin(

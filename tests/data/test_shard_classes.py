@@ -6,7 +6,7 @@ from lottery_tf.data import shards, validation
 from lottery_tf.data.shard_classes import SHARDS_FIX
 from lottery_tf.data.splits import load_splits
 from lottery_tf.data.streaming import ShardSplits
-from lottery_tf.errors import DataError
+from lottery_tf.errors import ConfigError, DataError
 from lottery_tf.testing import synthetic_images
 
 PER_CLASS = 100
@@ -63,3 +63,14 @@ def test_shuffled_shards_and_no_validation_pass(tmp_path):
     assert ShardSplits(f"shards:{small}", 50).num_train == 250
     # No validation split: nothing taken from training, nothing to check.
     assert ShardSplits(f"shards:{_class_ordered(tmp_path / 'none')}", 0).num_train == 300
+
+
+def test_stratified_validation_of_streamed_shards_is_refused_before_reading(tmp_path, monkeypatch):
+    folder = _class_ordered(tmp_path / "ordered")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the shards were opened before the refusal")
+
+    monkeypatch.setattr(ShardSplits, "__init__", no_reading)
+    with pytest.raises(ConfigError, match="is streamed, so validation holds its last 50"):
+        load_splits(f"shards:{folder}", validation_size=50, validation_split="stratified")

@@ -10,9 +10,8 @@ from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import (
-    Interrupted,
     assert_same_results,
-    stop_after_checkpoint,
+    interrupt_then_resume,
     stored_results,
     tiny_config,
 )
@@ -28,12 +27,16 @@ def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
     run_lottery(config, reference.root, [0], quiet=True)
 
     interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
-    resume_normally = stop_after_checkpoint(monkeypatch, level=1, step=40)
-    with pytest.raises(Interrupted):
-        run_lottery(config, interrupted.root, [0], quiet=True)
-    assert not os.path.exists(interrupted.metrics(0, 1))
+    interrupt_then_resume(monkeypatch, config, interrupted, level=1, step=40,
+                          while_stopped=lambda: _check_exact_zeros_in_checkpoint(interrupted))
 
-    # The checkpoint a user could inspect holds exact zeros where pruned.
+    assert_same_results(stored_results(interrupted), stored_results(reference))
+    # The early-stop weights survived the interruption (the checkpoint carried them).
+    assert os.path.exists(interrupted.level_files(0, 1).weights_early_stop)
+
+
+def _check_exact_zeros_in_checkpoint(interrupted):
+    """The checkpoint a user could inspect holds exact zeros where pruned."""
     mask = store.load_arrays(interrupted.mask(0, 1))
     reader = tf.train.load_checkpoint(os.path.join(interrupted.checkpoints(0, 1), "ckpt-40"))
     shapes = reader.get_variable_to_shape_map()
@@ -43,13 +46,6 @@ def test_resume_mid_level_equals_uninterrupted(config, tmp_path, monkeypatch):
     for key in kernel_keys:
         layer_mask = by_shape[tuple(shapes[key])]
         assert np.all(reader.get_tensor(key)[layer_mask == 0] == 0.0), key
-
-    resume_normally()
-    run_lottery(config, interrupted.root, [0], quiet=True)
-
-    assert_same_results(stored_results(interrupted), stored_results(reference))
-    # The early-stop weights survived the interruption (the checkpoint carried them).
-    assert os.path.exists(interrupted.level_files(0, 1).weights_early_stop)
 
 
 def test_changed_hashed_field_is_a_different_experiment(config, tmp_path):

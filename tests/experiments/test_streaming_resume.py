@@ -16,9 +16,8 @@ from lottery_tf.export import export_level
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import (
-    Interrupted,
     assert_same_results,
-    stop_after_checkpoint,
+    interrupt_then_resume,
     stored_results,
     synthetic_images,
     tiny_config,
@@ -62,12 +61,7 @@ def test_streamed_run_interrupted_mid_level_equals_uninterrupted(config, referen
 
     interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
     # Level 1 replays from the rewind step 20.
-    resume_normally = stop_after_checkpoint(monkeypatch, level=1, step=30)
-    with pytest.raises(Interrupted):
-        run_lottery(config, interrupted.root, [0], quiet=True)
-    assert not os.path.exists(interrupted.metrics(0, 1))
-    resume_normally()
-    run_lottery(config, interrupted.root, [0], quiet=True)
+    interrupt_then_resume(monkeypatch, config, interrupted, level=1, step=30)
 
     assert_same_results(stored_results(interrupted), stored_results(reference))
 

@@ -127,3 +127,11 @@ def test_signs_and_level_ranges():
     assert reasons[0] == "the run early-stopped at step 0, the step it started at"
     assert reasons[1].startswith("its validation loss rose from the first evaluation (step 0: 2.3)")
     assert untrained_reasons(_metrics(0, False, 0, 0.9)) == []
+
+
+def test_a_run_that_trains_no_step_is_not_called_untrained():
+    """init_eval only evaluates its start: it did not early-stop, it never trained by design."""
+    evaluated_only = {"start_step": 20, "early_stop_step": 20, "final_step": 20,
+                      "curve": [{"step": 20, "val_loss": 2.3}]}
+    assert untrained_reasons(evaluated_only) == []
+    assert untrained_reasons({**evaluated_only, "final_step": 100}) != []

@@ -12,9 +12,8 @@ from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import (
-    Interrupted,
     assert_same_results,
-    stop_after_checkpoint,
+    interrupt_then_resume,
     stored_results,
     tiny_config,
 )
@@ -56,12 +55,7 @@ def test_resumed_dropout_run_equals_uninterrupted(tiny_mnist_dir, tmp_path, monk
     run_lottery(config, reference.root, [0], quiet=True)
 
     interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
-    resume_normally = stop_after_checkpoint(monkeypatch, level=1, step=40)
-    with pytest.raises(Interrupted):
-        run_lottery(config, interrupted.root, [0], quiet=True)
-    assert not os.path.exists(interrupted.metrics(0, 1))
-    resume_normally()
-    run_lottery(config, interrupted.root, [0], quiet=True)
+    interrupt_then_resume(monkeypatch, config, interrupted, level=1, step=40)
     assert_same_results(stored_results(interrupted), stored_results(reference))
 
 

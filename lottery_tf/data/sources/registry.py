@@ -46,7 +46,7 @@ def register(key: str, source: type[DataSource], *, replace: bool = False) -> No
         ConfigError: a malformed key, a source that is no `DataSource`, or a
             key already registered without ``replace``.
     """
-    prefix, colon, rest = key.partition(":") if isinstance(key, str) else ("", "", "")
+    prefix, _, rest = key.partition(":") if isinstance(key, str) else ("", "", "")
     if not prefix or rest or not prefix.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"a source key is a name or a prefix ending in ':' (e.g. 'memory:'), "
                           f"got {key!r}")
