@@ -5,7 +5,7 @@ import ml_collections
 
 from lottery_tf.config.fields import AUGMENTATIONS, LR_SCHEDULES, PRECISIONS
 from lottery_tf.config.hashing import flatten
-from lottery_tf.data import validation
+from lottery_tf.data import normalization, validation
 from lottery_tf.data.sources import image_size_applies
 from lottery_tf.errors import ConfigError
 from lottery_tf.pruning import granularity as granularity_lib
@@ -53,6 +53,7 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
     if smoothing is not None and not 0.0 <= smoothing < 1.0:
         raise ConfigError(f"training.label_smoothing must be in [0, 1), got {smoothing}.")
     _check_choice("dataset.validation_split", config.dataset.get("validation_split"), validation.MODES)
+    _check_choice("dataset.normalization", config.dataset.get("normalization"), normalization.NAMES)
     size = config.dataset.get("image_size")
     if size is not None and (size <= 0 or not image_size_applies(config.dataset.name)):
         raise ConfigError(f"dataset.image_size resizes the images of folder: and tfds: sources (and "

@@ -25,6 +25,10 @@ FIELDS = {
                                  "every class in proportion; the default for npz:, folder:, tfds:) | "
                                  "last (the last N as stored; the default for mnist, fashion_mnist, "
                                  "cifar10 and shards:, whose examples are stored shuffled)"),
+    "dataset.normalization": (str, "how inputs are prepared: standardize (unset: (pixel / 255 - "
+                              "mean) / std, the training split's per-channel statistics) | "
+                              "unit_range (pixel / 255) | example_l2 (each example divided by "
+                              "its L2 norm, as the original lottery-ticket code)"),
     "dataset.augment": (False, "per-example augmentation of the training batches (kind: "
                         "dataset.augmentation), drawn from (seed, step)"),
     "dataset.augmentation": (str, "crop_flip (unset: zero-pad 4, random crop, horizontal flip; "

@@ -18,6 +18,7 @@ UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_che
 # Placeholder fields whose default, written out, means the same as unset.
 _SPELLED_DEFAULTS = {"pruning.granularity": "weight", "training.lr_schedule": "step",
                      "training.precision": "float32", "dataset.augmentation": "crop_flip",
+                     "dataset.normalization": "standardize",
                      "training.label_smoothing": 0.0, "training.lr_final": 0.0}
 
 

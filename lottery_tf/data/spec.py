@@ -22,6 +22,9 @@ class DatasetSpec:
             in [0, 1].
         pixel_scale: inputs are divided by it before standardizing (255 for
             uint8 pixels, 1 for float inputs).
+        normalization: how inputs are prepared (`lottery_tf.data.normalization`):
+            standardize, unit_range or example_l2; the config's
+            ``dataset.normalization``, not a fact of the data.
     """
 
     name: str
@@ -32,6 +35,7 @@ class DatasetSpec:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     pixel_scale: float = 255.0
+    normalization: str = "standardize"
 
 
 def statistics(train_x: np.ndarray) -> tuple[float, tuple[float, ...], tuple[float, ...]]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from lottery_tf.data import validation
+from lottery_tf.data.normalization import DEFAULT as DEFAULT_NORMALIZATION
+from lottery_tf.data.normalization import normalize_array, with_normalization
 from lottery_tf.data.source import RawData, SourceOptions, no_validation_split
 from lottery_tf.data.sources import registry
 from lottery_tf.data.spec import DatasetSpec
@@ -54,21 +56,8 @@ class Splits:
 
 
 def normalize_images(images: np.ndarray, spec: DatasetSpec) -> np.ndarray:
-    """Scale pixels to [0, 1] (by the spec's pixel_scale), then standardize with its mean/std.
-
-    Args:
-        images: (N, H, W, C) uint8 images, or any (N, ..., C) inputs of the spec.
-        spec: provides the per-channel ``mean`` and ``std``.
-
-    Returns:
-        A new float32 array of the same shape.
-    """
-    out = images.astype(np.float32)
-    # In place, because a float32 copy of a training set is hundreds of MB.
-    np.divide(out, np.float32(spec.pixel_scale), out=out)
-    np.subtract(out, np.asarray(spec.mean, dtype=np.float32), out=out)
-    np.divide(out, np.asarray(spec.std, dtype=np.float32), out=out)
-    return out
+    """The inputs as the network takes them (`lottery_tf.data.normalization`), float32."""
+    return normalize_array(images, spec)
 
 
 def load_splits(
@@ -84,6 +73,7 @@ def load_splits(
     split_validation: str | None = None,
     image_size: int | None = None,
     validation_split: str | None = None,
+    normalization: str | None = None,
 ) -> Splits | ShardSplits:
     """Load a dataset and split off the last ``validation_size`` training examples.
 
@@ -107,6 +97,8 @@ def load_splits(
         validation_split: how the held-out examples are chosen, ``last`` or
             ``stratified`` (`lottery_tf.data.validation`); None: the source's
             default (`registry.default_validation_split`).
+        normalization: how inputs are prepared (`lottery_tf.data.normalization`);
+            None: standardize.
 
     Returns:
         The normalized `Splits`, or the source's streamed splits.
@@ -134,8 +126,9 @@ def load_splits(
                           "dataset.validation_split or set it to last.")
     streamed = source.streamed_splits(validation_size)
     if streamed is not None:
+        streamed.normalization = normalization or DEFAULT_NORMALIZATION
         return streamed
-    spec = source.spec()
+    spec = with_normalization(source.spec(), normalization)
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
         raise ConfigError(f"validation_size must be an integer, got {validation_size!r}")
     raw = source.arrays()

@@ -33,6 +33,8 @@ from lottery_tf.data.shard_manifest import (
     read_manifest,
     spec_of_manifest,
 )
+from lottery_tf.data.normalization import DEFAULT as DEFAULT_NORMALIZATION
+from lottery_tf.data.normalization import normalize_tensor, with_normalization
 from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.errors import ConfigError
 
@@ -51,6 +53,8 @@ class ShardSplits:
     """
 
     streamed = True
+    # How batches are normalized (`lottery_tf.data.normalization`); `load_splits` sets it.
+    normalization = DEFAULT_NORMALIZATION
 
     def __init__(self, name: str, validation_size: int):
         """Opens the folder of ``shards:<dir>`` `name` (manifest and file sizes checked).
@@ -95,8 +99,8 @@ class ShardSplits:
         return self.size("train")
 
     def spec(self) -> DatasetSpec:
-        """The dataset's spec (shapes, classes, the recorded training statistics)."""
-        return spec_of_manifest(self.name, self.manifest)
+        """The dataset's spec (shapes, classes, the recorded training statistics, `normalization`)."""
+        return with_normalization(spec_of_manifest(self.name, self.manifest), self.normalization)
 
     def fingerprint(self) -> str:
         """Identifies the written shards (their digests) and where validation is cut."""
@@ -132,11 +136,7 @@ class ShardSplits:
 
     def _normalize(self, x: tf.Tensor) -> tf.Tensor:
         """`splits.normalize_images` on a batch: the same float32 operations in the same order."""
-        spec = self.spec()
-        x = tf.cast(x, tf.float32)
-        x = tf.math.divide(x, tf.constant(spec.pixel_scale, tf.float32))
-        x = tf.math.subtract(x, tf.constant(spec.mean, tf.float32))
-        return tf.math.divide(x, tf.constant(spec.std, tf.float32))
+        return normalize_tensor(x, self.spec())
 
     def eval_dataset(self, split: str, batch_size: int) -> tf.data.Dataset:
         """``val`` or ``test`` in file order, batches of `batch_size` (the last possibly smaller).

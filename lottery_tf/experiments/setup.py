@@ -85,7 +85,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                          split_test=dataset.split_test,
                          split_validation=dataset.get("split_validation"),
                          image_size=dataset.get("image_size"),
-                         validation_split=dataset.get("validation_split"))
+                         validation_split=dataset.get("validation_split"),
+                         normalization=dataset.get("normalization"))
     spec = spec_of(dataset)
     if dataset.augment and len(spec.image_shape) != 3:
         raise ConfigError(f"dataset.augment crops and flips images (height, width, channels); "

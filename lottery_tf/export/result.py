@@ -1,6 +1,7 @@
 """What `export` measured: the result records, export.json and the lines the command prints."""
 import dataclasses
 
+from lottery_tf.data import normalization
 from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.export.checks import SAVED_MODEL_TOLERANCE, TFLITE_TOLERANCE
 from lottery_tf.export.saved_model import NORMALIZED_SIGNATURE, PIXELS_SIGNATURE, SIGNATURE, stored_dtype
@@ -92,7 +93,7 @@ def export_record(result: ExportResult, spec: DatasetSpec) -> dict:
       A JSON-ready dict.
     """
     shape = [None, *spec.image_shape]
-    formula = f"(pixel / {spec.pixel_scale:g} - mean) / std"
+    formula = normalization.formula(spec)
     return {
         **dataclasses.asdict(result),
         "signatures": {
@@ -103,7 +104,9 @@ def export_record(result: ExportResult, spec: DatasetSpec) -> dict:
             NORMALIZED_SIGNATURE: {"images": {"dtype": "float32", "shape": shape, "meaning": formula}},
         },
         "signature": SIGNATURE,
-        "normalization": {"formula": formula, "mean": list(spec.mean), "std": list(spec.std)},
+        "normalization": {"name": spec.normalization, "formula": formula,
+                          **({"mean": list(spec.mean), "std": list(spec.std)}
+                             if spec.normalization == "standardize" else {})},
         "outputs": ["logits", "probabilities"],
         "tolerance": {"saved_model": SAVED_MODEL_TOLERANCE, "tflite": TFLITE_TOLERANCE}}
 

@@ -7,8 +7,8 @@ Signatures (all return `logits` and `probabilities`):
   normalizes them as training did.
 - `pixels`: `images` float32, values in 0-pixel_scale (decoded images, say);
   values outside that range are refused.
-- `normalized`: `images` float32, already normalized ((x / pixel_scale - mean) / std);
-  values outside the range normalized pixels can take are refused, so raw
+- `normalized`: `images` float32, already normalized (`dataset.normalization`:
+  by default (x / pixel_scale - mean) / std); values outside the range normalized pixels can take are refused, so raw
   pixels fed here fail instead of answering with saturated probabilities.
 
 A signature's dtype and shape are fixed, so TensorFlow refuses other dtypes
@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from lottery_tf.data.normalization import formula, normalize_tensor, value_range
 from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.models.prunable import pruned_weight
 from lottery_tf.storage import files
@@ -55,12 +56,13 @@ class ServingModule(tf.Module):
         # the prunable kernels, whatever the variables' scoped names are.
         self.kernels = {name: pruned_weight(_layer(model, name)) for name in prunable}
         shape = [None, *spec.image_shape]
-        self._mean = tf.constant(spec.mean, tf.float32)
-        self._std = tf.constant(spec.std, tf.float32)
+        self._spec = spec
         self._scale = float(spec.pixel_scale)
+        self._formula = formula(spec)
         # The range a normalized pixel can take, per channel.
-        self._normalized_low = (0.0 - self._mean) / self._std - RANGE_SLACK
-        self._normalized_high = (1.0 - self._mean) / self._std + RANGE_SLACK
+        low, high = value_range(spec)
+        self._normalized_low = tf.constant(low - RANGE_SLACK, tf.float32)
+        self._normalized_high = tf.constant(high + RANGE_SLACK, tf.float32)
         self.serve_stored = tf.function(
             self._serve_stored, input_signature=[tf.TensorSpec(shape, stored_dtype(spec), name="images")])
         self.serve_pixels = tf.function(self._serve_pixels,
@@ -75,8 +77,8 @@ class ServingModule(tf.Module):
                 NORMALIZED_SIGNATURE: self.serve_normalized.get_concrete_function()}
 
     def _normalize(self, pixels):
-        # The training pipeline's order of operations (data/splits.normalize_images).
-        return (pixels / self._scale - self._mean) / self._std
+        # The training pipeline's operations (lottery_tf.data.normalization).
+        return normalize_tensor(pixels, self._spec)
 
     def _predict(self, normalized):
         logits = self.model(normalized, training=False)
@@ -100,9 +102,9 @@ class ServingModule(tf.Module):
     def _serve_normalized(self, images):
         checks = [
             tf.debugging.assert_greater_equal(images, self._normalized_low, message=(
-                "'normalized' takes (pixel / 255 - mean) / std; got values below that range")),
+                f"'normalized' takes {self._formula}; got values below that range")),
             tf.debugging.assert_less_equal(images, self._normalized_high, message=(
-                "'normalized' takes (pixel / 255 - mean) / std; got values above that range (raw "
+                f"'normalized' takes {self._formula}; got values above that range (raw "
                 "0-255 pixels go to 'serving_default' as uint8 or to 'pixels' as float32)")),
         ]
         with tf.control_dependencies(checks):

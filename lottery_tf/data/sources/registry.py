@@ -22,6 +22,7 @@ from lottery_tf.data.sources.folder import FolderSource
 from lottery_tf.data.sources.npz import NpzSource
 from lottery_tf.data.sources.shards import ShardsSource
 from lottery_tf.data.sources.tfds import TfdsSource
+from lottery_tf.data.normalization import with_normalization
 from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.errors import ConfigError
 
@@ -164,7 +165,7 @@ def spec_of(dataset, recorded: dict | None = None) -> DatasetSpec:
     """The spec of a config's ``dataset`` section (name, data_dir and split fields).
 
     Args:
-        dataset: ``config.dataset``.
+        dataset: ``config.dataset`` (its ``normalization`` is the spec's).
         recorded: the ``data_spec`` an experiment's config.json recorded; when
             given, it is the spec and no data is read (export needs no data).
 
@@ -172,10 +173,13 @@ def spec_of(dataset, recorded: dict | None = None) -> DatasetSpec:
         As :func:`get_spec`.
     """
     if recorded:
-        return DatasetSpec(**{key: tuple(value) if isinstance(value, list) else value
+        spec = DatasetSpec(**{key: tuple(value) if isinstance(value, list) else value
                               for key, value in recorded.items()})
-    return get_spec(dataset.name, dataset.get("data_dir"), dataset.get("split_train"),
-                    dataset.get("split_test"), dataset.get("image_size"))
+    else:
+        spec = get_spec(dataset.name, dataset.get("data_dir"), dataset.get("split_train"),
+                        dataset.get("split_test"), dataset.get("image_size"))
+    # The config decides (specs recorded before the field existed have none).
+    return with_normalization(spec, dataset.get("normalization"))
 
 
 def load_raw(name: str, data_dir=None, *, download: bool = True, tfds_data_dir=None,
