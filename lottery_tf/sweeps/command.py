@@ -14,6 +14,8 @@ from lottery_tf.errors import ConfigError, LotteryError
 COMMANDS = ("sweep", "status")
 
 flags.DEFINE_string("sweep", None, "sweep: the sweep file (a Python file with get_sweep()).")
+flags.DEFINE_list("sweep_args", [], "sweep: key=value arguments for the sweep file's get_sweep(), "
+                  "e.g. normalization=unit_range (each variant is its own sweep).")
 flags.DEFINE_string("shard", None, "sweep: take shard i of n of the units, e.g. '0/4' (default: "
                     "from Slurm or Kubernetes indexed-Job variables, else all).")
 flags.DEFINE_integer("workers", 1, "sweep: start this many local worker processes (one thread each).")
@@ -38,6 +40,7 @@ def run(command: str, flag_values) -> None:
         return
     if not flag_values.sweep:
         raise ConfigError("sweep needs --sweep=FILE, e.g. --sweep=configs/sweep_lenet_mnist.py.")
+    sweep_arguments(flag_values.sweep_args)  # a malformed item fails before workers start
     if flag_values.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {flag_values.workers}.")
     from lottery_tf.sweeps import launch
@@ -45,6 +48,7 @@ def run(command: str, flag_values) -> None:
     shard = launch.shard_from(flag_values.shard)
     if flag_values.workers > 1:
         args = [f"--sweep={flag_values.sweep}", f"--root={flag_values.root}",
+                f"--sweep_args={','.join(flag_values.sweep_args)}",
                 f"--shard={shard[0]}/{shard[1]}",
                 f"--poll_seconds={flag_values.poll_seconds}", f"--steal_after={flag_values.steal_after}",
                 f"--quiet={flag_values.quiet}", f"--retry_failed={flag_values.retry_failed}"]
@@ -54,6 +58,21 @@ def run(command: str, flag_values) -> None:
                                "rerun the command: finished units are kept.")
         return
     _work(flag_values, shard)
+
+
+def sweep_arguments(items: list[str]) -> dict[str, str]:
+    """--sweep_args' `key=value` items as a dict.
+
+    Raises:
+      ConfigError: an item without `=`.
+    """
+    arguments = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise ConfigError(f"--sweep_args takes key=value items, got {item!r}.")
+        arguments[key.strip()] = value.strip()
+    return arguments
 
 
 def _work(flag_values, shard: tuple[int, int]) -> None:
@@ -69,7 +88,7 @@ def _work(flag_values, shard: tuple[int, int]) -> None:
     from lottery_tf.sweeps.spec import load_sweep
     from lottery_tf.sweeps.worker import WorkerOptions, run_worker
 
-    sweep = load_sweep(flag_values.sweep)
+    sweep = load_sweep(flag_values.sweep, sweep_arguments(flag_values.sweep_args))
     options = WorkerOptions(shard=shard, poll_seconds=flag_values.poll_seconds,
                             steal_after=flag_values.steal_after,
                             retry_failed=flag_values.retry_failed, quiet=flag_values.quiet)

@@ -1,7 +1,7 @@
 """The sweep file: which experiment, which replicates, which branches at which levels.
 
 A sweep file is a Python file (like `configs/*.py`) with a `get_sweep()` that
-returns a dict:
+returns a dict (keyword arguments, if it takes any, come from `--sweep_args`):
 
     {"config": "configs/lenet_mnist.py",          # the experiment config file
      "overrides": {"levels": 8},                   # config fields, as --config.X=... would set them
@@ -17,6 +17,7 @@ an argument the branch does not take is an error.
 import dataclasses
 import hashlib
 import importlib.util
+import inspect
 import json
 import os
 
@@ -85,19 +86,31 @@ def parse_numbers(text, what: str) -> tuple[int, ...]:
     return tuple(numbers)
 
 
-def load_sweep(path: str) -> Sweep:
+def load_sweep(path: str, arguments: dict[str, str] | None = None) -> Sweep:
     """Reads and checks a sweep file.
 
+    Args:
+      path: the sweep file.
+      arguments: keyword arguments for its get_sweep() (the command line's
+        --sweep_args), so one file can describe several variants, e.g. one
+        experiment per dataset.normalization; each variant is its own sweep.
+
     Raises:
-      ConfigError: the file is missing, has no get_sweep(), names unknown keys,
-        branches or branch arguments, or a branch level past the config's last level.
+      ConfigError: the file is missing, has no get_sweep(), does not take the
+        arguments, names unknown keys, branches or branch arguments, or a branch
+        level past the config's last level.
     """
     if not os.path.isfile(path):
         raise ConfigError(f"Sweep file {path} does not exist.")
     module = _load_module(path)
     if not hasattr(module, "get_sweep"):
         raise ConfigError(f"{path} has no get_sweep() function returning the sweep as a dict.")
-    raw = module.get_sweep()
+    try:
+        inspect.signature(module.get_sweep).bind(**(arguments or {}))
+    except TypeError as error:
+        raise ConfigError(f"{path}: get_sweep{inspect.signature(module.get_sweep)} cannot take "
+                          f"--sweep_args {arguments}: {error}.") from None
+    raw = module.get_sweep(**(arguments or {}))
     unknown = set(raw) - _KEYS
     if unknown or "config" not in raw:
         raise ConfigError(f"{path}: get_sweep() must return a dict with 'config' and optionally "
