@@ -156,3 +156,14 @@ def test_small_write_buffers_give_the_same_shards(arrays, folder, tmp_path, monk
                                                      for i in range(0, 700, 50)],
                                 700, [(test_x, test_y)], 200, shard_bytes=SHARD_BYTES)
     assert shards.read_manifest(again) == shards.read_manifest(folder)
+
+
+@pytest.mark.parametrize("normalization", ["unit_range", "example_l2"])
+def test_streamed_batches_follow_dataset_normalization(folder, normalization):
+    splits = load_splits(f"shards:{folder}", validation_size=100, normalization=normalization)
+    spec = splits.spec()
+    assert spec.normalization == normalization
+    val = np.concatenate([x.numpy() for x, _ in splits.eval_dataset("val", 33)])
+    np.testing.assert_allclose(val, normalize_images(_stored_train_order(folder)[600:], spec),
+                               rtol=1e-6, atol=1e-7)
+    assert val.min() >= 0 and val.max() <= 1

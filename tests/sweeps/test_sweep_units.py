@@ -147,3 +147,21 @@ def test_shipped_sweep_files_expand_to_the_runs_their_docs_give(path, units, tra
     assert len(expanded) == units
     # A trunk unit trains levels 0..L, a branch unit one level.
     assert sum(u.level + 1 if u.branch is None else 1 for u in expanded) == trainings
+
+
+def test_sweep_args_choose_a_variant_and_each_variant_is_its_own_sweep(tmp_path, config_file):
+    from lottery_tf.sweeps.command import sweep_arguments
+
+    path = tmp_path / "variants.py"
+    path.write_text(f"def get_sweep(normalization='standardize'):\n"
+                    f"    return {{'config': {str(config_file)!r}, "
+                    f"'overrides': {{'dataset.normalization': normalization}}}}\n")
+    default = load_sweep(str(path))
+    unit = load_sweep(str(path), sweep_arguments(["normalization=unit_range"]))
+    assert default.config.dataset.normalization == "standardize"
+    assert unit.config.dataset.normalization == "unit_range"
+    assert unit.digest != default.digest  # separate plan files
+    with pytest.raises(ConfigError, match="cannot take --sweep_args .*unexpected keyword argument 'rate'"):
+        load_sweep(str(path), {"rate": "0.5"})
+    with pytest.raises(ConfigError, match="--sweep_args takes key=value items, got 'unit_range'"):
+        sweep_arguments(["unit_range"])
