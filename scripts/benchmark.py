@@ -26,12 +26,12 @@ import resource
 import statistics
 import sys
 import threading
-import time
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from absl import app, flags
+from timing_turns import SegmentClock, Turns, Variant  # this folder (run as a script)
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
 from lottery_tf.config import base_config
@@ -39,7 +39,7 @@ from lottery_tf.data.pipeline import BatchIndices, as_tensors, train_dataset
 from lottery_tf.data.splits import Splits
 from lottery_tf.models import build_model
 from lottery_tf.testing import wrapped_and_pruned
-from lottery_tf.training.loop import LoopSpec, PausingCallback, Trainer
+from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer
 
 FLAGS = flags.FLAGS
@@ -71,76 +71,6 @@ def synthetic_splits(shape) -> Splits:
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
         split(TRAIN_EXAMPLES), split(VALIDATION_EXAMPLES), split(TEST_EXAMPLES))
     return Splits(train_x, train_y, val_x, val_y, test_x, test_y)
-
-
-class _Turns:
-    """Lets several threads train one at a time, in a fixed rotation."""
-
-    def __init__(self, count: int):
-        self._go = [threading.Event() for _ in range(count)]
-        self._done = [False] * count
-        self._go[0].set()
-
-    def wait(self, index: int):
-        self._go[index].wait()
-        self._go[index].clear()
-
-    def pass_on(self, index: int, finished: bool = False):
-        self._done[index] = finished
-        for offset in range(1, len(self._go) + 1):
-            following = (index + offset) % len(self._go)
-            if not self._done[following]:
-                self._go[following].set()
-                return
-        # Everyone has finished.
-
-
-class _Variant:
-    """One way of training, timed segment by segment between turns."""
-
-    def __init__(self, name: str, turns: _Turns, index: int, rounds: int):
-        self.name, self.turns, self.index, self.rounds = name, turns, index, rounds
-        self.segment_seconds: list[float] = []
-        self.setup_seconds = 0.0  # build and compile, up to the first boundary
-        self._resumed = None
-        self.error = None
-
-    def boundary(self):
-        """Called at each segment boundary: record, then let the others train."""
-        now = time.perf_counter()
-        if self._resumed is None:
-            self.setup_seconds = now - self._started
-        else:
-            self.segment_seconds.append(now - self._resumed)
-        finished = len(self.segment_seconds) == self.rounds
-        self.turns.pass_on(self.index, finished)
-        if not finished:
-            self.turns.wait(self.index)
-        self._resumed = time.perf_counter()
-
-    def run(self, train):
-        self.turns.wait(self.index)
-        self._started = time.perf_counter()
-        try:
-            train(self)
-        except BaseException as error:  # reported by the main thread
-            self.error = error
-            self.turns.pass_on(self.index, finished=True)
-
-
-class _SegmentClock(PausingCallback):
-    """Hands the turn on at every segment boundary."""
-
-    def __init__(self, variant: _Variant, boundaries: list[int]):
-        super().__init__()
-        self.variant, self.boundaries = variant, boundaries
-
-    def pause_steps(self, start, end):
-        return self.boundaries
-
-    def on_train_batch_end(self, step, logs=None):
-        if step in self.boundaries:
-            self.variant.boundary()
 
 
 def bare_training(name, shape, batch, splits, boundaries, indexed=False):
@@ -210,13 +140,13 @@ def imp_training(name, shape, batch, splits, boundaries, eval_every):
                         eval_every=eval_every, test_every=1000,
                         eval_batch_size=VALIDATION_EXAMPLES)
         Trainer(model, optimizer, tf.distribute.get_strategy(), splits, spec).run(
-            [_SegmentClock(variant, boundaries)])
+            [SegmentClock(variant, boundaries)])
 
     return train
 
 
 def measure(name, shape, batch, segment, rounds):
-    """Runs the floors, imp and imp_eval in turns; returns each one's _Variant."""
+    """Runs the floors, imp and imp_eval in turns; returns each one's Variant."""
     keras.backend.clear_session()
     splits = synthetic_splits(shape)
     boundaries = [WARM_UP_STEPS + segment * r for r in range(rounds + 1)]
@@ -226,10 +156,10 @@ def measure(name, shape, batch, segment, rounds):
         "imp": imp_training(name, shape, batch, splits, boundaries, 0),
         "imp_eval": imp_training(name, shape, batch, splits, boundaries, EVAL_EVERY),
     }
-    turns = _Turns(len(trainings))
+    turns = Turns(len(trainings))
     variants, threads = {}, []
     for index, (variant_name, train) in enumerate(trainings.items()):
-        variant = variants[variant_name] = _Variant(variant_name, turns, index, rounds)
+        variant = variants[variant_name] = Variant(variant_name, turns, index, rounds)
         threads.append(threading.Thread(target=variant.run, args=(train,), daemon=True))
     for thread in threads:
         thread.start()

@@ -85,7 +85,9 @@ FIELDS = {
                          "multi_worker (TF_CONFIG) | tpu"),
     "runtime.cpu_devices": (int, "split the CPU into N logical devices (mirrored without GPUs)"),
     "runtime.tpu": (str, "tpu: TPU name or grpc:// address (unset: this host's TPU)"),
-    "runtime.jit_compile": (True, "compile the train step with XLA"),
+    "runtime.jit_compile": (bool, "compile the train step with XLA (unset: on, except on CPU for "
+                            "models with depthwise or separable convolutions, which XLA runs "
+                            "several times slower there; README 'XLA on CPU')"),
     "runtime.eval_batch_size": (1000, "batch size of evaluation passes"),
     "runtime.checkpoint_every": ("1ep", "mid-level checkpoint interval"),
     "runtime.test_every": ("1000it", "test-set interval; also at the end and for the step of the "

@@ -152,7 +152,7 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
         batch_size=config.training.batch_size, start_step=plan.start_step,
         end_step=end_step, data_seed=plan.seed, augment=config.dataset.augment,
         augmentation=config.dataset.get("augmentation") or "crop_flip",
-        eval_every=setup.eval_every, test_every=setup.test_every, jit_compile=config.runtime.jit_compile,
+        eval_every=setup.eval_every, test_every=setup.test_every, jit_compile=setup.jit_compile,
         eval_batch_size=config.runtime.eval_batch_size,
         weight_decay=config.training.weight_decay or 0.0,
         label_smoothing=config.training.get("label_smoothing") or 0.0)

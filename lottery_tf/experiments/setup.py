@@ -29,6 +29,7 @@ from lottery_tf.pruning.rates import layer_rates
 from lottery_tf.storage.claim import claim_experiment
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.training.steps import parse_steps
+from lottery_tf.training.xla_choice import choose_jit_compile
 
 
 @dataclasses.dataclass
@@ -57,6 +58,8 @@ class Setup:
     spec: DatasetSpec | None = None
     # The pruning granularity as text ("weight", "unit" or "n:m"; see `granularity_of`).
     granularity: str = "weight"
+    # Whether the train step is XLA-compiled (`training.xla_choice`: the config, or the rule).
+    jit_compile: bool = True
 
 
 def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribute.Strategy,
@@ -116,6 +119,9 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
         raise ConfigError(f"rewind={config.rewind!r} is step {rewind_step}, at or past the end of "
                           f"training (step {train_steps}); choose an earlier rewind point.")
     granularity = granularity_of(config)
+    jit_compile, why = choose_jit_compile(config.runtime.get("jit_compile"), model, strategy)
+    if not jit_compile and config.runtime.get("jit_compile") is None and claim:
+        print(why, flush=True)
     chain = unit_chain(model) if granularity == "unit" else None
     paths = ExperimentPaths(root, experiment_name(config))
     if claim:
@@ -125,7 +131,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                  parse_steps(config.training.eval_every, per_epoch),
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
                  parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet, chain,
-                 {name: weight_keys[name] for name in kinds}, spec=spec, granularity=granularity)
+                 {name: weight_keys[name] for name in kinds}, spec=spec, granularity=granularity,
+                 jit_compile=jit_compile)
 
 
 def granularity_of(config: ml_collections.ConfigDict) -> str:
