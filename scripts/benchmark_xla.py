@@ -28,7 +28,7 @@ from lottery_tf.models import build_model
 from lottery_tf.testing import wrapped_and_pruned
 from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer
-from lottery_tf.training.xla_choice import has_depthwise_kernels
+from lottery_tf.training.xla_choice import has_convolutions
 
 # The project's examples/ builders import from the project root.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,6 +37,8 @@ flags.DEFINE_string("models", "lenet_300_100,conv2,resnet20,mobilenet_16,dwcnn,m
                     "Models to time (zoo names, dwcnn = examples/fashion_dwcnn.py, "
                     "mobilenetv2 = tf_keras.applications.MobileNetV2 alpha 0.35).")
 flags.DEFINE_integer("rounds", 3, "Timed rounds (one segment with and one without XLA).")
+flags.DEFINE_bool("determinism", True, "Enable op determinism, as the command line does (XLA is "
+                  "then refused for models whose gradients have no deterministic XLA kernel).")
 flags.DEFINE_string("out", "benchmark_xla.json", "Where to write the JSON results.")
 
 WARM_UP_STEPS = 20
@@ -90,7 +92,7 @@ def measure(name):
     ratios = [off / on for on, off in zip(variants["xla"].segment_seconds,
                                           variants["no_xla"].segment_seconds, strict=True)]
     return {
-        "depthwise": has_depthwise_kernels(build_model(builder, shape, 10)),
+        "convolutions": has_convolutions(build_model(builder, shape, 10)),
         **{f"{key}_steps_per_second": segment / statistics.median(variant.segment_seconds)
            for key, variant in variants.items()},
         **{f"{key}_setup_seconds": variant.setup_seconds for key, variant in variants.items()},
@@ -100,15 +102,17 @@ def measure(name):
 
 def main(argv):
     del argv
+    if FLAGS.determinism:
+        tf.config.experimental.enable_op_determinism()
     results = {}
-    print(f"{'model':<15}{'depthwise':>10}{'XLA it/s':>10}{'no-XLA it/s':>13}{'XLA speed-up':>14}"
+    print(f"{'model':<15}{'convs':>10}{'XLA it/s':>10}{'no-XLA it/s':>13}{'XLA speed-up':>14}"
           f"{'XLA setup s':>13}{'no-XLA setup s':>16}")
     for name in FLAGS.models.split(","):
         if name not in MODELS:
             raise app.UsageError(f"Unknown model {name!r}; choose from {', '.join(MODELS)}.")
         tf.keras.backend.clear_session()
         row = results[name] = measure(name)
-        print(f"{name:<15}{str(row['depthwise']):>10}{row['xla_steps_per_second']:>10.1f}"
+        print(f"{name:<15}{str(row['convolutions']):>10}{row['xla_steps_per_second']:>10.1f}"
               f"{row['no_xla_steps_per_second']:>13.1f}{row['xla_speedup_ratio']:>13.2f}x"
               f"{row['xla_setup_seconds']:>13.1f}{row['no_xla_setup_seconds']:>16.1f}", flush=True)
     with open(FLAGS.out, "w") as handle:

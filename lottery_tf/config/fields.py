@@ -86,8 +86,8 @@ FIELDS = {
     "runtime.cpu_devices": (int, "split the CPU into N logical devices (mirrored without GPUs)"),
     "runtime.tpu": (str, "tpu: TPU name or grpc:// address (unset: this host's TPU)"),
     "runtime.jit_compile": (bool, "compile the train step with XLA (unset: on, except on CPU for "
-                            "models with depthwise or separable convolutions, which XLA runs "
-                            "several times slower there; README 'XLA on CPU')"),
+                            "models with convolutions, which XLA runs slower there; README "
+                            "'XLA on CPU')"),
     "runtime.eval_batch_size": (1000, "batch size of evaluation passes"),
     "runtime.checkpoint_every": ("1ep", "mid-level checkpoint interval"),
     "runtime.test_every": ("1000it", "test-set interval; also at the end and for the step of the "

@@ -1,20 +1,21 @@
 """Whether the train step is XLA-compiled: `runtime.jit_compile`, or when unset, a measured rule.
 
-On CPU, XLA compiles depthwise convolutions badly: `scripts/benchmark_xla.py`
-measured their models' steps several times slower with XLA (the figures are in
-the README, "XLA on CPU"), while dense and plain convolutional models gain from
-it. Unset, `runtime.jit_compile` therefore means: off on a CPU for a model with
-depthwise kernels (DepthwiseConv1D/2D, SeparableConv1D/2D, also inside nested
-models and tfmot wrappers), on otherwise. A value given in the config wins.
+On CPU, XLA compiles convolutions badly: `scripts/benchmark_xla.py` measured
+convolutional models' steps 1.3-1.6x slower with XLA, and depthwise ones 10-14x
+slower, while LeNet's dense step ran 2.0-2.3x faster with it (the figures are
+in the README, "XLA on CPU"). Unset, `runtime.jit_compile` therefore means: off
+on a CPU for a model with any convolution (also inside nested models and tfmot
+wrappers), on otherwise (dense, recurrent and attention models; every model on
+GPU and TPU). A value given in the config wins.
 """
 from __future__ import annotations
 
 import tensorflow as tf
 import tf_keras as keras
 
-_DEPTHWISE = tuple(getattr(keras.layers, name) for name in (
-    "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D")
-    if hasattr(keras.layers, name))
+_CONVOLUTION = tuple(getattr(keras.layers, name) for name in (
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D"))
 
 
 def _layers_within(layer: keras.layers.Layer):
@@ -26,9 +27,9 @@ def _layers_within(layer: keras.layers.Layer):
         yield from _layers_within(inner)
 
 
-def has_depthwise_kernels(model: keras.Model) -> bool:
-    """Whether any layer of `model`, nested or wrapped, is a depthwise or separable convolution."""
-    return any(isinstance(layer, _DEPTHWISE) for layer in _layers_within(model))
+def has_convolutions(model: keras.Model) -> bool:
+    """Whether any layer of `model`, nested or wrapped, is a convolution of any kind."""
+    return any(isinstance(layer, _CONVOLUTION) for layer in _layers_within(model))
 
 
 def on_cpu(strategy: tf.distribute.Strategy) -> bool:
@@ -51,7 +52,7 @@ def choose_jit_compile(requested: bool | None, model: keras.Model,
     """
     if requested is not None:
         return bool(requested), f"runtime.jit_compile={bool(requested)}"
-    if on_cpu(strategy) and has_depthwise_kernels(model):
-        return False, ("XLA off: depthwise convolutions on CPU train several times slower under "
-                       "XLA (set runtime.jit_compile=True to force it)")
+    if on_cpu(strategy) and has_convolutions(model):
+        return False, ("XLA off: convolutions on CPU train slower under XLA (set "
+                       "runtime.jit_compile=True to force it)")
     return True, "XLA on (runtime.jit_compile unset)"

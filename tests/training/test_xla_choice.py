@@ -1,10 +1,10 @@
-"""runtime.jit_compile: an explicit value wins; unset, XLA is off on CPU for depthwise models only."""
+"""runtime.jit_compile: an explicit value wins; unset, XLA is off on CPU for convolutional models only."""
 import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.models import build_model
 from lottery_tf.testing import wrapped_and_pruned
-from lottery_tf.training.xla_choice import choose_jit_compile, has_depthwise_kernels
+from lottery_tf.training.xla_choice import choose_jit_compile, has_convolutions
 
 CPU = tf.distribute.get_strategy()
 
@@ -18,26 +18,33 @@ def _nested_separable():
     return keras.Model(inputs, outputs)
 
 
-def test_depthwise_kernels_are_found_inside_wrappers_and_nested_models():
-    assert not has_depthwise_kernels(build_model("lenet_300_100", (28, 28, 1), 10))
-    assert not has_depthwise_kernels(build_model("conv2", (32, 32, 3), 10))
+def _recurrent():
+    inputs = keras.Input((28, 28))
+    return keras.Model(inputs, keras.layers.Dense(10)(keras.layers.LSTM(8)(inputs)))
+
+
+def test_convolutions_are_found_inside_wrappers_and_nested_models():
+    assert not has_convolutions(build_model("lenet_300_100", (28, 28, 1), 10))
+    assert not has_convolutions(_recurrent())
+    assert has_convolutions(build_model("conv2", (32, 32, 3), 10))
     mobilenet = build_model("mobilenet_16", (28, 28, 1), 10)
-    assert has_depthwise_kernels(mobilenet)
-    assert has_depthwise_kernels(wrapped_and_pruned(mobilenet, 0.5))
-    assert has_depthwise_kernels(_nested_separable())
+    assert has_convolutions(mobilenet)
+    assert has_convolutions(wrapped_and_pruned(mobilenet, 0.5))
+    assert has_convolutions(_nested_separable())
 
 
 def test_unset_decides_by_model_on_cpu_and_a_given_value_wins():
     depthwise = build_model("mobilenet_16", (28, 28, 1), 10)
     dense = build_model("lenet_300_100", (28, 28, 1), 10)
     off, why = choose_jit_compile(None, depthwise, CPU)
-    assert off is False and "depthwise convolutions on CPU" in why and "jit_compile=True" in why
+    assert off is False and "convolutions on CPU" in why and "jit_compile=True" in why
+    assert choose_jit_compile(None, build_model("resnet20", (32, 32, 3), 10), CPU)[0] is False
     assert choose_jit_compile(None, dense, CPU)[0] is True
     assert choose_jit_compile(True, depthwise, CPU) == (True, "runtime.jit_compile=True")
     assert choose_jit_compile(False, dense, CPU)[0] is False
 
 
-def test_an_experiment_with_depthwise_layers_trains_without_xla_and_says_why(
+def test_an_experiment_with_convolutions_trains_without_xla_on_cpu_and_says_why(
         tiny_mnist_dir, tmp_path, capsys):
     from lottery_tf.experiments.setup import prepare
     from lottery_tf.testing import tiny_config
@@ -46,6 +53,6 @@ def test_an_experiment_with_depthwise_layers_trains_without_xla_and_says_why(
     config.runtime.jit_compile = None
     setup = prepare(config, str(tmp_path), CPU, quiet=True)
     assert setup.jit_compile is False
-    assert "XLA off: depthwise convolutions on CPU" in capsys.readouterr().out
+    assert "XLA off: convolutions on CPU" in capsys.readouterr().out
     config.runtime.jit_compile = True
     assert prepare(config, str(tmp_path), CPU, quiet=True).jit_compile is True
