@@ -3,7 +3,7 @@ import math
 
 import ml_collections
 
-from lottery_tf.config.fields import AUGMENTATIONS, LR_SCHEDULES, PRECISIONS
+from lottery_tf.config.fields import AUGMENTATIONS, LR_SCHEDULES, PRECISIONS, RETRAIN_MODES
 from lottery_tf.config.hashing import flatten
 from lottery_tf.data import normalization, validation
 from lottery_tf.data.sources import image_size_applies
@@ -33,6 +33,14 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
         value = pruning[field]
         if value is not None and not 0.0 <= value < 1.0:
             raise ConfigError(f"pruning.{field} must be in [0, 1), got {value}.")
+    _check_choice("retrain", config.get("retrain"), RETRAIN_MODES)
+    if config.get("finetune_steps") is not None and config.get("retrain") != "finetune":
+        raise ConfigError("finetune_steps applies to retrain=finetune only; unset it or set "
+                          "--config.retrain=finetune.")
+    if (config.get("retrain") == "finetune" and training.get("lr_schedule") == "cosine"
+            and not training.get("lr_final")):
+        raise ConfigError("retrain=finetune trains at the schedule's final rate, which is 0 for "
+                          "the cosine schedule with lr_final unset; set --config.training.lr_final.")
     if config.levels < 0:
         raise ConfigError(f"levels must be >= 0, got {config.levels}.")
     if training.batch_size <= 0:

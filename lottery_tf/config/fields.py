@@ -18,6 +18,13 @@ FIELDS = {
     "seed": (0, "base seed; replicate r uses seed + r"),
     "levels": (5, "IMP levels after the dense level 0; not hashed, so a run can be extended"),
     "rewind": ("0it", "rewind point: 0it = the original initialization, or e.g. 500it, 2ep"),
+    "retrain": (str, "how each pruned level retrains: weight_rewind (unset: the survivors rewound "
+                "to their values at the rewind point) | lr_rewind (the previous level's trained "
+                "weights, learning-rate schedule and data order replayed from the rewind point) | "
+                "finetune (the previous level's trained weights at the schedule's final rate for "
+                "finetune_steps)"),
+    "finetune_steps": (str, "retrain=finetune: iterations per pruned level, e.g. 5000it (unset: "
+                       "training.train_steps minus the rewind point, as the other modes train)"),
     "dataset.name": ("mnist", " | ".join(known_names()) + " (README 'Your own data')"),
     "dataset.validation_size": (5000, "N training examples held out for early stopping (see "
                                 "validation_split)"),
@@ -99,6 +106,7 @@ FIELDS = {
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 LR_SCHEDULES = ("step", "cosine")
 AUGMENTATIONS = ("crop_flip", "resized_crop")
+RETRAIN_MODES = ("weight_rewind", "lr_rewind", "finetune")
 
 
 def base_config() -> ml_collections.ConfigDict:

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError, StoreError
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
+from lottery_tf.experiments.retraining import pruned_level_start, retrain_mode
 from lottery_tf.experiments.setup import Setup, prepare
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.report.console import trunk_table
@@ -92,7 +93,7 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
 
 
 def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
-    """Trains one trunk level: level 0 from the seeded init, later levels from the rewind point."""
+    """Trains one trunk level: level 0 from the seeded init, later levels as `retrain` says."""
     paths = setup.paths
     initial = fresh_weights(setup, seed)
     masks = level_masks(setup, replicate, level, {
@@ -103,14 +104,18 @@ def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
         if not storage_files.exists(paths.rewind_weights(replicate)):
             def on_rewind_step(weights):
                 store.save_arrays(paths.rewind_weights(replicate), weights)
+        end_step = None
     else:
-        start_weights, start_step = load_rewind_weights(setup, replicate), setup.rewind_step
+        start = pruned_level_start(setup, replicate, level,
+                                   lambda: load_rewind_weights(setup, replicate))
+        start_weights, start_step, end_step = start.weights, start.start_step, start.end_step
     plan = RunPlan(files=paths.level_files(replicate, level), masks=masks,
                    start_weights=start_weights, start_step=start_step, seed=seed,
                    label=f"rep {replicate} level {level}",
                    tensorboard_dir=paths.tensorboard_run(replicate, level, TICKET_RUN),
-                   on_rewind_step=on_rewind_step,
-                   extra_metrics={"level": level, "replicate": replicate})
+                   on_rewind_step=on_rewind_step, end_step=end_step,
+                   extra_metrics={"level": level, "replicate": replicate,
+                                  "retrain": retrain_mode(setup.config)})
     return train_masked_run(setup, plan)
 
 

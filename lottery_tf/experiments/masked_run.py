@@ -191,7 +191,8 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
     # A run resumed from a checkpoint of an older version may not know them.
     if early_stop is not None and early_stop[0] == summary["early_stop_step"]:
         store.save_arrays(files.weights_early_stop, early_stop[1])
-    metrics = {"seed": plan.seed, "start_step": plan.start_step,
+    metrics = {"seed": plan.seed, "start_step": plan.start_step, "end_step": end_step,
+               "train_iterations": end_step - plan.start_step,
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
                "wall_seconds": time.perf_counter() - started,
                # Wall clock (Unix seconds): `status` takes its speed from the latest runs.
