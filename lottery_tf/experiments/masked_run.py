@@ -30,6 +30,7 @@ from lottery_tf.training.callbacks import (
     TensorBoardLogger,
 )
 from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
+from lottery_tf.training.cost import training_flops
 from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer
 from lottery_tf.training.precision import precision_policy
@@ -193,6 +194,9 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
         store.save_arrays(files.weights_early_stop, early_stop[1])
     metrics = {"seed": plan.seed, "start_step": plan.start_step, "end_step": end_step,
                "train_iterations": end_step - plan.start_step,
+               **{f"train_flops_{kind}": flops for kind, flops in training_flops(
+                   plan.masks, setup.weight_uses, config.training.batch_size,
+                   end_step - plan.start_step).items()},
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
                "wall_seconds": time.perf_counter() - started,
                # Wall clock (Unix seconds): `status` takes its speed from the latest runs.

@@ -28,6 +28,7 @@ from lottery_tf.pruning.policies import apply_policy
 from lottery_tf.pruning.rates import layer_rates
 from lottery_tf.storage.claim import claim_experiment
 from lottery_tf.storage.paths import ExperimentPaths
+from lottery_tf.training import cost
 from lottery_tf.training.steps import parse_steps
 from lottery_tf.training.xla_choice import choose_jit_compile
 
@@ -60,6 +61,8 @@ class Setup:
     granularity: str = "weight"
     # Whether the train step is XLA-compiled (`training.xla_choice`: the config, or the rule).
     jit_compile: bool = True
+    # layer name -> uses of each kernel weight per example (`training.cost`), for FLOPs estimates.
+    weight_uses: dict = dataclasses.field(default_factory=dict)
 
 
 def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribute.Strategy,
@@ -132,7 +135,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
                  parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet, chain,
                  {name: weight_keys[name] for name in kinds}, spec=spec, granularity=granularity,
-                 jit_compile=jit_compile)
+                 jit_compile=jit_compile, weight_uses=cost.weight_uses(model, kinds))
 
 
 def granularity_of(config: ml_collections.ConfigDict) -> str:
