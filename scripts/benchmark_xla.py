@@ -12,8 +12,8 @@ unset rule (`lottery_tf/training/xla_choice.py`).
 """
 import json
 import os
-import sys
 import statistics
+import sys
 import threading
 
 import numpy as np

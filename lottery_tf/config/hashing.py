@@ -16,7 +16,8 @@ from lottery_tf.data.sources.registry import default_validation_split
 UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
 
 # Placeholder fields whose default, written out, means the same as unset.
-_SPELLED_DEFAULTS = {"retrain": "weight_rewind", "pruning.granularity": "weight", "training.lr_schedule": "step",
+_SPELLED_DEFAULTS = {"retrain": "weight_rewind", "pruning.granularity": "weight",
+                     "training.lr_schedule": "step",
                      "training.precision": "float32", "dataset.augmentation": "crop_flip",
                      "dataset.normalization": "standardize",
                      "training.label_smoothing": 0.0, "training.lr_final": 0.0}
