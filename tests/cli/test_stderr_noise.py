@@ -20,7 +20,9 @@ def test_a_maxpool_model_run_prints_only_our_xla_notice(tiny_mnist_dir, tmp_path
          "--config.dataset.validation_size=100", "--config.dataset.verify_checksums=False",
          "--config.model.name=conv2", "--config.training.batch_size=20",
          "--config.training.train_steps=20it", "--config.training.eval_every=20it",
-         "--config.runtime.eval_batch_size=100"],
+         "--config.runtime.eval_batch_size=100",
+         # Unset, a convolutional model on CPU trains without XLA (xla_choice) and never asks.
+         "--config.runtime.jit_compile=True"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     lines = run.stderr.splitlines()
