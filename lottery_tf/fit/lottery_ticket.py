@@ -371,7 +371,7 @@ class LotteryTicket(keras.callbacks.Callback):
             raise ConfigError(f"The rewind weights of this run are missing (looked in {stored}).")
 
     def _refuse_ticket_initialization(self) -> None:
-        if self.control != "reinit" or not self._finished(0):
+        if self.control != "reinit" or not self._trunk_finished(0):
             return
         ticket = store.load_arrays(self._paths.weights_start(self.replicate, 0))
         if all(np.array_equal(ticket[name], value) for name, value in self._control_start.items()
