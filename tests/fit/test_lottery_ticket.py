@@ -37,8 +37,8 @@ def _lenet(seed: int = 0) -> keras.Model:
 
 def _make_epoch(x, y):
     def make_epoch(epoch):  # one pass, shuffled by the pass number
-        order = tf.random.experimental.stateless_shuffle(tf.range(TRAIN), seed=tf.stack([tf.constant(7, tf.int64),
-                                                                                          epoch]))
+        seed = tf.stack([tf.constant(7, tf.int64), epoch])
+        order = tf.random.experimental.stateless_shuffle(tf.range(TRAIN), seed=seed)
         return (tf.data.Dataset.from_tensor_slices(order).batch(BATCH, drop_remainder=True)
                 .map(lambda index: (tf.gather(x, index), tf.gather(y, index))))
     return make_epoch
@@ -57,8 +57,9 @@ def _hand_written(root, strategy, rewind_step):
         recorder = lt.LevelRecorder(test_data=validation, start_step=start)
         callbacks = [lt.PruningStep(), rewind, recorder]
         if rewind_step:  # the data replayed from the rewind step
-            model.fit(lt.batches_from_step(make_epoch, start, TRAIN // BATCH), steps_per_epoch=STEPS_PER_EPOCH,
-                      epochs=EPOCHS_PER_LEVEL, validation_data=validation, callbacks=callbacks, verbose=0)
+            model.fit(lt.batches_from_step(make_epoch, start, TRAIN // BATCH),
+                      steps_per_epoch=STEPS_PER_EPOCH, epochs=EPOCHS_PER_LEVEL, validation_data=validation,
+                      callbacks=callbacks, verbose=0)
         else:  # plain arrays in a fixed order
             model.fit(x, y, batch_size=BATCH, epochs=EPOCHS_PER_LEVEL, shuffle=False,
                       validation_data=validation, callbacks=callbacks, verbose=0)
@@ -157,7 +158,8 @@ def test_reinit_control_trains_the_stored_masks_from_its_own_initialization(tmp_
         np.testing.assert_array_equal(store.load_arrays(control.mask)["hidden"],
                                       store.load_arrays(paths.mask(0, level))["hidden"])
         start = store.load_arrays(control.weights_start)["hidden/kernel"]
-        np.testing.assert_array_equal(start, initial[1][0] * store.load_arrays(paths.mask(0, level))["hidden"])
+        mask = store.load_arrays(paths.mask(0, level))["hidden"]
+        np.testing.assert_array_equal(start, initial[1][0] * mask)
         assert store.read_json(control.metrics)["start_step"] == 0
     assert initial[0]["hidden"].all()
 
@@ -172,7 +174,8 @@ def test_early_stopping_is_refused_with_the_reason(tmp_path, early_stopping_firs
         _small_model().fit(x, y, batch_size=50, epochs=imp.total_epochs, validation_split=0.2,
                            callbacks=callbacks, verbose=0)
     assert "lowest validation loss" in str(error.value)
-    assert (0 in imp.results) == (not early_stopping_first)  # epoch 1 ends level 0: stored unless refused first
+    # Epoch 1 ends level 0: stored unless the refusal came first.
+    assert (0 in imp.results) == (not early_stopping_first)
 
 
 def test_misplaced_epochs_and_backup_order_are_refused(tmp_path):
@@ -186,7 +189,7 @@ def test_misplaced_epochs_and_backup_order_are_refused(tmp_path):
 
 
 def _scalars(logdir, tag):
-    events = EventAccumulator(str(logdir), size_guidance={"tensors": 0, "scalars": 0}, purge_orphaned_data=False)
+    events = EventAccumulator(str(logdir), size_guidance={"tensors": 0, "scalars": 0})
     events.Reload()
     if tag in events.Tags()["tensors"]:
         return [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
@@ -205,7 +208,8 @@ def test_keras_tensorboard_steps_continue_across_levels_beside_lottery_tf_runs(t
     batches = [step for step, _ in _scalars(tmp_path / "logs" / "train", "batch_loss")]
     assert batches == list(range(2, 5 * imp.total_epochs + 1, 2))  # 5 steps per epoch, on across levels
     # Keras keys this one by the optimizer's counter, which a rewind restarts as a fresh optimizer's.
-    validation = [step for step, _ in _scalars(tmp_path / "logs" / "validation", "evaluation_loss_vs_iterations")]
+    validation = [step for step, _ in _scalars(tmp_path / "logs" / "validation",
+                                                "evaluation_loss_vs_iterations")]
     assert validation == [5, 10] * 3
     paths = find_experiment(str(tmp_path / "runs"), None).paths
     for level, percent in ((0, 100.0), (2, 25.0)):
