@@ -27,7 +27,7 @@ from lottery_tf.fit.callbacks import LevelRecorder, PruningStep
 from lottery_tf.fit.keras_flavour import require_tf_keras
 from lottery_tf.fit.level_plan import LevelPlan
 from lottery_tf.fit.progress import Progress
-from lottery_tf.fit.pruning import prune, set_masks
+from lottery_tf.fit.pruning import note_pruning, prune, set_masks
 from lottery_tf.fit.rewinding import ResumableSchedule, RewindCallback, rewind
 from lottery_tf.fit.storing import experiment_config, save_level
 from lottery_tf.fit.wrapping import require_wrapped
@@ -324,6 +324,9 @@ class LotteryTicket(keras.callbacks.Callback):
                               "and LotteryTicket listed before BackupAndRestore.")
         self._load_start_weights(level)
         self._set_schedule_offset(self.plan.start_step(level))
+        if self.control is None and level > self.plan.first_level:  # pruned by the killed process
+            note_pruning(self.model, **{key: value for key, value in self.pruning.items()
+                                        if key != "output_layer"})
         if not self.plan.starts_level(epoch) and not self._finished(level):
             self._recorder = self._new_recorder(level)
             if self._progress.load_level(level, self._recorder) is None:
