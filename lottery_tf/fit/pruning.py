@@ -48,10 +48,18 @@ def prune(model: keras.Model, rate: float = 0.2, strategy: str = "global",
     masks = mask_lib.prune(strategy, tfmot_adapter.prunable_kernels(model),
                            tfmot_adapter.get_masks(model), rates)
     set_masks(model, masks)
+    note_pruning(model, rate, strategy, conv_rate, dense_rate, output_rate, layers_to_ignore)
+    return masks
+
+
+def note_pruning(model: keras.Model, rate: float, strategy: str, conv_rate: float | None,
+                 dense_rate: float | None, output_rate: float | None,
+                 layers_to_ignore: Iterable[str]) -> None:
+    """Records how `model`'s masks were pruned, for `save_level`; `prune` calls it, and a run
+    resumed in another process calls it for the pruning an earlier process did."""
     _PRUNED_WITH[model] = {"strategy": strategy, "rate": rate, "conv_rate": conv_rate,
                            "dense_rate": dense_rate, "output_rate": output_rate,
                            "layers_to_ignore": ",".join(layers_to_ignore)}
-    return masks
 
 
 def pruning_settings(model: keras.Model) -> dict[str, object] | None:

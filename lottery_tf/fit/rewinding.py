@@ -54,6 +54,10 @@ class RewindCallback(keras.callbacks.Callback):
                               "rewinding.")
         return self._weights
 
+    def load(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Takes weights recorded at `step` by an earlier process (a resumed run)."""
+        self._weights = dict(weights)
+
     def _record_if_due(self) -> None:
         if self._weights is not None:
             return
@@ -168,10 +172,12 @@ def batches_from_step(make_epoch: Callable[[tf.Tensor], tf.data.Dataset], start_
                       steps_per_epoch: int) -> tf.data.Dataset:
     """An endless stream of batches starting at global step `start_step`.
 
-    `make_epoch(epoch)` builds the batches of one epoch (an int64 tensor;
-    seed its shuffle with it, e.g. `shuffle(n, seed=seed + epoch)`), so every
-    level sees at step t the batch the first training saw at step t. Pass
-    `steps_per_epoch=` to `fit` (e.g. the evaluation interval).
+    `make_epoch(epoch)` builds the batches of one pass over the data (an int64
+    tensor; seed its shuffle with it, e.g. `shuffle(n, seed=seed + epoch)`), so
+    every level sees at step t the batch the first training saw at step t.
+    `steps_per_epoch` is the number of batches one such pass yields (the data's
+    epoch, not `fit`'s); pass `fit` its own `steps_per_epoch=` (e.g. the
+    evaluation interval), since the stream is endless.
 
     Raises:
       ConfigError: a negative step or a non-positive epoch length.

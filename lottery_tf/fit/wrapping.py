@@ -2,6 +2,7 @@
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.fit.keras_flavour import require_tf_keras
 from lottery_tf.models.prunable import prunable_layers
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.pruning.policies import apply_policy
@@ -54,10 +55,11 @@ def wrap(model: keras.Model, policy: str | None = None) -> keras.Model:
       A new model with the same weights and all-ones masks; compile and fit it.
 
     Raises:
-      ConfigError: the model is already wrapped, has nothing to prune, is
-        subclassed, nests its prunable layers in inner models, or does not fit
-        the policy.
+      ConfigError: the model is a Keras 3 model, is already wrapped, has
+        nothing to prune, is subclassed, nests its prunable layers in inner
+        models, or does not fit the policy.
     """
+    require_tf_keras(model, f"Model {getattr(model, 'name', '')!r}")
     if is_wrapped(model):
         raise ConfigError(f"Model {model.name!r} is already wrapped; prune it with lottery_tf.api.prune.")
     kinds = layer_kinds(model)

@@ -102,7 +102,7 @@ def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: di
     level = metrics["level"]
     session_dir = paths.tensorboard_run(replicate, level, run)
     writer = tf.summary.create_file_writer(session_dir)
-    with writer.as_default():
+    with tf.summary.record_if(True), writer.as_default():
         hparams_api.hparams(session_hparams(paths, replicate, metrics, arguments),
                             trial_id=f"{paths.name}/rep{replicate}/level_{level:02d}/{run}")
         values = _headline_values(metrics)
@@ -111,7 +111,7 @@ def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: di
     writer.close()
     writer = tf.summary.create_file_writer(paths.tensorboard_summary(replicate, run))
     group = curve_group(branch_folder)
-    with writer.as_default():
+    with tf.summary.record_if(True), writer.as_default():
         for name, value in zip(("test_accuracy_at_early_stop", "early_stop_step",
                                 "final_test_accuracy"), values, strict=True):
             tf.summary.scalar(f"lottery/{group}/{name}", value, step=level)
@@ -173,7 +173,7 @@ def write_experiment_layout(paths: ExperimentPaths, runs: Sequence[str] = (TICKE
     for stale in [*written, *storage_files.glob(os.path.join(root, "events.out.tfevents.*"))]:
         storage_files.remove(stale)
     writer = tf.summary.create_file_writer(directory)
-    with writer.as_default():
+    with tf.summary.record_if(True), writer.as_default():
         hparams_api.hparams_config(
             hparams=session_hparam_infos(sorted(wanted)),
             metrics=[hparams_api.Metric(tag, display_name=text) for tag, text in SESSION_METRICS.items()])

@@ -92,7 +92,8 @@ class TensorBoardLogger(PausingCallback):
     Curve tags start with `group` (`ticket` or `control`) so that charts keep
     tickets and controls apart; accuracies are in percent. The percent of
     weights remaining is written when training starts (or resumes) and ends,
-    so it draws as a line.
+    so it draws as a line. Writes ignore a `record_if` condition set around
+    them (Keras' TensorBoard callback sets one for its batch summaries during `fit`).
     """
 
     def __init__(self, logdir: str, group: str, percent_remaining_by_layer: dict[str, float],
@@ -104,7 +105,7 @@ class TensorBoardLogger(PausingCallback):
         self._total = percent_remaining
 
     def _write_sparsity(self, step: int) -> None:
-        with self._writer.as_default():
+        with tf.summary.record_if(True), self._writer.as_default():
             for layer, value in self._by_layer.items():
                 tf.summary.scalar(f"percent_remaining_by_layer/{layer}", value, step=step)
             tf.summary.scalar("percent_remaining/total", self._total, step=step)
@@ -115,7 +116,7 @@ class TensorBoardLogger(PausingCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         group = self._group
-        with self._writer.as_default():
+        with tf.summary.record_if(True), self._writer.as_default():
             tf.summary.scalar(f"{group}/train/loss", logs["train_loss"], step=batch)
             tf.summary.scalar(f"{group}/train/accuracy", 100.0 * logs["train_accuracy"], step=batch)
             tf.summary.scalar(f"{group}/train/learning_rate", logs["learning_rate"], step=batch)
@@ -125,7 +126,7 @@ class TensorBoardLogger(PausingCallback):
         if not logs.get("deferred"):  # a deferred test pass: its validation is written already
             tags = (("val_loss", "validation/loss", 1.0), ("val_accuracy", "validation/accuracy", 100.0),
                     *tags)
-        with self._writer.as_default():
+        with tf.summary.record_if(True), self._writer.as_default():
             for key, tag, scale in tags:
                 if logs[key] is not None and np.isfinite(logs[key]):
                     tf.summary.scalar(f"{self._group}/{tag}", scale * logs[key], step=logs["step"])
