@@ -26,6 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from lottery_tf.data import pipeline
+from lottery_tf.data.normalization import DEFAULT as DEFAULT_NORMALIZATION
+from lottery_tf.data.normalization import normalize_tensor, with_normalization
 from lottery_tf.data.shard_classes import check_streamed_classes
 from lottery_tf.data.shard_manifest import (
     directory_of,
@@ -33,8 +35,6 @@ from lottery_tf.data.shard_manifest import (
     read_manifest,
     spec_of_manifest,
 )
-from lottery_tf.data.normalization import DEFAULT as DEFAULT_NORMALIZATION
-from lottery_tf.data.normalization import normalize_tensor, with_normalization
 from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.errors import ConfigError
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from lottery_tf.data.normalization import with_normalization
 from lottery_tf.data.source import DataSource, RawData, SourceOptions
 from lottery_tf.data.sources.builtin import SPECS, BuiltinSource
 from lottery_tf.data.sources.folder import FolderSource
 from lottery_tf.data.sources.npz import NpzSource
 from lottery_tf.data.sources.shards import ShardsSource
 from lottery_tf.data.sources.tfds import TfdsSource
-from lottery_tf.data.normalization import with_normalization
 from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.errors import ConfigError
 
