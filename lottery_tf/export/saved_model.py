@@ -8,8 +8,9 @@ Signatures (all return `logits` and `probabilities`):
 - `pixels`: `images` float32, values in 0-pixel_scale (decoded images, say);
   values outside that range are refused.
 - `normalized`: `images` float32, already normalized (`dataset.normalization`:
-  by default (x / pixel_scale - mean) / std); values outside the range normalized pixels can take are refused, so raw
-  pixels fed here fail instead of answering with saturated probabilities.
+  by default (x / pixel_scale - mean) / std); values outside the range normalized pixels
+  can take are refused, so raw pixels fed here fail instead of answering with saturated
+  probabilities.
 
 A signature's dtype and shape are fixed, so TensorFlow refuses other dtypes
 and image sizes when it is called.
