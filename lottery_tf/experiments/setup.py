@@ -21,7 +21,9 @@ from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.data.streaming import ShardSplits
 from lottery_tf.errors import ConfigError
 from lottery_tf.experiments.model import build_experiment_model
-from lottery_tf.models.prunable import prunable_layers, pruned_weight_keys
+from lottery_tf.models.layer_paths import layer_paths
+from lottery_tf.models.prunable import holds_pruned_weight, prunable_layers, pruned_weight_keys
+from lottery_tf.models.reproducible import check_same_weights_per_seed
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning.policies import apply_policy
@@ -99,6 +101,9 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                           f"{dataset.name} gives examples of shape {spec.image_shape}. Set "
                           "--config.dataset.augment=False.")
     model = build_experiment_model(config, spec=spec)
+    if ":" in config.model.name:  # the zoo's builders are seeded; a user's may not be
+        check_same_weights_per_seed(config.model.name, model,
+                                    lambda: build_experiment_model(config, spec=spec))
     pruning = config.pruning
     ignored = [name.strip() for name in pruning.layers_to_ignore.split(",") if name.strip()]
     kinds = apply_policy(model, prunable_layers(model, ignored), pruning.get("policy"))
@@ -107,10 +112,10 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                           "DepthwiseConv2D, SeparableConv, Embedding or a tfmot PrunableLayer); "
                           "IMP needs at least one.")
     # Ignored layers that are not prunable stay dense; names matching no layer are typos.
-    layer_names = {layer.name for layer in model.layers}
     rates = layer_rates(kinds, pruning.rate, pruning.conv_rate, pruning.dense_rate,
                         pruning.output_rate,
-                        [name for name in ignored if name in kinds or name not in layer_names],
+                        [name for name in ignored
+                         if holds_pruned_weight(name, kinds) or name not in layer_paths(model)],
                         pruning.embedding_rate)
     weight_keys = pruned_weight_keys(model)
     per_epoch = steps_per_epoch(splits.num_train, config.training.batch_size)

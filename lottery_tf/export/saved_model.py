@@ -8,8 +8,9 @@ Signatures (all return `logits` and `probabilities`):
 - `pixels`: `images` float32, values in 0-pixel_scale (decoded images, say);
   values outside that range are refused.
 - `normalized`: `images` float32, already normalized (`dataset.normalization`:
-  by default (x / pixel_scale - mean) / std); values outside the range normalized
-  pixels can take are refused, so raw pixels fed here fail instead of answering with saturated probabilities.
+  by default (x / pixel_scale - mean) / std); values outside the range normalized pixels
+  can take are refused, so raw pixels fed here fail instead of answering with saturated
+  probabilities.
 
 A signature's dtype and shape are fixed, so TensorFlow refuses other dtypes
 and image sizes when it is called.
@@ -24,7 +25,7 @@ import tf_keras as keras
 
 from lottery_tf.data.normalization import formula, normalize_tensor, value_range
 from lottery_tf.data.spec import DatasetSpec
-from lottery_tf.models.prunable import pruned_weight
+from lottery_tf.models.prunable import entry_variables
 from lottery_tf.storage import files
 
 SIGNATURE = "serving_default"
@@ -39,13 +40,6 @@ def stored_dtype(spec: DatasetSpec) -> tf.DType:
     return tf.uint8 if spec.pixel_scale == 255 else tf.float32
 
 
-def _layer(model: keras.Model, qualified: str):
-    """A layer by `prunable_layers` name (`outer/inner` inside nested models)."""
-    for part in qualified.split("/"):
-        model = model.get_layer(part)
-    return model
-
-
 class ServingModule(tf.Module):
     """What is saved: the plain model, its prunable kernels by layer name, and the signatures."""
 
@@ -54,7 +48,8 @@ class ServingModule(tf.Module):
         self.model = model
         # Saved as named references so the sparsity check can read back exactly
         # the prunable kernels, whatever the variables' scoped names are.
-        self.kernels = {name: pruned_weight(_layer(model, name)) for name in prunable}
+        variables = entry_variables(model)
+        self.kernels = {name: variables[name] for name in prunable}
         shape = [None, *spec.image_shape]
         self._spec = spec
         self._scale = float(spec.pixel_scale)

@@ -7,6 +7,7 @@ import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
 from lottery_tf.fit.wrapping import layer_kinds, require_wrapped
+from lottery_tf.models.layer_paths import match_keys
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.pruning.rates import layer_rates
@@ -81,6 +82,9 @@ def set_masks(model: keras.Model, masks: Mapping[str, np.ndarray]) -> None:
     """
     require_wrapped(model, "set masks on")
     current = tfmot_adapter.get_masks(model)
+    # Masks of the same architecture built as another model of its process name its
+    # unnamed layers with other numbers.
+    masks = match_keys(masks, current) or masks
     if set(masks) != set(current):
         raise ConfigError(f"The masks name layers {sorted(masks)}, but the model's pruned layers are "
                           f"{sorted(current)}; use masks saved from this model's architecture.")

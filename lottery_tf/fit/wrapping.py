@@ -3,7 +3,7 @@ import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
 from lottery_tf.fit.keras_flavour import require_tf_keras
-from lottery_tf.models.prunable import prunable_layers
+from lottery_tf.models.prunable import holds_pruned_weight, prunable_layers
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.pruning.policies import apply_policy
 
@@ -30,15 +30,15 @@ def layer_kinds(model: keras.Model, output_layer: str | None = None) -> dict[str
         if "output" in kinds.values():
             return kinds
         output_layer = list(kinds)[-1]
-    if output_layer not in kinds:
+    if not holds_pruned_weight(output_layer, kinds):
         raise ConfigError(f"output_layer={output_layer!r} is not a prunable layer of {model.name!r}; "
                           f"prunable layers are {list(kinds)}.")
-    return {name: "output" if name == output_layer else ("dense" if kind == "output" else kind)
-            for name, kind in kinds.items()}
+    return {name: "output" if holds_pruned_weight(output_layer, [name])
+            else ("dense" if kind == "output" else kind) for name, kind in kinds.items()}
 
 
 def wrap(model: keras.Model, policy: str | None = None) -> keras.Model:
-    """Every prunable layer of `model` in `prune_low_magnitude` with a schedule that never prunes.
+    """Every prunable layer of `model`, at any depth, wrapped with a schedule that never prunes.
 
     Masks change only when `lottery_tf.api.prune` (or `set_masks`) writes them.
 
@@ -55,19 +55,13 @@ def wrap(model: keras.Model, policy: str | None = None) -> keras.Model:
       A new model with the same weights and all-ones masks; compile and fit it.
 
     Raises:
-      ConfigError: the model is a Keras 3 model, is already wrapped, has
-        nothing to prune, is subclassed, nests its prunable layers in inner
-        models, or does not fit the policy.
+      ConfigError: the model is a Keras 3 model, is already wrapped, has nothing to prune, is
+        subclassed (or holds a subclassed inner model), or does not fit the policy.
     """
     require_tf_keras(model, f"Model {getattr(model, 'name', '')!r}")
     if is_wrapped(model):
         raise ConfigError(f"Model {model.name!r} is already wrapped; prune it with lottery_tf.api.prune.")
-    kinds = layer_kinds(model)
-    nested = [name for name in kinds if "/" in name]
-    if nested:
-        raise ConfigError(f"Model {model.name!r} has prunable layers inside inner models ({nested[:3]}); "
-                          "build it as one flat Sequential or functional model to wrap it.")
-    kinds = apply_policy(model, kinds, policy)
+    kinds = apply_policy(model, layer_kinds(model), policy)
     try:
         return tfmot_adapter.wrap(model, kinds)
     except ValueError as error:  # clone_model refuses subclassed models

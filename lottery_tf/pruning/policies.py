@@ -66,6 +66,7 @@ def apply_policy(model: "keras.Model", kinds: Mapping[str, str], policy: str | N
     import tensorflow_model_optimization as tfmot
 
     allow = tfmot.sparsity.keras.PruneForLatencyOnXNNPack().allow_pruning
+    # XNNPACK's sparse inference takes flat models only: nested layers stay dense.
     kept = {name: kind for name, kind in kinds.items()
             if "/" not in name and allow(model.get_layer(name))}
     if not kept:

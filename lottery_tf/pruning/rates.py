@@ -16,7 +16,8 @@ def layer_rates(kinds: Mapping[str, str], rate: float, conv_rate: float | None =
       rate: default rate for every kind left unset (and for "custom" layers).
       conv_rate, dense_rate, output_rate, embedding_rate: rates per layer kind
         (None: `rate`).
-      layers_to_ignore: layer names never pruned (rate 0).
+      layers_to_ignore: entries or layer paths never pruned (rate 0); a layer's
+        path covers all its pruned weights, an inner model's every layer in it.
 
     Returns:
       layer name -> rate in [0, 1).
@@ -35,9 +36,15 @@ def layer_rates(kinds: Mapping[str, str], rate: float, conv_rate: float | None =
         if not 0.0 <= value < 1.0:
             raise ConfigError(f"The {kind} pruning rate must be in [0, 1), got {value}.")
     ignored = set(layers_to_ignore)
-    unknown = ignored - set(kinds)
+    unknown = {name for name in ignored if not any(_covers(name, entry) for entry in kinds)}
     if unknown:
         raise ConfigError(
             f"layers_to_ignore names unknown layers {sorted(unknown)}; "
             f"prunable layers are {list(kinds)}.")
-    return {name: 0.0 if name in ignored else by_kind[kind] for name, kind in kinds.items()}
+    return {name: 0.0 if any(_covers(ignore, name) for ignore in ignored) else by_kind[kind]
+            for name, kind in kinds.items()}
+
+
+def _covers(ignored: str, entry: str) -> bool:
+    """Whether an ignored name is the entry itself or a layer or inner model holding it."""
+    return entry == ignored or entry.startswith(f"{ignored}/")

@@ -13,12 +13,7 @@ import tensorflow_model_optimization as tfmot
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
-
-
-def _is_wrapper(layer) -> bool:
-    # tfmot's public API does not export the wrapper class; its wrappers are the
-    # layers that carry `pruning_vars`.
-    return hasattr(layer, "pruning_vars") and hasattr(layer, "layer")
+from lottery_tf.models import layer_paths, prunable
 
 
 class NeverPrune(tfmot.sparsity.keras.PruningSchedule):
@@ -41,8 +36,54 @@ class PrunableDepthwiseConv2D(keras.layers.DepthwiseConv2D, tfmot.sparsity.keras
         return [self.depthwise_kernel]
 
 
-# Built-in classes tfmot wraps without pruning anything -> a prunable twin.
-_PRUNABLE_TWIN = {keras.layers.DepthwiseConv2D: PrunableDepthwiseConv2D}
+class PrunableSeparableConv1D(keras.layers.SeparableConv1D, tfmot.sparsity.keras.PrunableLayer):
+    """SeparableConv1D with both kernels masked (tfmot masks only the pointwise one)."""
+
+    def get_prunable_weights(self):
+        return [self.depthwise_kernel, self.pointwise_kernel]
+
+
+class PrunableSeparableConv2D(keras.layers.SeparableConv2D, tfmot.sparsity.keras.PrunableLayer):
+    """SeparableConv2D with both kernels masked (tfmot masks only the pointwise one)."""
+
+    def get_prunable_weights(self):
+        return [self.depthwise_kernel, self.pointwise_kernel]
+
+
+class PrunableBidirectional(keras.layers.Bidirectional, tfmot.sparsity.keras.PrunableLayer):
+    """Bidirectional whose two RNNs' input and recurrent kernels are masked (tfmot refuses it)."""
+
+    def get_prunable_weights(self):
+        return [weight for rnn in (self.forward_layer, self.backward_layer)
+                for weight in (rnn.cell.kernel, rnn.cell.recurrent_kernel)]
+
+
+class PrunableMultiHeadAttention(keras.layers.MultiHeadAttention, tfmot.sparsity.keras.PrunableLayer):
+    """MultiHeadAttention whose query, key, value and output kernels are masked.
+
+    Keras builds the four projections on the layer's first call, after tfmot's
+    wrapper asks for the weights it masks; they are built here from the shapes
+    the layer's config records.
+    """
+
+    def get_prunable_weights(self):
+        if not self._query_dense.built:
+            self._query_dense.build(self._query_shape)
+            self._key_dense.build(self._key_shape)
+            self._value_dense.build(self._value_shape)
+            heads = self._query_dense.compute_output_shape(self._query_shape)[:-1]
+            self._output_dense.build(heads.concatenate([self._value_dim]))
+        return [self._query_dense.kernel, self._key_dense.kernel, self._value_dense.kernel,
+                self._output_dense.kernel]
+
+
+# Built-in classes tfmot wraps without pruning all that lottery_tf prunes -> a prunable twin
+# with the same variables.
+_PRUNABLE_TWIN = {keras.layers.DepthwiseConv2D: PrunableDepthwiseConv2D,
+                  keras.layers.SeparableConv1D: PrunableSeparableConv1D,
+                  keras.layers.SeparableConv2D: PrunableSeparableConv2D,
+                  keras.layers.Bidirectional: PrunableBidirectional,
+                  keras.layers.MultiHeadAttention: PrunableMultiHeadAttention}
 
 
 def _copy_layer(layer):
@@ -55,15 +96,23 @@ def _copy_layer(layer):
                           "that returns its constructor arguments") from None
 
 
-def wrap(model: keras.Model, prunable: Iterable[str]) -> keras.Model:
-    """Wraps the named prunable layers of `model` (see models/prunable.py) for pruning.
+def _layers_to_wrap(model: keras.Model, entries: Iterable[str]) -> set[str]:
+    """Paths of the layers holding the named entries (see models/prunable.py)."""
+    wanted = set(entries)
+    return {weight.layer_path for weight in prunable.pruned_weights(model, strict=False)
+            if weight.entry in wanted}
 
-    The wrapped model starts with exactly the original model's weights and
-    all-ones masks.
+
+def wrap(model: keras.Model, prunable_entries: Iterable[str]) -> keras.Model:
+    """Wraps the layers holding the named pruned weights (see models/prunable.py) for pruning.
+
+    Layers inside inner models are wrapped in place: each inner model is cloned
+    with its own layers wrapped, at any depth. The wrapped model starts with
+    exactly the original model's weights and all-ones masks.
 
     Args:
       model: a built functional or Sequential tf_keras model.
-      prunable: names of the layers whose pruned weight is masked.
+      prunable_entries: entries (mask keys) whose weights are masked.
 
     Returns:
       A new model in which those layers are `PruneLowMagnitude` wrappers.
@@ -71,50 +120,47 @@ def wrap(model: keras.Model, prunable: Iterable[str]) -> keras.Model:
     Raises:
       ConfigError: a layer cannot be copied or wrapped (named in the message).
     """
-    names = set(prunable)
+    paths = _layers_to_wrap(model, prunable_entries)
 
-    def clone_layer(layer):
-        # A fresh copy of every layer: the wrapped model must not share
-        # variables with `model`.
-        if layer.name not in names:
-            return _copy_layer(layer)
-        try:
-            # The wrapper computes in its layer's dtype policy, not the global one: under a
-            # mixed policy a float32 layer (Keras' advice for the output layer) would
-            # otherwise get a float16 autocast mask beside its float32 kernel.
-            return tfmot.sparsity.keras.prune_low_magnitude(_copy_layer(layer),
-                                                            pruning_schedule=NeverPrune(),
-                                                            dtype=layer.dtype_policy)
-        except ValueError as error:
-            raise ConfigError(f"tfmot cannot wrap layer {layer.name!r} ({type(layer).__name__}): "
-                              f"{error}. Implement tfmot.sparsity.keras.PrunableLayer, or list it "
-                              "in pruning.layers_to_ignore.") from None
+    def clone_function(prefix: str):
+        def clone_layer(layer):
+            path = f"{prefix}{layer.name}"
+            if layer_paths.is_nested_model(layer):
+                return _clone(layer, clone_function(f"{path}/"))
+            # A fresh copy of every layer: the wrapped model must not share
+            # variables with `model`.
+            if path not in paths:
+                return _copy_layer(layer)
+            try:
+                # The wrapper computes in its layer's dtype policy, not the global one: under a
+                # mixed policy a float32 layer (Keras' advice for the output layer) would
+                # otherwise get a float16 autocast mask beside its float32 kernel.
+                return tfmot.sparsity.keras.prune_low_magnitude(_copy_layer(layer),
+                                                                pruning_schedule=NeverPrune(),
+                                                                dtype=layer.dtype_policy)
+            except ValueError as error:
+                raise ConfigError(f"tfmot cannot wrap layer {path!r} ({type(layer).__name__}): "
+                                  f"{error}. Implement tfmot.sparsity.keras.PrunableLayer, or list "
+                                  "it in pruning.layers_to_ignore.") from None
+        return clone_layer
 
-    wrapped = keras.models.clone_model(model, clone_function=clone_layer)
+    wrapped = _clone(model, clone_function(""))
     set_weights(wrapped, get_weights(model))
     return wrapped
 
 
-def _inner_layers(model: keras.Model):
-    for layer in model.layers:
-        yield layer.layer if _is_wrapper(layer) else layer
-
-
-def _wrappers(model: keras.Model):
-    return [layer for layer in model.layers if _is_wrapper(layer)]
-
-
-def _short_name(variable) -> str:
-    return variable.name.split("/")[-1].split(":")[0]
+def _clone(model: keras.Model, clone_layer) -> keras.Model:
+    """`model` cloned layer by layer through `clone_layer`, or ConfigError naming the model."""
+    try:
+        return keras.models.clone_model(model, clone_function=clone_layer)
+    except ValueError as error:  # clone_model refuses subclassed models
+        raise ConfigError(f"model {model.name!r} cannot be cloned for pruning ({error}); build it "
+                          "as a Sequential or functional model") from None
 
 
 def weight_variables(model: keras.Model) -> dict[str, tf.Variable]:
-    """The model's own variables (not tfmot's) keyed `layer/weight`, e.g. `dense_1/kernel`."""
-    variables = {}
-    for layer in _inner_layers(model):
-        for variable in layer.weights:
-            variables[f"{layer.name}/{_short_name(variable)}"] = variable
-    return variables
+    """The model's own variables (not tfmot's), keyed `<layer path>/<weight>`, e.g. `dense_1/kernel`."""
+    return layer_paths.weight_variables(model)
 
 
 def get_weights(model: keras.Model) -> dict[str, np.ndarray]:
@@ -123,16 +169,21 @@ def get_weights(model: keras.Model) -> dict[str, np.ndarray]:
 
 
 def set_weights(model: keras.Model, weights: Mapping[str, np.ndarray]) -> None:
-    """Assigns stored weights by name; the key sets must match exactly.
+    """Assigns stored weights by name; the key sets must match.
+
+    Keys that differ only in Keras' automatic layer numbering match
+    (`layer_paths.match_keys`).
 
     Raises:
       ValueError: a weight is missing, unexpected, or of the wrong shape.
     """
     variables = weight_variables(model)
-    if set(variables) != set(weights):
+    matched = layer_paths.match_keys(weights, variables)
+    if matched is None:
         missing = sorted(set(variables) - set(weights))
         extra = sorted(set(weights) - set(variables))
         raise ValueError(f"Stored weights do not fit the model: missing {missing}, unexpected {extra}.")
+    weights = matched
     for name, variable in variables.items():
         if tuple(variable.shape) != tuple(np.shape(weights[name])):
             raise ValueError(f"Stored weight {name} has shape {np.shape(weights[name])}, "
@@ -141,16 +192,24 @@ def set_weights(model: keras.Model, weights: Mapping[str, np.ndarray]) -> None:
 
 
 def _mask_pairs(model: keras.Model):
-    """(layer name, kernel variable, mask variable) for every wrapped layer."""
+    """(entry, pruned variable, mask variable) for every weight a wrapper masks, in model order."""
     pairs = []
-    for wrapper in _wrappers(model):
-        (kernel, mask, _threshold), = wrapper.pruning_vars
-        pairs.append((wrapper.layer.name, kernel, mask))
+    for path, layer, placed in layer_paths.walk(model):
+        if layer_paths.is_pruning_wrapper(placed):
+            entry_of = {id(weight.variable): weight.entry
+                        for weight in prunable.layer_pruned_weights(path, layer)}
+            for kernel, mask, _threshold in placed.pruning_vars:
+                pairs.append((entry_of[id(kernel)], kernel, mask))
     return pairs
 
 
+def _wrappers(model: keras.Model):
+    return [placed for _, _, placed in layer_paths.walk(model)
+            if layer_paths.is_pruning_wrapper(placed)]
+
+
 def get_masks(model: keras.Model) -> dict[str, np.ndarray]:
-    """The current masks, by layer name."""
+    """The current masks, by entry (the layer's path; `<path>/<weight>` for several per layer)."""
     return {name: mask.numpy() for name, _, mask in _mask_pairs(model)}
 
 
@@ -160,12 +219,15 @@ def set_masks(model: keras.Model, masks: Mapping[str, np.ndarray]) -> None:
     Call inside the distribution strategy's scope.
 
     Raises:
-      ValueError: the masks do not name exactly the wrapped layers.
+      ValueError: the masks do not name exactly the wrapped weights (up to
+        Keras' automatic layer numbering, see `layer_paths.match_keys`).
     """
     pairs = _mask_pairs(model)
-    if set(masks) != {name for name, _, _ in pairs}:
+    matched = layer_paths.match_keys(masks, [name for name, _, _ in pairs])
+    if matched is None:
         raise ValueError(f"Masks for {sorted(masks)} do not match the pruned layers "
                          f"{sorted(name for name, _, _ in pairs)}.")
+    masks = matched
     for name, kernel, mask in pairs:
         mask.assign(np.asarray(masks[name], dtype=mask.dtype.as_numpy_dtype))
         kernel.assign(kernel * mask)
@@ -194,7 +256,7 @@ def set_pruning_step(model: keras.Model, step: int) -> None:
 
 
 def prunable_kernels(model: keras.Model) -> dict[str, np.ndarray]:
-    """The pruned layers' kernels by layer name (the magnitudes ranked when pruning)."""
+    """The pruned weights by entry (the magnitudes ranked when pruning)."""
     return {name: kernel.numpy() for name, kernel, _ in _mask_pairs(model)}
 
 

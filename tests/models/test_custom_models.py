@@ -71,47 +71,67 @@ def test_bad_builders_get_one_message_naming_the_fix(name, message):
 
 def _one_layer_model(layer, input_shape, dtype="float32"):
     inputs = keras.Input(shape=input_shape, dtype=dtype)
-    x = layer(inputs)
+    # MultiHeadAttention attends the sequence to itself.
+    x = layer(inputs, inputs) if isinstance(layer, keras.layers.MultiHeadAttention) else layer(inputs)
     x = keras.layers.BatchNormalization(name="bn")(x)
     x = keras.layers.Flatten()(x)
     return keras.Model(inputs, keras.layers.Dense(3, name="output")(x))
 
 
+_RNN_KERNELS = ("kernel", "recurrent_kernel")
 KINDS = [
-    (lambda: keras.layers.Conv1D(4, 3, name="layer"), (10, 2), "float32", "conv", "kernel"),
-    (lambda: keras.layers.Conv2D(4, 3, name="layer"), (6, 6, 2), "float32", "conv", "kernel"),
-    (lambda: keras.layers.Conv3D(4, 2, name="layer"), (4, 4, 4, 2), "float32", "conv", "kernel"),
+    (lambda: keras.layers.Conv1D(4, 3, name="layer"), (10, 2), "float32", "conv", ("kernel",)),
+    (lambda: keras.layers.Conv2D(4, 3, name="layer"), (6, 6, 2), "float32", "conv", ("kernel",)),
+    (lambda: keras.layers.Conv3D(4, 2, name="layer"), (4, 4, 4, 2), "float32", "conv", ("kernel",)),
     (lambda: keras.layers.Conv2DTranspose(4, 3, name="layer"), (5, 5, 2), "float32", "conv",
-     "kernel"),
+     ("kernel",)),
     (lambda: keras.layers.SeparableConv1D(4, 3, name="layer"), (10, 2), "float32", "conv",
-     "pointwise_kernel"),
+     ("depthwise_kernel", "pointwise_kernel")),
     (lambda: keras.layers.SeparableConv2D(4, 3, name="layer"), (6, 6, 2), "float32", "conv",
-     "pointwise_kernel"),
+     ("depthwise_kernel", "pointwise_kernel")),
     (lambda: keras.layers.DepthwiseConv2D(3, depth_multiplier=2, name="layer"), (6, 6, 3), "float32",
-     "conv", "depthwise_kernel"),
-    (lambda: keras.layers.Embedding(50, 6, name="layer"), (7,), "int32", "embedding", "embeddings"),
-    (lambda: keras.layers.Dense(5, name="layer"), (4,), "float32", "dense", "kernel"),
+     "conv", ("depthwise_kernel",)),
+    (lambda: keras.layers.Embedding(50, 6, name="layer"), (7,), "int32", "embedding", ("embeddings",)),
+    (lambda: keras.layers.Dense(5, name="layer"), (4,), "float32", "dense", ("kernel",)),
+    (lambda: keras.layers.LSTM(5, return_sequences=True, name="layer"), (6, 3), "float32", "dense",
+     _RNN_KERNELS),
+    (lambda: keras.layers.GRU(5, name="layer"), (6, 3), "float32", "dense", _RNN_KERNELS),
+    (lambda: keras.layers.SimpleRNN(5, name="layer"), (6, 3), "float32", "dense", _RNN_KERNELS),
+    (lambda: keras.layers.Bidirectional(keras.layers.LSTM(5), name="layer"), (6, 3), "float32",
+     "dense", tuple(f"{direction}_lstm/lstm_cell/{kernel}" for direction in ("forward", "backward")
+                    for kernel in _RNN_KERNELS)),
+    (lambda: keras.layers.MultiHeadAttention(2, 4, name="layer"), (6, 3), "float32", "dense",
+     ("query/kernel", "key/kernel", "value/kernel", "attention_output/kernel")),
 ]
 
 
-@pytest.mark.parametrize(("make", "shape", "dtype", "kind", "weight"), KINDS)
-def test_every_tfmot_kind_is_pruned_through_its_own_weight(make, shape, dtype, kind, weight):
+@pytest.mark.parametrize(("make", "shape", "dtype", "kind", "weights"), KINDS)
+def test_every_tfmot_kind_is_pruned_through_its_own_weights(make, shape, dtype, kind, weights):
     model = _one_layer_model(make(), shape, dtype)
-    assert prunable_layers(model) == {"layer": kind, "output": "output"}  # BatchNorm never
-    assert pruned_weight_keys(model)["layer"] == f"layer/{weight}"
+    # One pruned weight keeps the layer's name as its entry; several are entries of their own.
+    entries = ["layer"] if len(weights) == 1 else [f"layer/{weight}" for weight in weights]
+    assert prunable_layers(model) == {**dict.fromkeys(entries, kind), "output": "output"}  # no BN
+    keys = pruned_weight_keys(model)
+    assert [keys[entry] for entry in entries] == [f"layer/{weight}" for weight in weights]
     wrapped = tfmot_adapter.wrap(model, prunable_layers(model))
     kernels = tfmot_adapter.prunable_kernels(wrapped)
-    assert kernels["layer"].shape == tfmot_adapter.get_weights(model)[f"layer/{weight}"].shape
-    masks = mask_lib.prune_layerwise(kernels, mask_lib.ones_like(kernels), {"layer": 0.5, "output": 0.0})
+    stored = tfmot_adapter.get_weights(model)
+    assert {entry: kernels[entry].shape for entry in entries} == {
+        entry: stored[keys[entry]].shape for entry in entries}
+    rates = {**dict.fromkeys(entries, 0.5), "output": 0.0}
+    masks = mask_lib.prune_layerwise(kernels, mask_lib.ones_like(kernels), rates)
     tfmot_adapter.set_masks(wrapped, masks)
-    stored = tfmot_adapter.get_weights(wrapped)[f"layer/{weight}"]
-    assert masks["layer"].mean() == pytest.approx(0.5, abs=0.05)
-    assert np.all(stored[masks["layer"] == 0] == 0) and np.all(stored[masks["layer"] == 1] != 0)
+    stored = tfmot_adapter.get_weights(wrapped)
+    for entry in entries:  # each weight ranked on its own, layer-wise
+        mask, weight = masks[entry], stored[keys[entry]]
+        assert mask.mean() == pytest.approx(0.5, abs=0.05)
+        assert np.all(weight[mask == 0] == 0) and np.all(weight[mask == 1] != 0)
     # The forward pass the trainer runs sees the same zeros.
     batch = (np.arange(2 * np.prod(shape)) % 50).reshape(2, *shape).astype(dtype)
     stripped = tfmot_adapter.strip(wrapped)
     tfmot_adapter.set_weights(model, tfmot_adapter.get_weights(wrapped))
     np.testing.assert_allclose(stripped(batch), model(batch), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(wrapped(batch), model(batch), rtol=1e-5, atol=1e-5)
 
 
 def test_custom_layer_tfmot_cannot_prune_is_named_with_the_fix():

@@ -14,49 +14,31 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from lottery_tf.errors import ConfigError
-from lottery_tf.models.prunable import pruned_weight
+from lottery_tf.models.prunable import entry_variables
 from lottery_tf.pruning.scorers.inputs import Scores
 
 Batch = tuple[tf.Tensor, tf.Tensor, float]
 
 
-def _find_layer(model: keras.Model, name: str) -> keras.layers.Layer:
-    """The layer called `name`, following `outer/inner` paths into nested models.
-
-    Raises:
-      ValueError: no such layer.
-    """
-    layer = model
-    for part in name.split("/"):
-        try:
-            layer = layer.get_layer(part)
-        except (ValueError, AttributeError) as error:
-            raise ValueError(f"Model {model.name!r} has no layer {name!r}.") from error
-    return layer
-
-
 def kernel_variables(model: keras.Model, kernels: Sequence[str]) -> list[tf.Variable]:
-    """The kernel variable of each named layer, in the order given.
+    """The pruned variable of each named entry, in the order given.
 
     Args:
       model: the model holding the layers.
-      kernels: layer names (`outer/inner` inside nested models).
+      kernels: entries as `prunable_layers` names them (`outer/inner` inside nested
+        models, `<layer>/<weight>` for layers with several pruned weights).
 
     Returns:
       One variable per name (kernel, depthwise_kernel, embeddings, ...).
 
     Raises:
-      ValueError: a layer is missing or has no kernel.
+      ValueError: no such entry.
     """
-    variables = []
-    for name in kernels:
-        layer = _find_layer(model, name)
-        try:
-            variables.append(pruned_weight(layer))
-        except ConfigError as error:
-            raise ValueError(f"Layer {name!r} has no kernel to score.") from error
-    return variables
+    variables = entry_variables(model)
+    missing = [name for name in kernels if name not in variables]
+    if missing:
+        raise ValueError(f"Model {model.name!r} has no pruned weight {missing[0]!r}.")
+    return [variables[name] for name in kernels]
 
 
 def kernel_values(model: keras.Model, kernels: Sequence[str]) -> dict[str, np.ndarray]:

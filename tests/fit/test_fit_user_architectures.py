@@ -1,0 +1,47 @@
+"""The fit API on a nested and a recurrent model built after other models in the process."""
+import pathlib
+
+import numpy as np
+import pytest
+import tf_keras as keras
+
+from lottery_tf import api as lt
+from lottery_tf.models.registry import build_model
+from lottery_tf.pruning import tfmot_adapter
+
+BUILDERS = str(pathlib.Path(__file__).resolve().parents[1] / "models")
+
+
+@pytest.mark.parametrize(("builder", "entries"), [
+    ("nested_blocks", ["sequential_1/dense_1", "sequential_1/sequential/dense", "dense_2"]),
+    ("lstm_rows", ["lstm/kernel", "lstm/recurrent_kernel", "dense"]),
+])
+def test_fit_prunes_every_weight_and_its_weights_load_into_a_fresh_build(builder, entries,
+                                                                        monkeypatch):
+    monkeypatch.syspath_prepend(BUILDERS)
+    import architectures
+
+    for _ in range(2):  # Keras numbers the next model's unnamed layers on
+        keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3), keras.layers.Dense(2)])
+    keras.utils.set_random_seed(0)
+    model = lt.wrap(getattr(architectures, builder)((28, 28, 1), 10, 0))
+    model.compile(keras.optimizers.Adam(lt.ResumableSchedule(1e-2)),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 28, 28, 1)).astype(np.float32), rng.integers(0, 10, 64)
+    rewind = lt.RewindCallback(step=0)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[lt.PruningStep(), rewind])
+    masks = lt.prune(model, rate=0.5, strategy="layerwise")
+    lt.rewind(model, rewind)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[lt.PruningStep()])
+
+    fresh = build_model(f"architectures:{builder}", (28, 28, 1), 10)  # names counted from zero
+    assert list(lt.get_masks(lt.wrap(fresh))) == entries
+    numbered_on = list(masks)
+    assert numbered_on != entries  # this process numbered the fit model's layers on
+    for mask in masks.values():
+        assert 0.3 < mask.mean() < 0.7  # every pruned weight ranked on its own
+    rebuilt = lt.wrap(fresh)
+    tfmot_adapter.set_weights(rebuilt, tfmot_adapter.get_weights(model))
+    lt.set_masks(rebuilt, masks)
+    np.testing.assert_allclose(rebuilt(x[:8]), model(x[:8]), atol=1e-5, rtol=0)
