@@ -50,3 +50,13 @@ def test_each_stored_run_records_its_cost(tiny_mnist_dir, tmp_path):
     survivors = sum(int(m.sum()) for m in store.load_arrays(paths.mask(0, 1)).values())
     assert level1["train_flops_sparse"] == pytest.approx(6 * 20 * 20 * survivors)
     assert level1["train_flops_sparse"] < 0.85 * dense
+
+
+def test_recurrent_kernels_are_used_once_per_time_step_also_when_nested():
+    inputs = keras.Input((28, 12))
+    block = keras.Sequential([keras.Input((28, 12)), keras.layers.LSTM(8, name="lstm")], name="block")
+    outputs = keras.layers.Dense(10, name="head")(block(inputs))
+    model = keras.Model(inputs, outputs)
+    entries = prunable_layers(model)
+    assert weight_uses(model, entries) == {"block/lstm/kernel": 28, "block/lstm/recurrent_kernel": 28,
+                                           "head": 1}
