@@ -25,13 +25,12 @@ import json
 import resource
 import statistics
 import sys
-import threading
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from absl import app, flags
-from timing_turns import SegmentClock, Turns, Variant  # this folder (run as a script)
+from timing_turns import SegmentClock, run_in_turns  # this folder (run as a script)
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
 from lottery_tf.config import base_config
@@ -156,19 +155,7 @@ def measure(name, shape, batch, segment, rounds):
         "imp": imp_training(name, shape, batch, splits, boundaries, 0),
         "imp_eval": imp_training(name, shape, batch, splits, boundaries, EVAL_EVERY),
     }
-    turns = Turns(len(trainings))
-    variants, threads = {}, []
-    for index, (variant_name, train) in enumerate(trainings.items()):
-        variant = variants[variant_name] = Variant(variant_name, turns, index, rounds)
-        threads.append(threading.Thread(target=variant.run, args=(train,), daemon=True))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for variant in variants.values():
-        if variant.error is not None:
-            raise RuntimeError(f"{name} {variant.name} failed") from variant.error
-    return variants
+    return run_in_turns(trainings, rounds, name)
 
 
 def main(argv):

@@ -14,12 +14,11 @@ import json
 import os
 import statistics
 import sys
-import threading
 
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
-from timing_turns import SegmentClock, Turns, Variant  # this folder (run as a script)
+from timing_turns import SegmentClock, run_in_turns  # this folder (run as a script)
 
 import lottery_tf  # noqa: F401  (sets the legacy-Keras switch before TensorFlow loads)
 from lottery_tf.config import base_config
@@ -77,18 +76,8 @@ def measure(name):
     builder, shape, batch, segment = MODELS[name]
     splits = synthetic_splits(shape)
     boundaries = [WARM_UP_STEPS + segment * r for r in range(FLAGS.rounds + 1)]
-    turns = Turns(2)
-    variants = {key: Variant(key, turns, index, FLAGS.rounds)
-                for index, key in enumerate(("xla", "no_xla"))}
-    threads = [threading.Thread(target=variants[key].run, daemon=True, args=(
-        trainer(builder, shape, batch, splits, boundaries, key == "xla"),)) for key in variants]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for variant in variants.values():
-        if variant.error is not None:
-            raise RuntimeError(f"{name} {variant.name} failed") from variant.error
+    variants = run_in_turns({key: trainer(builder, shape, batch, splits, boundaries, key == "xla")
+                             for key in ("xla", "no_xla")}, FLAGS.rounds, name)
     ratios = [off / on for on, off in zip(variants["xla"].segment_seconds,
                                           variants["no_xla"].segment_seconds, strict=True)]
     return {

@@ -78,3 +78,24 @@ class SegmentClock(PausingCallback):
     def on_train_batch_end(self, step, logs=None):
         if step in self.boundaries:
             self.variant.boundary()
+
+
+def run_in_turns(trainings: dict, rounds: int, label: str) -> dict:
+    """Runs each `name -> train(variant)` in its own thread, in turns; returns name -> `Variant`.
+
+    Raises:
+      RuntimeError: a training failed (its error chained).
+    """
+    turns = Turns(len(trainings))
+    variants, threads = {}, []
+    for index, (name, train) in enumerate(trainings.items()):
+        variant = variants[name] = Variant(name, turns, index, rounds)
+        threads.append(threading.Thread(target=variant.run, args=(train,), daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for variant in variants.values():
+        if variant.error is not None:
+            raise RuntimeError(f"{label} {variant.name} failed") from variant.error
+    return variants
