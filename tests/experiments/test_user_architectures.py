@@ -114,7 +114,8 @@ def test_model_runs_lottery_reinit_and_exports_in_another_process(builder, tiny_
     _check_through_every_command(config, str(tmp_path / "runs"), tmp_path, builder)
 
 
-@pytest.mark.parametrize("builder", ["nested_blocks", "lstm_rows"])
+# The default suite resumes the nested model; the LSTM (runs through every command above) is slow here.
+@pytest.mark.parametrize("builder", ["nested_blocks", pytest.param("lstm_rows", marks=pytest.mark.slow)])
 def test_resumed_run_equals_uninterrupted(builder, tiny_mnist_dir, tmp_path, monkeypatch,
                                           builders_importable):
     config = _config(tiny_mnist_dir, builder, rewind="20it")
