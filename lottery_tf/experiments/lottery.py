@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError, StoreError
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
-from lottery_tf.experiments.retraining import pruned_level_start, retrain_mode
+from lottery_tf.experiments.retraining import pruned_level_start, retrain_mode, trained_weights
 from lottery_tf.experiments.setup import Setup, prepare
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.report.console import trunk_table
@@ -78,11 +78,7 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
         except CorruptFileError:
             store.quarantine(path)  # recomputed below from the previous level
     previous_mask = level_masks(setup, replicate, level - 1, kernels)
-    previous_end = paths.weights_end(replicate, level - 1)
-    if not storage_files.exists(previous_end):
-        raise StoreError(f"Level {level - 1} of replicate {replicate} has no trained weights "
-                         f"({previous_end}); rerun the lottery command to finish it first.")
-    trained = store.load_arrays(previous_end)
+    trained = trained_weights(setup, replicate, level - 1)
     masks = mask_lib.prune(setup.config.pruning.strategy,
                            {name: trained[setup.weight_keys[name]] for name in previous_mask},
                            previous_mask, setup.layer_rates,

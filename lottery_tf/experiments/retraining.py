@@ -34,12 +34,21 @@ def retrain_mode(config) -> str:
 
 def finetune_steps(setup) -> int:
     """Iterations of a finetuned level: `finetune_steps`, else as many as a rewound level trains."""
-    text = setup.config.get("finetune_steps")
-    steps = (parse_steps(text, setup.steps_per_epoch) if text
-             else setup.train_steps - setup.rewind_step)
-    if steps <= 0:
-        raise StoreError(f"finetune_steps={text!r} must be positive.")
-    return steps
+    text = setup.config.get("finetune_steps")  # checked positive by `setup.prepare`
+    return parse_steps(text, setup.steps_per_epoch) if text else setup.train_steps - setup.rewind_step
+
+
+def trained_weights(setup, replicate: int, level: int) -> dict:
+    """The final weights of trunk `level` (what the next level prunes, and may start from).
+
+    Raises:
+      StoreError: they are not stored (the level has not finished).
+    """
+    path = setup.paths.weights_end(replicate, level)
+    if not storage_files.exists(path):
+        raise StoreError(f"Level {level} of replicate {replicate} has no trained weights "
+                         f"({path}); rerun the lottery command to finish it first.")
+    return store.load_arrays(path)
 
 
 def pruned_level_start(setup, replicate: int, level: int, rewind_weights) -> LevelStart:
@@ -57,11 +66,7 @@ def pruned_level_start(setup, replicate: int, level: int, rewind_weights) -> Lev
     mode = retrain_mode(setup.config)
     if mode == "weight_rewind":
         return LevelStart(rewind_weights(), setup.rewind_step, setup.train_steps)
-    previous_end = setup.paths.weights_end(replicate, level - 1)
-    if not storage_files.exists(previous_end):
-        raise StoreError(f"Level {level - 1} of replicate {replicate} has no trained weights "
-                         f"({previous_end}); rerun the lottery command to finish it first.")
-    trained = store.load_arrays(previous_end)
+    trained = trained_weights(setup, replicate, level - 1)
     if mode == "lr_rewind":
         return LevelStart(trained, setup.rewind_step, setup.train_steps)
     # finetune: past the schedule's end its rate is the final one; the data order goes on.

@@ -126,6 +126,8 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
     if rewind_step >= train_steps:
         raise ConfigError(f"rewind={config.rewind!r} is step {rewind_step}, at or past the end of "
                           f"training (step {train_steps}); choose an earlier rewind point.")
+    if config.get("finetune_steps") and parse_steps(config.finetune_steps, per_epoch) <= 0:
+        raise ConfigError(f"finetune_steps={config.finetune_steps!r} must be positive, e.g. 5000it.")
     granularity = granularity_of(config)
     jit_compile, why = choose_jit_compile(config.runtime.get("jit_compile"), model, strategy)
     if not jit_compile and config.runtime.get("jit_compile") is None and claim:

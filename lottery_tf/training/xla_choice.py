@@ -13,23 +13,19 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from lottery_tf.models import layer_paths
+
 _CONVOLUTION = tuple(getattr(keras.layers, name) for name in (
     "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D"))
 
 
-def _layers_within(layer: keras.layers.Layer):
-    """`layer` and every layer inside it (inner models, Wrappers such as tfmot's)."""
-    yield layer
-    if isinstance(layer, keras.layers.Wrapper):
-        yield from _layers_within(layer.layer)
-    for inner in getattr(layer, "layers", None) or []:
-        yield from _layers_within(inner)
-
-
 def has_convolutions(model: keras.Model) -> bool:
     """Whether any layer of `model`, nested or wrapped, is a convolution of any kind."""
-    return any(isinstance(layer, _CONVOLUTION) for layer in _layers_within(model))
+    # walk() goes into inner models and tfmot wrappers; `.layer` looks inside Keras'
+    # own wrappers (TimeDistributed, Bidirectional).
+    return any(isinstance(layer, _CONVOLUTION) or isinstance(getattr(layer, "layer", None), _CONVOLUTION)
+               for _, layer, _ in layer_paths.walk(model))
 
 
 def on_cpu(strategy: tf.distribute.Strategy) -> bool:

@@ -82,3 +82,14 @@ def test_unset_keeps_hashes_and_bad_combinations_are_refused(tiny_mnist_dir):
     config.retrain, config.training.lr_schedule = "finetune", "cosine"
     with pytest.raises(ConfigError, match="set --config.training.lr_final"):
         check_ranges(config)
+
+
+def test_a_zero_finetune_length_is_refused_before_training(tiny_mnist_dir, tmp_path):
+    import tensorflow as tf
+
+    from lottery_tf.experiments.setup import prepare
+
+    config = tiny_config(tiny_mnist_dir, levels=1, retrain="finetune", finetune_steps="0it", **STEPS)
+    with pytest.raises(ConfigError, match="finetune_steps='0it' must be positive"):
+        prepare(config, str(tmp_path), tf.distribute.get_strategy(), quiet=True)
+    assert not list(tmp_path.iterdir())  # nothing claimed
