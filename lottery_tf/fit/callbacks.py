@@ -115,11 +115,12 @@ class LevelRecorder(keras.callbacks.Callback):
             self.early_stop_weights = tfmot_adapter.get_weights(self.model)
         self.tracker.on_test_end(point)
         if self._tensorboard is not None:
-            learning_rate = self.model.optimizer.learning_rate
+            # A MirroredVariable under MirroredStrategy: read through TensorFlow, not NumPy.
+            learning_rate = keras.backend.get_value(self.model.optimizer.learning_rate)
             self._tensorboard.on_train_batch_end(point["step"], {
                 "train_loss": float(logs.get("loss", np.nan)),
                 "train_accuracy": float(logs.get(self.metric, np.nan)),
-                "learning_rate": float(np.asarray(learning_rate))})
+                "learning_rate": float(learning_rate)})
             self._tensorboard.on_test_end(point)
 
     def on_train_end(self, logs=None):

@@ -36,7 +36,7 @@ def _optimizer_settings(model: keras.Model) -> dict[str, object]:
     if isinstance(rate, ResumableSchedule) and not callable(rate.schedule):
         rate = rate.schedule
     if not callable(rate) and rate is not None:  # a constant (a variable), not a schedule
-        settings["training.learning_rate"] = _shortest(np.asarray(rate))
+        settings["training.learning_rate"] = _shortest(keras.backend.get_value(rate))
     if name == "sgd":
         settings["training.momentum"] = _shortest(optimizer.momentum)
         settings["training.nesterov"] = bool(optimizer.nesterov)
