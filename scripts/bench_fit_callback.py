@@ -1,48 +1,50 @@
 """Step time of IMP in one `model.fit` (`LotteryTicket`) against the same model's plain `fit`.
 
 Three variants of LeNet-300-100 on the same arrays (Fashion-MNIST from the
-project's cache, else synthetic images of its shape), the same batch and the
-same validation set, in one process:
+project's cache, else synthetic images of its shape), the same batch, the same
+compile and the same validation set, in one process:
   plain     the unwrapped tf_keras model, `fit` with no callback (no lottery_tf at all),
   wrapped   the model in tfmot's wrappers with `PruningStep` (the masks' own cost),
   callback  the wrapped model with `LotteryTicket` (levels of `--epochs_per_level`
             epochs: recording, storing, pruning and rewinding at level ends).
 
-Each round builds and fits every variant once, in turn, so a slow spell of a
-shared machine hits neighbouring runs alike. An epoch's time is from one epoch
-end to the next (training plus validation; the first epoch, which traces, is
-left out); a variant's step time is its mean epoch time (level ends included)
-over the steps per epoch, and `steady` the same from the median epoch (a level's
-inside). Ratios to `plain` are taken within each round; their medians are printed.
+The three fits run in turns, one epoch each (scripts/timing_turns.py), so a slow
+spell of a shared machine hits neighbouring epochs alike. An epoch's time runs
+from one epoch end to the next: training, validation and, for `callback`, the
+level-end work. The first epoch (tracing) is left out. The ratio to `plain` is
+the summed epoch time of the same epochs; level-end epochs are also shown apart.
 
-  nice -n 10 python scripts/bench_fit_callback.py --rounds=3 --out=/tmp/bench_fit_callback.json
+  nice -n 10 python scripts/bench_fit_callback.py --out=/tmp/bench_fit_callback.json
 """
 import argparse
 import json
 import statistics
+import sys
 import tempfile
-import time
+from pathlib import Path
 
 import numpy as np
 import tf_keras as keras
 
-from lottery_tf import api as lt
-from lottery_tf.models.registry import build_model
-from lottery_tf.testing import synthetic_images
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing_turns import run_in_turns  # noqa: E402
+
+from lottery_tf import api as lt  # noqa: E402
+from lottery_tf.models.registry import build_model  # noqa: E402
+from lottery_tf.testing import synthetic_images  # noqa: E402
+
+VARIANTS = ("plain", "wrapped", "callback")
 
 
-class EpochClock(keras.callbacks.Callback):
-    """Wall time between consecutive epoch ends."""
+class EpochTurns(keras.callbacks.Callback):
+    """Hands the turn on at every epoch end (listed last, so level-end work is inside the epoch)."""
 
-    def __init__(self):
+    def __init__(self, variant):
         super().__init__()
-        self.ends: list[float] = []
+        self.variant = variant
 
     def on_epoch_end(self, epoch, logs=None):
-        self.ends.append(time.perf_counter())
-
-    def epoch_seconds(self) -> list[float]:
-        return [later - earlier for earlier, later in zip(self.ends, self.ends[1:], strict=False)]
+        self.variant.boundary()
 
 
 def _data(train: int):
@@ -64,45 +66,49 @@ def _model(wrapped: bool) -> keras.Model:
     return model
 
 
-def _fit(variant: str, train, validation, batch: int, levels: int, epochs_per_level: int,
-         root: str) -> list[float]:
-    clock = EpochClock()
-    callbacks = {"plain": [], "wrapped": [lt.PruningStep()],
-                 "callback": [lt.LotteryTicket(root, levels=levels, epochs_per_level=epochs_per_level,
-                                               rate=0.2, output_rate=0.1, tensorboard=False)]}[variant]
-    model = _model(variant != "plain")
-    model.fit(*train, batch_size=batch, epochs=(levels + 1) * epochs_per_level, validation_data=validation,
-              validation_batch_size=1000, callbacks=[*callbacks, clock], verbose=0)
-    return clock.epoch_seconds()
+def _training(name: str, train, validation, batch: int, levels: int, epochs_per_level: int, root: str):
+    def fit(variant):
+        callbacks = {"plain": [], "wrapped": [lt.PruningStep()],
+                     "callback": [lt.LotteryTicket(root, levels=levels, epochs_per_level=epochs_per_level,
+                                                   rate=0.2, output_rate=0.1, tensorboard=False)]}[name]
+        model = _model(name != "plain")
+        model.fit(*train, batch_size=batch, epochs=(levels + 1) * epochs_per_level,
+                  validation_data=validation, validation_batch_size=1000,
+                  callbacks=[*callbacks, EpochTurns(variant)], verbose=0)
+    return fit
 
 
-def main(rounds: int, train: int, batch: int, levels: int, epochs_per_level: int, out: str | None) -> dict:
+def main(train: int, batch: int, levels: int, epochs_per_level: int, out: str | None) -> dict:
     train_data, validation, source = _data(train)
     steps = -(-len(train_data[1]) // batch)
-    results = {variant: [] for variant in ("plain", "wrapped", "callback")}
-    steady = {variant: [] for variant in results}
-    for _ in range(rounds):
-        for variant in results:
-            with tempfile.TemporaryDirectory() as root:
-                seconds = _fit(variant, train_data, validation, batch, levels, epochs_per_level, root)
-            results[variant].append(1000 * statistics.mean(seconds) / steps)
-            steady[variant].append(1000 * statistics.median(seconds) / steps)
-    summary = {"data": source, "train_examples": len(train_data[1]), "batch": batch, "steps_per_epoch": steps,
-               "epochs": (levels + 1) * epochs_per_level, "rounds": rounds,
-               "ms_per_step": {variant: [round(v, 3) for v in values] for variant, values in results.items()},
-               "steady_ms_per_step": {variant: [round(v, 3) for v in values]
-                                      for variant, values in steady.items()}}
-    for variant in ("wrapped", "callback"):
-        for key, table in (("ratio", results), ("steady_ratio", steady)):
-            summary[f"{variant}_{key}"] = round(statistics.median(
-                mine / plain for mine, plain in zip(table[variant], table["plain"], strict=True)), 3)
-    print(f"LeNet-300-100 on {source}, {len(train_data[1])} examples, batch {batch}, {steps} steps per "
-          f"epoch (incl. validation on {len(validation[1])}), median epoch over {summary['epochs'] - 1}")
-    for variant, values in summary["ms_per_step"].items():
-        ratio = summary.get(f"{variant}_ratio", 1.0)
-        steady_ratio = summary.get(f"{variant}_steady_ratio", 1.0)
-        print(f"  {variant:9s} ms/step by round {values} (steady {summary['steady_ms_per_step'][variant]})"
-              f"  ratio to plain {ratio:.3f} (steady {steady_ratio:.3f})")
+    epochs = (levels + 1) * epochs_per_level
+    with tempfile.TemporaryDirectory() as root:
+        trainings = {name: _training(name, train_data, validation, batch, levels, epochs_per_level, root)
+                     for name in VARIANTS}
+        variants = run_in_turns(trainings, rounds=epochs - 1, label="fit")
+    seconds = {name: variant.segment_seconds for name, variant in variants.items()}
+    # Segment i is epoch i + 1 (epoch 0 traces); epoch e ends a level when (e + 1) % epochs_per_level == 0.
+    level_end = [(i + 2) % epochs_per_level == 0 for i in range(epochs - 1)]
+    summary = {"data": source, "train_examples": len(train_data[1]), "batch": batch,
+               "steps_per_epoch": steps, "epochs": epochs, "epochs_per_level": epochs_per_level,
+               "levels": levels, "epoch_seconds": {name: [round(s, 4) for s in values]
+                                                   for name, values in seconds.items()},
+               "setup_seconds": {name: round(variant.setup_seconds, 2) for name, variant in variants.items()}}
+    for name in VARIANTS:
+        summary[f"{name}_ms_per_step"] = round(1000 * sum(seconds[name]) / (steps * (epochs - 1)), 4)
+        summary[f"{name}_ratio"] = round(sum(seconds[name]) / sum(seconds["plain"]), 3)
+        inside = [s for s, end in zip(seconds[name], level_end, strict=True) if not end]
+        plain_inside = [s for s, end in zip(seconds["plain"], level_end, strict=True) if not end]
+        summary[f"{name}_inside_level_ratio"] = round(sum(inside) / sum(plain_inside), 3)
+        ends = [s - statistics.median(inside) for s, end in zip(seconds[name], level_end, strict=True) if end]
+        summary[f"{name}_level_end_extra_seconds"] = round(statistics.mean(ends), 3) if ends else None
+    print(f"LeNet-300-100 on {source}, {len(train_data[1])} examples, batch {batch}, {steps} steps per epoch "
+          f"(incl. validation on {len(validation[1])}); {epochs} epochs in turns, levels of "
+          f"{epochs_per_level}; first epoch left out")
+    for name in VARIANTS:
+        print(f"  {name:9s} {summary[f'{name}_ms_per_step']:.3f} ms/step  ratio to plain "
+              f"{summary[f'{name}_ratio']:.3f} (inside levels {summary[f'{name}_inside_level_ratio']:.3f}; "
+              f"a level end adds {summary[f'{name}_level_end_extra_seconds']} s)")
     if out:
         with open(out, "w") as handle:
             json.dump(summary, handle, indent=2)
@@ -111,12 +117,10 @@ def main(rounds: int, train: int, batch: int, levels: int, epochs_per_level: int
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--train", type=int, default=15000)
+    parser.add_argument("--train", type=int, default=55000)
     parser.add_argument("--batch", type=int, default=60)
     parser.add_argument("--levels", type=int, default=2)
-    parser.add_argument("--epochs_per_level", type=int, default=2)
+    parser.add_argument("--epochs_per_level", type=int, default=5)
     parser.add_argument("--out", default=None)
     arguments = parser.parse_args()
-    main(arguments.rounds, arguments.train, arguments.batch, arguments.levels, arguments.epochs_per_level,
-         arguments.out)
+    main(arguments.train, arguments.batch, arguments.levels, arguments.epochs_per_level, arguments.out)

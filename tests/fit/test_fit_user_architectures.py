@@ -45,3 +45,24 @@ def test_fit_prunes_every_weight_and_its_weights_load_into_a_fresh_build(builder
     tfmot_adapter.set_weights(rebuilt, tfmot_adapter.get_weights(model))
     lt.set_masks(rebuilt, masks)
     np.testing.assert_allclose(rebuilt(x[:8]), model(x[:8]), atol=1e-5, rtol=0)
+
+
+def test_lottery_ticket_runs_imp_on_a_nested_model_with_dropout(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(BUILDERS)
+    import architectures
+
+    keras.utils.set_random_seed(0)
+    model = lt.wrap(architectures.nested_blocks((28, 28, 1), 10, 0))
+    model.compile(keras.optimizers.Adam(3e-3), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(96, 28, 28, 1)).astype(np.float32), rng.integers(0, 10, 96)
+    imp = lt.LotteryTicket(str(tmp_path), levels=2, epochs_per_level=1, rate=0.5, output_rate=0.2)
+    model.fit(x, y, batch_size=16, epochs=imp.total_epochs, validation_split=0.25, callbacks=[imp], verbose=0)
+    assert sorted(imp.results) == [0, 1, 2]
+    masks = lt.get_masks(model)
+    assert any(key.count("/") >= 2 for key in masks)  # a layer two models deep was pruned
+    weights = tfmot_adapter.get_weights(model)
+    for key, mask in masks.items():
+        assert np.all(weights[f"{key}/kernel"][mask == 0] == 0), key
+    assert imp.results[2]["percent_remaining"] < imp.results[1]["percent_remaining"] < 100

@@ -53,18 +53,58 @@ def transformer_rows(input_shape, num_classes, seed):
     return keras.Model(inputs, L.Dense(num_classes)(L.GlobalAveragePooling1D()(x)))
 
 
-def mobilenet_v2_base(input_shape, num_classes, seed):
+# tf_keras.applications networks with random weights, as the battery runs them.
+APPLICATIONS = {
+    "mobilenet_v2": lambda **kw: keras.applications.MobileNetV2(alpha=0.35, **kw),
+    "efficientnet_b0": keras.applications.EfficientNetB0,
+    "resnet50_v2": keras.applications.ResNet50V2,
+    "densenet121": keras.applications.DenseNet121,
+}
+
+
+def _base(name, input_shape, num_classes):
     """The transfer-learning shape: an applications base called as a layer, a new Dense head."""
-    base = keras.applications.MobileNetV2(input_shape=input_shape, alpha=0.35, include_top=False,
-                                          weights=None, pooling="avg")
+    base = APPLICATIONS[name](input_shape=tuple(input_shape), include_top=False, weights=None, pooling="avg")
     inputs = keras.Input(shape=input_shape)
     return keras.Model(inputs, L.Dense(num_classes)(base(inputs)))
 
 
-def mobilenet_v2_whole(input_shape, num_classes, seed):
+def _whole(name, input_shape, num_classes):
     """The applications model itself, classifier included, producing logits."""
-    return keras.applications.MobileNetV2(input_shape=input_shape, alpha=0.35, weights=None,
-                                          classes=num_classes, classifier_activation=None)
+    return APPLICATIONS[name](input_shape=tuple(input_shape), weights=None, classes=num_classes,
+                              classifier_activation=None)
+
+
+def mobilenet_v2_base(input_shape, num_classes, seed):
+    return _base("mobilenet_v2", input_shape, num_classes)
+
+
+def mobilenet_v2_whole(input_shape, num_classes, seed):
+    return _whole("mobilenet_v2", input_shape, num_classes)
+
+
+def efficientnet_b0_base(input_shape, num_classes, seed):
+    return _base("efficientnet_b0", input_shape, num_classes)
+
+
+def efficientnet_b0_whole(input_shape, num_classes, seed):
+    return _whole("efficientnet_b0", input_shape, num_classes)
+
+
+def resnet50_v2_base(input_shape, num_classes, seed):
+    return _base("resnet50_v2", input_shape, num_classes)
+
+
+def resnet50_v2_whole(input_shape, num_classes, seed):
+    return _whole("resnet50_v2", input_shape, num_classes)
+
+
+def densenet121_base(input_shape, num_classes, seed):
+    return _base("densenet121", input_shape, num_classes)
+
+
+def densenet121_whole(input_shape, num_classes, seed):
+    return _whole("densenet121", input_shape, num_classes)
 
 
 class Doubler(keras.Model):

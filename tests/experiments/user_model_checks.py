@@ -1,0 +1,94 @@
+"""Checks a user's model goes through: IMP, a reinit branch, export read back elsewhere, resume.
+
+Shared by tests/experiments/test_user_architectures.py (28x28 tiny MNIST) and
+test_applications_battery.py (32x32 tiny CIFAR-10); the builders live in
+tests/models/architectures.py.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lottery_tf.data.splits import normalize_images
+from lottery_tf.experiments import branches
+from lottery_tf.experiments.lottery import run_lottery
+from lottery_tf.experiments.setup import prepare
+from lottery_tf.export.stored_level import level_files, rebuild
+from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiment
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BUILDERS = str(REPO / "tests" / "models")
+
+# Exports in a process that first builds other models, so Keras' automatic layer names
+# there are numbered on; then reads the SavedModel back with TensorFlow alone and
+# prints its logits on the level's test images.
+EXPORT_AFTER_OTHER_MODELS = """
+import sys
+import numpy as np
+from lottery_tf import startup
+tf = startup.import_tensorflow()
+import tf_keras as keras
+import architectures
+for _ in range(2):
+    architectures.{builder}({shape}, 10, 0)
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(2)])
+from lottery_tf.export import export_command
+result = export_command(sys.argv[1], None, 2, 0, False)
+np.save(sys.argv[2], np.asarray(result.saved_model))
+"""
+
+READ_BACK = """
+import sys
+import numpy as np
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+np.save(sys.argv[3], serve(images=tf.constant(np.load(sys.argv[2])))["logits"].numpy())
+"""
+
+
+def python(code: str, *arguments) -> subprocess.CompletedProcess:
+    """Runs `code` in a fresh interpreter that can import lottery_tf and the builders."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join([str(REPO), BUILDERS]))
+    run = subprocess.run([sys.executable, "-c", code, *map(str, arguments)], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def check_through_every_command(config, root: str, tmp_path, builder: str,
+                                image_shape: tuple[int, int, int] = (28, 28, 1)):
+    """IMP to level 2, every pruned weight zero where masked, reinit off level 2, and the
+    level-2 SavedModel exported in another process equal to the stored model within 1e-5.
+
+    Returns the experiment's Setup.
+    """
+    results = run_lottery(config, root, [0], quiet=True)[0]
+    assert [round(m["percent_remaining"]) for m in results][0] == 100
+    assert results[2]["percent_remaining"] < results[1]["percent_remaining"] < 100
+    setup = prepare(config, root, tf.distribute.get_strategy(), quiet=True)
+    masks = store.load_arrays(setup.paths.mask(0, 2))
+    trained = store.load_arrays(setup.paths.weights_end(0, 2))
+    assert set(masks) == set(setup.layer_kinds)
+    for entry, mask in masks.items():  # every pruned weight pruned, and zero where masked
+        assert mask.mean() < 1.0
+        assert np.all(trained[setup.weight_keys[entry]][mask == 0] == 0)
+    reinit = branches.run_branch(setup, "reinit", 0, 2)
+    assert reinit["percent_remaining"] == pytest.approx(results[2]["percent_remaining"])
+
+    saved = tmp_path / "saved.npy"
+    python(EXPORT_AFTER_OTHER_MODELS.replace("{builder}", builder).replace("{shape}", repr(image_shape)),
+           root, saved)
+    images = np.asarray(np.random.default_rng(0).integers(0, 256, (16, *image_shape)), np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    python(READ_BACK, str(np.load(saved)), tmp_path / "images.npy", tmp_path / "logits.npy")
+    experiment = find_experiment(root, None)
+    stored = rebuild(config, level_files(experiment, 0, 2), "early_stop", spec=experiment.spec())
+    expected = stored(normalize_images(images, experiment.spec()), training=False).numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected, atol=1e-5, rtol=0)
+    return setup
