@@ -1,11 +1,18 @@
 """tf_keras.applications networks as `package.module:function` builders (random initialization).
 
-    --config.model.name=examples.applications:mobilenet_v2
+    --config.model.name=examples.applications:mobilenet_v2        # the whole network
+    --config.model.name=examples.applications:mobilenet_v2_base   # nested base + new head
 
 `mobilenet_v2` is MobileNetV2 at width 0.35 (depthwise convolutions, BatchNorm),
-the whole network with its own classifier producing logits.
+the whole network with its own classifier producing logits. `mobilenet_v2_base`
+is the transfer-learning shape: the same network without its top, called as a
+layer inside a functional model (its layers are pruned where they sit, nested
+one model deep), on images resized up to MobileNetV2's smallest size (32x32),
+with a new Dense head.
 """
 import tf_keras as keras
+
+SMALLEST_SIDE = 32  # MobileNetV2 refuses smaller inputs
 
 
 def mobilenet_v2(input_shape, num_classes, seed):
@@ -13,3 +20,15 @@ def mobilenet_v2(input_shape, num_classes, seed):
     keras.utils.set_random_seed(seed)
     return keras.applications.MobileNetV2(input_shape=tuple(input_shape), alpha=0.35, weights=None,
                                           classes=num_classes, classifier_activation=None)
+
+
+def mobilenet_v2_base(input_shape, num_classes, seed):
+    """MobileNetV2 alpha 0.35 without its top, as an inner model, then a Dense head (logits)."""
+    keras.utils.set_random_seed(seed)
+    height, width, channels = input_shape
+    side = max(height, width, SMALLEST_SIDE)
+    base = keras.applications.MobileNetV2(input_shape=(side, side, channels), alpha=0.35,
+                                          include_top=False, weights=None, pooling="avg")
+    inputs = keras.Input(shape=tuple(input_shape))
+    resized = keras.layers.Resizing(side, side)(inputs) if (height, width) != (side, side) else inputs
+    return keras.Model(inputs, keras.layers.Dense(num_classes, name="head")(base(resized)))

@@ -66,8 +66,9 @@ class LotteryTicket(keras.callbacks.Callback):
       levels: pruned levels after the dense level 0.
       epochs_per_level: `fit` epochs per level; each epoch end is one evaluation.
       rate, strategy, conv_rate, dense_rate, output_rate, layers_to_ignore,
-        output_layer: the pruning of every level, as `prune` (and the command
-        line's `pruning.*` fields) take them.
+        output_layer, granularity: the pruning of every level, as `prune` (and
+        the command line's `pruning.*` fields) take them; granularity "unit"
+        removes whole Dense units and Conv filters, "2:4" keeps n of every m.
       rewind: the step levels 1.. start at: an int, "500it", or "2ep" (epochs of
         this `fit`). 0 rewinds to the initialization.
       test_data: optional (x, y) or dataset, evaluated at every epoch end.
@@ -98,7 +99,8 @@ class LotteryTicket(keras.callbacks.Callback):
     def __init__(self, root: str, levels: int, epochs_per_level: int, rate: float = 0.2,
                  strategy: str = "global", conv_rate: float | None = None, dense_rate: float | None = None,
                  output_rate: float | None = None, layers_to_ignore: Iterable[str] = (),
-                 output_layer: str | None = None, rewind: int | str = 0, test_data=None,
+                 output_layer: str | None = None, granularity: str | None = None,
+                 rewind: int | str = 0, test_data=None,
                  control: str | ControlFunction | None = None, control_name: str | None = None,
                  seed: int = 0, config: Mapping[str, object] | None = None, model_name: str | None = None,
                  replicate: int = 0, data_fingerprint: str = "unrecorded (model.fit)",
@@ -109,7 +111,7 @@ class LotteryTicket(keras.callbacks.Callback):
         self.root, self.levels, self.epochs_per_level = root, int(levels), int(epochs_per_level)
         self.pruning = {"rate": rate, "strategy": strategy, "conv_rate": conv_rate, "dense_rate": dense_rate,
                         "output_rate": output_rate, "layers_to_ignore": tuple(layers_to_ignore),
-                        "output_layer": output_layer}
+                        "output_layer": output_layer, "granularity": granularity}
         self.rewind_setting = rewind
         parse_steps(rewind, 1)  # refuses a malformed duration now, not after level 0
         self.test_data, self.control, self.seed = test_data, control, seed
@@ -277,6 +279,8 @@ class LotteryTicket(keras.callbacks.Callback):
                 stated[f"pruning.{key}"] = self.pruning[key]
         if self.pruning["layers_to_ignore"]:
             stated["pruning.layers_to_ignore"] = ",".join(self.pruning["layers_to_ignore"])
+        if self.pruning["granularity"] is not None:
+            stated["pruning.granularity"] = str(self.pruning["granularity"])
         return {**stated, **self.extra_config}
 
     def _set_rewind_step(self, steps_per_epoch: int | None) -> None:
@@ -325,8 +329,7 @@ class LotteryTicket(keras.callbacks.Callback):
         self._load_start_weights(level)
         self._set_schedule_offset(self.plan.start_step(level))
         if self.control is None and level > self.plan.first_level:  # pruned by the killed process
-            note_pruning(self.model, **{key: value for key, value in self.pruning.items()
-                                        if key != "output_layer"})
+            note_pruning(self.model, **self._noted_pruning())
         if not self.plan.starts_level(epoch) and not self._finished(level):
             self._recorder = self._new_recorder(level)
             if self._progress.load_level(level, self._recorder) is None:
@@ -412,7 +415,11 @@ class LotteryTicket(keras.callbacks.Callback):
             ticket = store.load_arrays(self._paths.weights_start(self.replicate, level))
             start = dict(self.control(level, masks, ticket))
         set_masks(self.model, masks)
+        note_pruning(self.model, **self._noted_pruning())  # the trunk's, so rewinding treats units alike
         rewind(self.model, start, step=0)
+
+    def _noted_pruning(self) -> dict[str, object]:
+        return {key: value for key, value in self.pruning.items() if key != "output_layer"}
 
     def _trunk_finished(self, level: int) -> bool:
         return storage_files.exists(self._paths.metrics(self.replicate, level))

@@ -14,6 +14,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.fit.pruning import zero_removed_units
 from lottery_tf.fit.wrapping import require_wrapped
 from lottery_tf.pruning import tfmot_adapter
 
@@ -164,6 +165,7 @@ def rewind(model: keras.Model, source: RewindCallback | Mapping[str, np.ndarray]
     except ValueError as error:
         raise ConfigError(f"The rewind weights do not fit model {model.name!r}: {error}") from None
     tfmot_adapter.set_masks(model, masks)
+    zero_removed_units(model)
     _reset_optimizer(model.optimizer, step)
     return step
 

@@ -44,7 +44,7 @@ def _make_epoch(x, y):
     return make_epoch
 
 
-def _hand_written(root, strategy, rewind_step):
+def _hand_written(root, strategy, rewind_step, granularity=None):
     """The loop of lottery_tf.api's pieces, one fit per level (as examples/fit_imp.py wrote it)."""
     (x, y), validation = _data()
     model, rewind = _lenet(), lt.RewindCallback(step=rewind_step)
@@ -52,7 +52,7 @@ def _hand_written(root, strategy, rewind_step):
     for level in range(LEVELS + 1):
         start = 0
         if level:
-            lt.prune(model, rate=0.2, output_rate=0.1, strategy=strategy)
+            lt.prune(model, rate=0.2, output_rate=0.1, strategy=strategy, granularity=granularity)
             start = lt.rewind(model, rewind)
         recorder = lt.LevelRecorder(test_data=validation, start_step=start)
         callbacks = [lt.PruningStep(), rewind, recorder]
@@ -66,11 +66,12 @@ def _hand_written(root, strategy, rewind_step):
         lt.save_level(str(root), level, model, recorder, rewind=rewind)
 
 
-def _callback(root, strategy, rewind_step):
+def _callback(root, strategy, rewind_step, granularity=None):
     (x, y), validation = _data()
     model = _lenet()
     imp = lt.LotteryTicket(str(root), levels=LEVELS, epochs_per_level=EPOCHS_PER_LEVEL, rate=0.2,
-                           output_rate=0.1, strategy=strategy, rewind=rewind_step, test_data=validation)
+                           output_rate=0.1, strategy=strategy, rewind=rewind_step, test_data=validation,
+                           granularity=granularity)
     if rewind_step:
         model.fit(imp.batches(_make_epoch(x, y), STEPS_PER_EPOCH), steps_per_epoch=STEPS_PER_EPOCH,
                   epochs=imp.total_epochs, validation_data=validation, callbacks=[imp], verbose=0)
@@ -83,12 +84,13 @@ def _callback(root, strategy, rewind_step):
 _SLOW = pytest.mark.slow  # ~20 s each on 2 shared cores; one per strategy and rewind stays in the default run
 
 
-@pytest.mark.parametrize(("strategy", "rewind_step"), [
-    ("global", 0), ("layerwise", 3),
-    pytest.param("layerwise", 0, marks=_SLOW), pytest.param("global", 3, marks=_SLOW)])
-def test_callback_stores_the_levels_of_the_hand_written_loop(tmp_path, strategy, rewind_step):
-    _hand_written(tmp_path / "hand", strategy, rewind_step)
-    imp = _callback(tmp_path / "callback", strategy, rewind_step)
+@pytest.mark.parametrize(("strategy", "rewind_step", "granularity"), [
+    ("global", 0, None), ("layerwise", 3, None), ("layerwise", 3, "unit"),
+    pytest.param("layerwise", 0, None, marks=_SLOW), pytest.param("global", 3, None, marks=_SLOW),
+    pytest.param("global", 0, "2:4", marks=_SLOW)])
+def test_callback_stores_the_levels_of_the_hand_written_loop(tmp_path, strategy, rewind_step, granularity):
+    _hand_written(tmp_path / "hand", strategy, rewind_step, granularity)
+    imp = _callback(tmp_path / "callback", strategy, rewind_step, granularity)
     hand = find_experiment(str(tmp_path / "hand"), None).paths
     ours = find_experiment(str(tmp_path / "callback"), None).paths
     assert sorted(imp.results) == list(range(LEVELS + 1))
@@ -110,6 +112,28 @@ def test_callback_stores_the_levels_of_the_hand_written_loop(tmp_path, strategy,
         assert metrics["percent_remaining"] == expected_metrics["percent_remaining"]
     steps = [p["step"] for p in store.read_json(ours.metrics(0, 1))["curve"]]
     assert steps == ([rewind_step + 4, rewind_step + 8] if rewind_step else [10, 20])
+    if granularity is not None:
+        _assert_granularity(ours, granularity)
+
+
+def _assert_granularity(paths, granularity):
+    """Every stored level's masks have the granularity's shape; removed units' biases are zero."""
+    from lottery_tf.pruning import granularity as granularity_lib
+
+    assert store.read_json(paths.config)["config"]["pruning"]["granularity"] == granularity
+    for level in range(1, LEVELS + 1):
+        masks = store.load_arrays(paths.mask(0, level))
+        weights = store.load_arrays(paths.level_files(0, level).weights_end)
+        for name, mask in masks.items():
+            if granularity == "unit":
+                # Whole units go, with the rows that read the previous layer's removed units.
+                alive_units, read_inputs = mask.any(axis=0), mask.any(axis=1)
+                np.testing.assert_array_equal(mask, np.outer(read_inputs, alive_units), err_msg=name)
+                dead = ~alive_units
+                assert dead.any() or name.endswith("output"), name
+                np.testing.assert_array_equal(weights[f"{name}/bias"][dead], 0)
+            else:
+                assert granularity_lib.holds_nm(mask, 2, 4), name
 
 
 def _small_model(seed=0):
