@@ -41,7 +41,7 @@ def _header(description: Description) -> str:
     xla = (d.jit_reason if d.jit_reason.startswith("XLA")
            else f"XLA {'on' if d.jit_compile else 'off'} ({d.jit_reason})")
     return "\n".join([
-        f"{d.model} on {d.dataset}: {d.levels} pruned levels, "
+        f"{d.model} on {d.dataset}: {d.levels} pruned level{'' if d.levels == 1 else 's'}, "
         f"{STRATEGY_NAMES.get(d.strategy, d.strategy)} pruning at {d.granularity} granularity",
         f"experiment folder: {d.experiment_dir} ({folder})",
         f"parameters: {d.total_params:,} = {d.pruned_params:,} pruned + {d.dense_params:,} dense",

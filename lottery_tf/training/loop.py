@@ -326,6 +326,9 @@ class Trainer:
 
         For estimating a run's length (`lottery_tf.describe`); `run` is the training loop.
         The first call also traces (and compiles) the step.
+
+        Raises:
+          ValueError: the steps would pass the spec's end step.
         """
         first_step = self.step
         if first_step + count > self.spec.end_step:
