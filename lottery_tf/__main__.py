@@ -12,6 +12,8 @@
 - `sweep --sweep=FILE [--workers=N] [--shard=i/n]`: a sweep file's replicates and
   branches as units shared by many workers (lottery_tf/sweeps/).
 - `status`: finished, running, waiting and failed work under --root.
+- `describe [--timed_steps=N]`: the config's pruned and dense weights, its first levels'
+  percent remaining and a time estimate per level from N timed steps; writes nothing.
 
 Every config field can be overridden, e.g. `--config.pruning.rate=0.2 --config.levels=20`.
 """
@@ -35,8 +37,10 @@ from lottery_tf.training import position
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
 __doc__ += "\nBranches: " + ", ".join(branch_registry.BRANCHES) + "\n"
 
-COMMANDS = ("train", "lottery", "branch", "report", "export", *sweep_command.COMMANDS)
+COMMANDS = ("train", "lottery", "branch", "report", "export", *sweep_command.COMMANDS, "describe")
 TRAINING_COMMANDS = ("train", "lottery", "branch")
+# The commands that take --config (checked before TensorFlow loads).
+CONFIG_COMMANDS = (*TRAINING_COMMANDS, "describe")
 # The exit status of a process stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT_CODE = 130
 
@@ -76,6 +80,8 @@ flags.DEFINE_bool("compact", False, "export: also rebuild the ticket without its
                   "(plain chain models), check it and time dense, masked and compact SavedModels.")
 flags.DEFINE_enum("weights", "early_stop", ["early_stop", "final"], "export: the level's weights "
                   "at the early-stop step (the report's headline accuracy) or at the end of training.")
+flags.DEFINE_integer("timed_steps", 10, "describe: training steps timed (after 3 warm-up steps) "
+                     "for the time estimate; 0 skips the timing.", lower_bound=0)
 flags.DEFINE_bool("tflite", False, "export: also convert to TFLite (sparse and plain) and time it, "
                   "the sparse model against the dense one under XNNPACK (and the compact one with "
                   "--compact).")
@@ -140,6 +146,11 @@ def run(commands: list[str], config) -> None:
     tf.config.experimental.enable_op_determinism()
     replicates = parse_replicates(FLAGS.replicates, FLAGS.replicate)
     strategy = make_strategy(RuntimeSpec.from_config(config.runtime))
+    if commands[0] == "describe":
+        from lottery_tf.describe import describe, format_description
+
+        print(format_description(describe(config, FLAGS.root, strategy, FLAGS.timed_steps)))
+        return
     try:
         if is_chief(strategy):
             barrier(strategy)  # write nothing before every other worker has copied the stored state
@@ -259,7 +270,7 @@ def main(argv: list[str]) -> None:
     try:
         commands = parse_command(argv)
         # Checked before TensorFlow loads, so a bad value is reported at once.
-        config = checked_config(commands[0]) if commands[0] in TRAINING_COMMANDS else None
+        config = checked_config(commands[0]) if commands[0] in CONFIG_COMMANDS else None
         startup.import_tensorflow()  # before any module imports it: its load-time notices are dropped
         run(commands, config)
     except LotteryError as error:

@@ -137,11 +137,35 @@ def _load_run(setup: Setup, model: keras.Model, plan: RunPlan) -> None:
         tfmot_adapter.zero_biases_of_dead_units(model, plan.masks)
 
 
-def _build_trainer(setup: Setup, plan: RunPlan, loop_spec: LoopSpec):
+def run_loop_spec(setup: Setup, start_step: int, end_step: int, seed: int) -> LoopSpec:
+    """How a run of the experiment from `start_step` to `end_step` with data seed `seed` trains."""
+    config = setup.config
+    return LoopSpec(
+        batch_size=config.training.batch_size, start_step=start_step,
+        end_step=end_step, data_seed=seed, augment=config.dataset.augment,
+        augmentation=config.dataset.get("augmentation") or "crop_flip",
+        eval_every=setup.eval_every, test_every=setup.test_every, jit_compile=setup.jit_compile,
+        eval_batch_size=config.runtime.eval_batch_size,
+        weight_decay=config.training.weight_decay or 0.0,
+        label_smoothing=config.training.get("label_smoothing") or 0.0)
+
+
+def build_trainer(setup: Setup, seed: int, loop_spec: LoopSpec,
+                  load: Callable[[keras.Model], None] | None = None):
+    """A new (wrapped model, optimizer, `Trainer`) for a run, as every run builds it.
+
+    Args:
+      setup: the experiment.
+      seed: the model's initialization seed.
+      loop_spec: the run's spec (its optimizer's schedule starts at `loop_spec.start_step`).
+      load: puts the run's weights and masks into the wrapped model (None: the seeded
+        initialization, every mask all ones).
+    """
     with setup.strategy.scope():
-        wrapped = build_wrapped(setup, plan.seed)
-        _load_run(setup, wrapped, plan)
-        optimizer = make_optimizer(setup.config.training, setup.steps_per_epoch, plan.start_step)
+        wrapped = build_wrapped(setup, seed)
+        if load is not None:
+            load(wrapped)
+        optimizer = make_optimizer(setup.config.training, setup.steps_per_epoch, loop_spec.start_step)
     return wrapped, optimizer, Trainer(wrapped, optimizer, setup.strategy, setup.splits, loop_spec)
 
 
@@ -149,17 +173,14 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
     config, files = setup.config, plan.files
     started = time.perf_counter()
     end_step = setup.train_steps if plan.end_step is None else plan.end_step
-    loop_spec = LoopSpec(
-        batch_size=config.training.batch_size, start_step=plan.start_step,
-        end_step=end_step, data_seed=plan.seed, augment=config.dataset.augment,
-        augmentation=config.dataset.get("augmentation") or "crop_flip",
-        eval_every=setup.eval_every, test_every=setup.test_every, jit_compile=setup.jit_compile,
-        eval_batch_size=config.runtime.eval_batch_size,
-        weight_decay=config.training.weight_decay or 0.0,
-        label_smoothing=config.training.get("label_smoothing") or 0.0)
+    loop_spec = run_loop_spec(setup, plan.start_step, end_step, plan.seed)
+
+    def load(model):
+        _load_run(setup, model, plan)
+
     wrapped, optimizer, trainer = trainer_pool.trainer_for(
-        setup, plan.start_step, loop_spec, build=lambda: _build_trainer(setup, plan, loop_spec),
-        load=lambda model: _load_run(setup, model, plan))
+        setup, plan.start_step, loop_spec, build=lambda: build_trainer(setup, plan.seed, loop_spec, load),
+        load=load)
     store.save_arrays(files.mask, plan.masks)
     store.save_arrays(files.weights_start, tfmot_adapter.get_weights(wrapped))
 

@@ -51,6 +51,14 @@ def trained_weights(setup, replicate: int, level: int) -> dict:
     return store.load_arrays(path)
 
 
+def pruned_level_steps(setup) -> tuple[int, int]:
+    """The global (start, end) steps every pruned trunk level trains under the config's `retrain`."""
+    if retrain_mode(setup.config) == "finetune":
+        # Past the schedule's end its rate is the final one; the data order goes on.
+        return setup.train_steps, setup.train_steps + finetune_steps(setup)
+    return setup.rewind_step, setup.train_steps
+
+
 def pruned_level_start(setup, replicate: int, level: int, rewind_weights) -> LevelStart:
     """How level `level` >= 1 of `replicate` starts under the config's `retrain`.
 
@@ -63,11 +71,7 @@ def pruned_level_start(setup, replicate: int, level: int, rewind_weights) -> Lev
     Raises:
       StoreError: the previous level's trained weights are missing.
     """
-    mode = retrain_mode(setup.config)
-    if mode == "weight_rewind":
-        return LevelStart(rewind_weights(), setup.rewind_step, setup.train_steps)
-    trained = trained_weights(setup, replicate, level - 1)
-    if mode == "lr_rewind":
-        return LevelStart(trained, setup.rewind_step, setup.train_steps)
-    # finetune: past the schedule's end its rate is the final one; the data order goes on.
-    return LevelStart(trained, setup.train_steps, setup.train_steps + finetune_steps(setup))
+    start, end = pruned_level_steps(setup)
+    if retrain_mode(setup.config) == "weight_rewind":
+        return LevelStart(rewind_weights(), start, end)
+    return LevelStart(trained_weights(setup, replicate, level - 1), start, end)

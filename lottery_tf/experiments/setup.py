@@ -27,7 +27,7 @@ from lottery_tf.models.reproducible import check_same_weights_per_seed
 from lottery_tf.models.unit_chain import unit_chain
 from lottery_tf.pruning import granularity as granularity_lib
 from lottery_tf.pruning.policies import apply_policy
-from lottery_tf.pruning.rates import layer_rates
+from lottery_tf.pruning.rates import ignored_names, layer_rates
 from lottery_tf.storage.claim import claim_experiment
 from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.training import cost
@@ -61,8 +61,10 @@ class Setup:
     spec: DatasetSpec | None = None
     # The pruning granularity as text ("weight", "unit" or "n:m"; see `granularity_of`).
     granularity: str = "weight"
-    # Whether the train step is XLA-compiled (`training.xla_choice`: the config, or the rule).
+    # Whether the train step is XLA-compiled (`training.xla_choice`: the config, or the rule),
+    # and why (for `describe`).
     jit_compile: bool = True
+    jit_reason: str = ""
     # layer name -> uses of each kernel weight per example (`training.cost`), for FLOPs estimates.
     weight_uses: dict = dataclasses.field(default_factory=dict)
 
@@ -105,7 +107,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
         check_same_weights_per_seed(config.model.name, model,
                                     lambda: build_experiment_model(config, spec=spec))
     pruning = config.pruning
-    ignored = [name.strip() for name in pruning.layers_to_ignore.split(",") if name.strip()]
+    ignored = ignored_names(pruning.layers_to_ignore)
     kinds = apply_policy(model, prunable_layers(model, ignored), pruning.get("policy"))
     if not kinds:
         raise ConfigError(f"model {config.model.name!r} has no prunable layer (Dense, Conv, "
@@ -142,7 +144,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                  parse_steps(config.runtime.checkpoint_every, per_epoch),
                  parse_steps(config.runtime.test_every, per_epoch), kinds, rates, quiet, chain,
                  {name: weight_keys[name] for name in kinds}, spec=spec, granularity=granularity,
-                 jit_compile=jit_compile, weight_uses=cost.weight_uses(model, kinds))
+                 jit_compile=jit_compile, jit_reason=why, weight_uses=cost.weight_uses(model, kinds))
 
 
 def granularity_of(config: ml_collections.ConfigDict) -> str:

@@ -64,7 +64,7 @@ _BUILT_IN: dict[type, tuple[str, tuple[str, ...]]] = {
 }
 
 # Layers with weights that are never pruned.
-_NEVER_PRUNED = (
+NEVER_PRUNED = (
     _layers.BatchNormalization,
     _layers.LayerNormalization,
     _layers.GroupNormalization,
@@ -96,7 +96,9 @@ def _is_bidirectional_rnn(layer) -> bool:
             and type(layer.forward_layer) is type(layer.backward_layer))
 
 
-def _is_prunable(layer: keras.layers.Layer) -> bool:
+def is_prunable(layer: keras.layers.Layer) -> bool:
+    """Whether some weight of `layer` (unwrapped) is pruned: a built-in tfmot prunes, a
+    Bidirectional RNN, or a `PrunableLayer`."""
     return (type(layer) in _BUILT_IN or _is_bidirectional_rnn(layer)
             or isinstance(layer, tfmot.sparsity.keras.PrunableLayer))
 
@@ -175,9 +177,9 @@ def _prunable_layers(model: keras.Model, ignore: Iterable[str] = (),
     if strict:
         _check_nested(model)
     for path, layer, _ in layer_paths.walk(model):
-        if _is_prunable(layer):
+        if is_prunable(layer):
             yield path, layer
-        elif (strict and layer.weights and not isinstance(layer, _NEVER_PRUNED)
+        elif (strict and layer.weights and not isinstance(layer, NEVER_PRUNED)
               and not _ignored(path, ignored)):
             raise ConfigError(
                 f"layer {path!r} ({type(layer).__name__}) has weights but tfmot cannot prune it; "

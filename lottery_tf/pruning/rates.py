@@ -3,6 +3,11 @@ from collections.abc import Iterable, Mapping
 
 from lottery_tf.errors import ConfigError
 
+# The config field (under `pruning.`) of each kind's own rate; unset, and for
+# "custom" layers, `pruning.rate` applies.
+KIND_RATE_FIELDS = {"conv": "conv_rate", "dense": "dense_rate", "output": "output_rate",
+                    "embedding": "embedding_rate"}
+
 
 def layer_rates(kinds: Mapping[str, str], rate: float, conv_rate: float | None = None,
                 dense_rate: float | None = None, output_rate: float | None = None,
@@ -41,10 +46,33 @@ def layer_rates(kinds: Mapping[str, str], rate: float, conv_rate: float | None =
         raise ConfigError(
             f"layers_to_ignore names unknown layers {sorted(unknown)}; "
             f"prunable layers are {list(kinds)}.")
-    return {name: 0.0 if any(_covers(ignore, name) for ignore in ignored) else by_kind[kind]
-            for name, kind in kinds.items()}
+    return {name: 0.0 if is_ignored(name, ignored) else by_kind[kind] for name, kind in kinds.items()}
+
+
+def ignored_names(layers_to_ignore: str) -> list[str]:
+    """The names in `pruning.layers_to_ignore` (comma-separated; blanks dropped)."""
+    return [name.strip() for name in layers_to_ignore.split(",") if name.strip()]
+
+
+def is_ignored(entry: str, layers_to_ignore: Iterable[str]) -> bool:
+    """Whether `entry` is named in `layers_to_ignore`, itself or by its layer or an inner model."""
+    return any(_covers(name, entry) for name in layers_to_ignore)
 
 
 def _covers(ignored: str, entry: str) -> bool:
     """Whether an ignored name is the entry itself or a layer or inner model holding it."""
     return entry == ignored or entry.startswith(f"{ignored}/")
+
+
+def rate_field(kind: str, pruning: Mapping) -> str:
+    """The config field a `kind` weight's rate comes from, as `layer_rates` reads them.
+
+    Args:
+      kind: a kind of `models.prunable.KINDS`.
+      pruning: the config's `pruning` section.
+
+    Returns:
+      ``pruning.<kind>_rate`` when that field is set, else ``pruning.rate``.
+    """
+    field = KIND_RATE_FIELDS.get(kind)
+    return f"pruning.{field}" if field and pruning.get(field) is not None else "pruning.rate"

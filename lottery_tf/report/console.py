@@ -21,8 +21,13 @@ PERCENT_LEFT: Column = ("% left", 7, ".1f", lambda m: m["percent_remaining"])
 
 
 def cell(value: object, width: int, spec: str = "") -> str:
-    """`value` formatted by `spec`, right-aligned in `width` characters; None is `-`."""
-    return format("-", f">{width}") if value is None else format(value, f">{width}{spec}")
+    """`value` formatted by `spec`, right-aligned in `width` characters; None is `-`.
+
+    A `spec` starting with `<` left-aligns (names in a column of text).
+    """
+    align = "<" if spec.startswith("<") else ">"
+    spec = spec.removeprefix("<")
+    return format("-", f"{align}{width}") if value is None else format(value, f"{align}{width}{spec}")
 
 
 def text_table(columns: Sequence[Column], rows: Iterable[Mapping]) -> str:
@@ -35,10 +40,11 @@ def text_table(columns: Sequence[Column], rows: Iterable[Mapping]) -> str:
     Returns:
       The table, lines joined by newlines (no trailing newline).
     """
-    lines = [" ".join(cell(title, width) for title, width, _, _ in columns)]
+    lines = [" ".join(cell(title, width, "<" if spec.startswith("<") else "")
+                      for title, width, spec, _ in columns)]
     lines += [" ".join(cell(value(row), width, spec) for _, width, spec, value in columns)
               for row in rows]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)  # a left-aligned last column pads
 
 
 def with_warnings(table: str, kinds: Mapping[str, Iterable[Mapping]]) -> str:

@@ -4,6 +4,7 @@ What a run is given (`LoopSpec`) and how callbacks are called (`PausingCallback`
 the order of the hooks) are in `loop_spec.py`; both are importable from here.
 """
 import re
+import time
 import warnings
 from collections.abc import Sequence
 
@@ -253,8 +254,7 @@ class Trainer:
         """
         spec, step = self.spec, self.step
         val_loss, val_accuracy = self.evaluator.evaluate("val")
-        due = (not np.isfinite(val_loss) or spec.test_every <= 0 or step % spec.test_every == 0
-               or step in (spec.start_step, spec.end_step))
+        due = not np.isfinite(val_loss) or spec.test_due(step)
         test_loss, test_accuracy = self.evaluator.evaluate("test") if due else (None, None)
         logs = {"step": step, "val_loss": val_loss, "val_accuracy": val_accuracy,
                 "test_loss": test_loss, "test_accuracy": test_accuracy}
@@ -301,19 +301,53 @@ class Trainer:
             variable.assign(value)
         return {**logs, "test_loss": test_loss, "test_accuracy": test_accuracy, "deferred": True}
 
-    def _eval_steps(self) -> set[int]:
+    def _start_training(self, first_step: int) -> None:
+        """Masks, tfmot's step and the input pipeline, for training from `first_step`."""
         spec = self.spec
-        steps = {spec.start_step, spec.end_step}
-        if spec.eval_every > 0:
-            first = -(-spec.start_step // spec.eval_every) * spec.eval_every
-            steps.update(range(first, spec.end_step, spec.eval_every))
-        return steps
+        tfmot_adapter.set_pruning_step(self.model, first_step)
+        for key, copy in self._gradient_masks.items():
+            if copy is not self._masks[key]:
+                copy.assign(tf.cast(self._masks[key], tf.bool))
+        if self._streamed:
+            dataset = self.splits.train_dataset(spec.batch_size, spec.data_seed, first_step,
+                                                spec.end_step, augment=spec.augment,
+                                                augmentation=spec.augmentation)
+            self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        elif not self._indexed:
+            dataset = pipeline.train_dataset(
+                self.splits.train_x, self.splits.train_y, spec.batch_size, spec.data_seed,
+                first_step, spec.end_step, augment=spec.augment,
+                augmentation=spec.augmentation)
+            self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+
+    def timed_steps(self, count: int) -> float:
+        """Trains `count` steps from the current one, with no evaluation or callback, and
+        returns the seconds they took (the input pipeline's start excluded).
+
+        For estimating a run's length (`lottery_tf.describe`); `run` is the training loop.
+        The first call also traces (and compiles) the step.
+
+        Raises:
+          ValueError: the steps would pass the spec's end step.
+        """
+        first_step = self.step
+        if first_step + count > self.spec.end_step:
+            raise ValueError(f"{count} steps from step {first_step} pass the spec's end step "
+                             f"{self.spec.end_step}.")
+        self._start_training(first_step)
+        started = time.perf_counter()
+        self._train_chunk(first_step, count)
+        float(self._train_loss.result())  # the steps have run once their loss can be read
+        elapsed = time.perf_counter() - started
+        self._train_loss.reset_state()
+        self._train_accuracy.reset_state()
+        return elapsed
 
     def run(self, callbacks: Sequence[keras.callbacks.Callback] = ()) -> None:
         """Trains from the current step to `spec.end_step`, calling callbacks at pauses."""
         spec = self.spec
         callback_list = CallbackCalls(callbacks, self.model)
-        eval_steps = self._eval_steps()
+        eval_steps = spec.evaluation_steps()
         requested = {spec.end_step}
         settle = {spec.end_step}  # where the curve must hold every test pass it is owed
         for callback in callbacks:
@@ -324,21 +358,7 @@ class Trainer:
                     settle |= steps
         pauses = eval_steps | requested
         resumed_at = self.step
-        tfmot_adapter.set_pruning_step(self.model, resumed_at)
-        for key, copy in self._gradient_masks.items():
-            if copy is not self._masks[key]:
-                copy.assign(tf.cast(self._masks[key], tf.bool))
-        if self._streamed:
-            dataset = self.splits.train_dataset(spec.batch_size, spec.data_seed, resumed_at,
-                                                spec.end_step, augment=spec.augment,
-                                                augmentation=spec.augmentation)
-            self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-        elif not self._indexed:
-            dataset = pipeline.train_dataset(
-                self.splits.train_x, self.splits.train_y, spec.batch_size, spec.data_seed,
-                resumed_at, spec.end_step, augment=spec.augment,
-                augmentation=spec.augmentation)
-            self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        self._start_training(resumed_at)
         position.start(resumed_at)  # for the command line's Ctrl-C line
         callback_list.on_train_begin({"step": resumed_at, "start_step": spec.start_step})
         if resumed_at in eval_steps and resumed_at == spec.start_step:

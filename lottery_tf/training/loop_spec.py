@@ -59,6 +59,19 @@ class LoopSpec:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
 
+    def evaluation_steps(self) -> set[int]:
+        """The steps the run evaluates at: its start and end, and every multiple of `eval_every`."""
+        steps = {self.start_step, self.end_step}
+        if self.eval_every > 0:
+            first = -(-self.start_step // self.eval_every) * self.eval_every
+            steps.update(range(first, self.end_step, self.eval_every))
+        return steps
+
+    def test_due(self, step: int) -> bool:
+        """Whether an evaluation at `step` also passes over the test set (see `test_every`)."""
+        return (self.test_every <= 0 or step % self.test_every == 0
+                or step in (self.start_step, self.end_step))
+
 
 class PausingCallback(keras.callbacks.Callback):
     """A callback that can ask the loop to pause at given steps.

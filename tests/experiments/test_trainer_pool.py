@@ -22,8 +22,8 @@ def test_reused_trainer_gives_the_same_levels_and_controls(tiny_mnist_dir, tmp_p
     warm, cold = (ExperimentPaths(str(tmp_path / name), experiment_name(config))
                   for name in ("warm", "cold"))
     builds = []
-    build = masked_run._build_trainer
-    monkeypatch.setattr(masked_run, "_build_trainer", lambda *args: builds.append(1) or build(*args))
+    build = masked_run.build_trainer
+    monkeypatch.setattr(masked_run, "build_trainer", lambda *args: builds.append(1) or build(*args))
 
     trainer_pool.forget()
     _run_trunk_and_reinit(config, warm.root)
@@ -42,8 +42,8 @@ def test_reused_trainer_gives_the_same_levels_and_controls(tiny_mnist_dir, tmp_p
 
 def test_a_kept_trainer_is_not_reused_by_another_experiment(tiny_mnist_dir, tmp_path, monkeypatch):
     builds = []
-    build = masked_run._build_trainer
-    monkeypatch.setattr(masked_run, "_build_trainer", lambda *args: builds.append(1) or build(*args))
+    build = masked_run.build_trainer
+    monkeypatch.setattr(masked_run, "build_trainer", lambda *args: builds.append(1) or build(*args))
     trainer_pool.forget()
     for seed in (0, 1):  # two experiments (the seed is hashed), one after the other
         run_lottery(tiny_config(tiny_mnist_dir, levels=0, seed=seed), str(tmp_path), [0], quiet=True)
