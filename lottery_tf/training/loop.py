@@ -20,6 +20,7 @@ from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import crash_points
 from lottery_tf.training import position, random_layers
 from lottery_tf.training.evaluation import Evaluator
+from lottery_tf.training.interrupts import DeferredInterrupt
 from lottery_tf.training.loop_spec import CallbackCalls, LoopSpec, PausingCallback
 from lottery_tf.training.losses import cross_entropy
 from lottery_tf.training.strategies import xla_supported
@@ -364,25 +365,27 @@ class Trainer:
         if resumed_at in eval_steps and resumed_at == spec.start_step:
             callback_list.on_test_end(self.evaluate_all())
         done = resumed_at
-        for pause in sorted(p for p in pauses if resumed_at < p <= spec.end_step):
-            # `done` tracks the step without reading the optimizer's counter back.
-            self._train_chunk(done, pause - done)
-            done = pause
-            position.reach(done)
-            logs = {"train_loss": float(self._train_loss.result()),
-                    "train_accuracy": float(self._train_accuracy.result()),
-                    "learning_rate": float(tf.convert_to_tensor(self.optimizer.learning_rate))}
-            self._train_loss.reset_state()
-            self._train_accuracy.reset_state()
-            if not np.isfinite(logs["train_loss"]):
-                raise TrainingError(
-                    f"Training loss became {logs['train_loss']} before step {pause}; the last "
-                    "checkpoint is kept. Lower the learning rate or check the data, then rerun.")
-            if pause in eval_steps:
-                callback_list.on_test_end(self.evaluate_all())
-            if pause in settle and (settled := self.settle_deferred_test()) is not None:
-                callback_list.on_test_end(settled)
-            callback_list.on_train_batch_end(pause, logs)
-            crash_points.reach("pause")
-        callback_list.on_train_end({"step": self.step})
+        with DeferredInterrupt() as interrupt:
+            for pause in sorted(p for p in pauses if resumed_at < p <= spec.end_step):
+                interrupt.raise_if_requested()  # Ctrl-C lands here, after the last pause's work
+                # `done` tracks the step without reading the optimizer's counter back.
+                self._train_chunk(done, pause - done)
+                done = pause
+                position.reach(done)
+                logs = {"train_loss": float(self._train_loss.result()),
+                        "train_accuracy": float(self._train_accuracy.result()),
+                        "learning_rate": float(tf.convert_to_tensor(self.optimizer.learning_rate))}
+                self._train_loss.reset_state()
+                self._train_accuracy.reset_state()
+                if not np.isfinite(logs["train_loss"]):
+                    raise TrainingError(
+                        f"Training loss became {logs['train_loss']} before step {pause}; the last "
+                        "checkpoint is kept. Lower the learning rate or check the data, then rerun.")
+                if pause in eval_steps:
+                    callback_list.on_test_end(self.evaluate_all())
+                if pause in settle and (settled := self.settle_deferred_test()) is not None:
+                    callback_list.on_test_end(settled)
+                callback_list.on_train_batch_end(pause, logs)
+                crash_points.reach("pause")
+            callback_list.on_train_end({"step": self.step})
         position.clear()

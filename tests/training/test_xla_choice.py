@@ -1,10 +1,11 @@
-"""runtime.jit_compile: an explicit value wins; unset, XLA is off on CPU for convolutional models only."""
+"""runtime.jit_compile: an explicit value wins; unset, XLA is off on CPU for convolutional and
+recurrent models only."""
 import tensorflow as tf
 import tf_keras as keras
 
 from lottery_tf.models import build_model
 from lottery_tf.testing import wrapped_and_pruned
-from lottery_tf.training.xla_choice import choose_jit_compile, has_convolutions
+from lottery_tf.training.xla_choice import choose_jit_compile, has_convolutions, has_recurrent_layers
 
 CPU = tf.distribute.get_strategy()
 
@@ -31,6 +32,17 @@ def test_convolutions_are_found_inside_wrappers_and_nested_models():
     assert has_convolutions(mobilenet)
     assert has_convolutions(wrapped_and_pruned(mobilenet, 0.5))
     assert has_convolutions(_nested_separable())
+
+
+def test_recurrent_layers_are_found_inside_bidirectional_and_nested_models():
+    assert has_recurrent_layers(_recurrent())
+    assert not has_recurrent_layers(build_model("lenet_300_100", (28, 28, 1), 10))
+    inner = keras.Sequential([keras.layers.Bidirectional(keras.layers.GRU(4))])
+    inputs = keras.Input((28, 28))
+    nested = keras.Model(inputs, keras.layers.Dense(10)(inner(inputs)))
+    assert has_recurrent_layers(nested)
+    off, why = choose_jit_compile(None, nested, CPU)
+    assert off is False and "recurrent layers on CPU" in why
 
 
 def test_unset_decides_by_model_on_cpu_and_a_given_value_wins():

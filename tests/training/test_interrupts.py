@@ -1,0 +1,49 @@
+"""Ctrl-C while a Trainer runs is held until the loop's next pause; a second one stops at once."""
+import os
+import signal
+import threading
+
+import pytest
+
+from lottery_tf.training.interrupts import DeferredInterrupt
+
+
+def _ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_the_first_sigint_waits_for_the_check_and_the_handler_is_restored():
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with DeferredInterrupt() as interrupt:
+            _ctrl_c()
+            assert interrupt.requested  # recorded, not raised: the work in hand goes on
+            interrupt.raise_if_requested()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_second_sigint_raises_at_once():
+    with DeferredInterrupt() as interrupt:
+        _ctrl_c()
+        with pytest.raises(KeyboardInterrupt):
+            _ctrl_c()
+        interrupt.requested = False  # handled above
+
+
+def test_one_arriving_after_the_last_check_raises_when_the_context_ends():
+    with pytest.raises(KeyboardInterrupt):
+        with DeferredInterrupt():
+            _ctrl_c()
+
+
+def test_other_threads_keep_pythons_behaviour():
+    results = []
+
+    def run():
+        with DeferredInterrupt() as interrupt:
+            results.append(interrupt._previous)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert results == [None]  # no handler installed off the main thread
