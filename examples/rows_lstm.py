@@ -2,7 +2,7 @@
 
 A 28x28 image becomes 28 steps of 28 features. Both LSTM weights (the input
 kernel and the recurrent kernel) are pruned, each ranked as its own weight, at
-`pruning.dense_rate`. Not part of the zoo; used by scripts/benchmark_xla.py.
+`pruning.dense_rate`. Not part of the zoo.
 
     --config.model.name=examples.rows_lstm:build
 """

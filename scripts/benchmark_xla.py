@@ -32,10 +32,9 @@ from lottery_tf.training.xla_choice import has_convolutions
 # The project's examples/ builders import from the project root.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FLAGS = flags.FLAGS
-flags.DEFINE_string("models", "lenet_300_100,conv2,resnet20,mobilenet_16,dwcnn,mobilenetv2,lstm",
+flags.DEFINE_string("models", "lenet_300_100,conv2,resnet20,mobilenet_16,dwcnn,mobilenetv2",
                     "Models to time (zoo names, dwcnn = examples/fashion_dwcnn.py, "
-                    "mobilenetv2 = tf_keras.applications.MobileNetV2 alpha 0.35, "
-                    "lstm = examples/rows_lstm.py).")
+                    "mobilenetv2 = tf_keras.applications.MobileNetV2 alpha 0.35).")
 flags.DEFINE_integer("rounds", 3, "Timed rounds (one segment with and one without XLA).")
 flags.DEFINE_bool("determinism", True, "Enable op determinism, as the command line does (XLA is "
                   "then refused for models whose gradients have no deterministic XLA kernel).")
@@ -50,7 +49,6 @@ MODELS = {
     "mobilenet_16": ("mobilenet_16", (28, 28, 1), 60, 20),
     "dwcnn": ("examples.fashion_dwcnn:build", (28, 28, 1), 60, 20),
     "mobilenetv2": ("examples.applications:mobilenet_v2", (32, 32, 3), 60, 10),
-    "lstm": ("examples.rows_lstm:build", (28, 28, 1), 60, 5),
 }
 
 
