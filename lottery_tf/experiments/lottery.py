@@ -21,7 +21,9 @@ from lottery_tf.report.console import trunk_table
 from lottery_tf.storage import crash_points, store
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths
+from lottery_tf.storage.runs import trunk_runs
 from lottery_tf.storage.summaries import log_level_to_tensorboard, write_replicate_summary
+from lottery_tf.training import cumulative_cost
 
 
 def replicate_seed(config, replicate: int) -> int:
@@ -111,8 +113,17 @@ def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
                    tensorboard_dir=paths.tensorboard_run(replicate, level, TICKET_RUN),
                    on_rewind_step=on_rewind_step, end_step=end_step,
                    extra_metrics={"level": level, "replicate": replicate,
-                                  "retrain": retrain_mode(setup.config)})
+                                  "retrain": retrain_mode(setup.config)},
+                   prior_cost=prior_cost(setup, replicate, level, cumulative_cost.TRUNK, start_step))
     return train_masked_run(setup, plan)
+
+
+def prior_cost(setup: Setup, replicate: int, level: int, mask_from: str,
+               start_step: int) -> cumulative_cost.Cost:
+    """What produced the mask of a run off trunk `level` (`cumulative_cost.prior_cost`),
+    from the replicate's stored trunk levels below it."""
+    below = trunk_runs(setup.paths, replicate, level - 1) if level > 0 else {}
+    return cumulative_cost.prior_cost(mask_from, level, start_step, below)
 
 
 def load_rewind_weights(setup: Setup, replicate: int) -> dict:

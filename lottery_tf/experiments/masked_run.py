@@ -31,6 +31,7 @@ from lottery_tf.training.callbacks import (
 )
 from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
 from lottery_tf.training.cost import training_flops
+from lottery_tf.training.cumulative_cost import UNKNOWN, Cost, own_cost
 from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer
 from lottery_tf.training.precision import precision_policy
@@ -48,11 +49,13 @@ class RunPlan:
       seed: data-order seed.
       label: console prefix.
       tensorboard_dir: this run's TensorBoard folder.
-      tensorboard_group: `ticket` or `control`, the prefix of its curves' tags.
       on_rewind_step: if set, called with the weights at the setup's rewind step.
       extra_metrics: merged into metrics.json.
       end_step: global step the run stops at (None: the config's training length;
         equal to `start_step` for an evaluation without training).
+      tensorboard_group: `ticket` or `control`, the prefix of its curves' tags.
+      prior_cost: what produced its mask (`training.cumulative_cost.prior_cost`), added
+        to its own training for the cumulative cost in metrics.json.
     """
 
     files: RunFiles
@@ -66,6 +69,7 @@ class RunPlan:
     extra_metrics: dict = dataclasses.field(default_factory=dict)
     end_step: int | None = None
     tensorboard_group: str = "ticket"
+    prior_cost: Cost = UNKNOWN
 
 
 def build_wrapped(setup: Setup, seed: int) -> keras.Model:
@@ -192,11 +196,12 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
     # A run resumed from a checkpoint of an older version may not know them.
     if early_stop is not None and early_stop[0] == summary["early_stop_step"]:
         store.save_arrays(files.weights_early_stop, early_stop[1])
-    metrics = {"seed": plan.seed, "start_step": plan.start_step, "end_step": end_step,
-               "train_iterations": end_step - plan.start_step,
-               **{f"train_flops_{kind}": flops for kind, flops in training_flops(
-                   plan.masks, setup.weight_uses, config.training.batch_size,
-                   end_step - plan.start_step).items()},
+    cost = {"train_iterations": end_step - plan.start_step,
+            **{f"train_flops_{kind}": flops for kind, flops in training_flops(
+                plan.masks, setup.weight_uses, config.training.batch_size,
+                end_step - plan.start_step).items()}}
+    metrics = {"seed": plan.seed, "start_step": plan.start_step, "end_step": end_step, **cost,
+               **(plan.prior_cost + own_cost(cost)).as_metrics(),
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
                "wall_seconds": time.perf_counter() - started,
                # Wall clock (Unix seconds): `status` takes its speed from the latest runs.
