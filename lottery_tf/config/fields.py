@@ -25,6 +25,10 @@ FIELDS = {
                 "finetune_steps)"),
     "finetune_steps": (str, "retrain=finetune: iterations per pruned level, e.g. 5000it (unset: "
                        "training.train_steps minus the rewind point, as the other modes train)"),
+    "intermediate_steps": (str, "short levels: iterations each level before the last (levels) "
+                           "trains, e.g. 5000it; their training only ranks weights for the next "
+                           "pruning, and the last level trains fully (unset: every level trains "
+                           "fully). Set, levels is hashed: it names the level that trains fully"),
     "dataset.name": ("mnist", " | ".join(known_names()) + " (README 'Your own data')"),
     "dataset.validation_size": (5000, "N training examples held out for early stopping (see "
                                 "validation_split)"),

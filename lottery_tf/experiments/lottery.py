@@ -13,6 +13,7 @@ from typing import TextIO
 import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError, StoreError
+from lottery_tf.experiments import ranking_levels
 from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
 from lottery_tf.experiments.retraining import pruned_level_start, retrain_mode, trained_weights
 from lottery_tf.experiments.setup import Setup, prepare
@@ -91,30 +92,33 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
 
 
 def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
-    """Trains one trunk level: level 0 from the seeded init, later levels as `retrain` says."""
+    """Trains one trunk level: level 0 from the seeded init, later levels as `retrain` says;
+    a level before the last stops early with short levels (`ranking_levels`)."""
     paths = setup.paths
     initial = fresh_weights(setup, seed)
     masks = level_masks(setup, replicate, level, {
         name: initial[setup.weight_keys[name]] for name in setup.layer_kinds})
     on_rewind_step = None
     if level == 0:
-        start_weights, start_step = initial, 0
+        start_weights, start_step, full_end = initial, 0, setup.train_steps
         if not storage_files.exists(paths.rewind_weights(replicate)):
             def on_rewind_step(weights):
                 store.save_arrays(paths.rewind_weights(replicate), weights)
-        end_step = None
     else:
         start = pruned_level_start(setup, replicate, level,
                                    lambda: load_rewind_weights(setup, replicate))
-        start_weights, start_step, end_step = start.weights, start.start_step, start.end_step
+        start_weights, start_step, full_end = start.weights, start.start_step, start.end_step
+    extra = {"level": level, "replicate": replicate, "retrain": retrain_mode(setup.config)}
+    ranking = ranking_levels.ranks_only(setup.config, level)
     plan = RunPlan(files=paths.level_files(replicate, level), masks=masks,
                    start_weights=start_weights, start_step=start_step, seed=seed,
                    label=f"rep {replicate} level {level}",
                    tensorboard_dir=paths.tensorboard_run(replicate, level, TICKET_RUN),
-                   on_rewind_step=on_rewind_step, end_step=end_step,
-                   extra_metrics={"level": level, "replicate": replicate,
-                                  "retrain": retrain_mode(setup.config)},
-                   prior_cost=prior_cost(setup, replicate, level, cumulative_cost.TRUNK, start_step))
+                   on_rewind_step=on_rewind_step,
+                   end_step=ranking_levels.level_end(setup, level, start_step, full_end),
+                   extra_metrics=extra,
+                   prior_cost=prior_cost(setup, replicate, level, cumulative_cost.TRUNK, start_step),
+                   full_end_step=full_end if ranking else None)
     return train_masked_run(setup, plan)
 
 

@@ -56,6 +56,9 @@ class RunPlan:
       tensorboard_group: `ticket` or `control`, the prefix of its curves' tags.
       prior_cost: what produced its mask (`training.cumulative_cost.prior_cost`), added
         to its own training for the cumulative cost in metrics.json.
+      full_end_step: for a trunk level that only ranks weights (`ranking_levels`): where
+        its full-length training would end. Its metrics then say whether it stopped
+        sooner (`short_level`); None for runs that always train to `end_step`.
     """
 
     files: RunFiles
@@ -70,6 +73,7 @@ class RunPlan:
     end_step: int | None = None
     tensorboard_group: str = "ticket"
     prior_cost: Cost = UNKNOWN
+    full_end_step: int | None = None
 
 
 def build_wrapped(setup: Setup, seed: int) -> keras.Model:
@@ -205,12 +209,20 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
                "wall_seconds": time.perf_counter() - started,
                # Wall clock (Unix seconds): `status` takes its speed from the latest runs.
-               "finished_at": round(time.time(), 3), **plan.extra_metrics,
+               "finished_at": round(time.time(), 3), **_length_metrics(plan, end_step),
+               **plan.extra_metrics,
                **summary, "curve": tracker.state()}
     lease.verify()  # metrics.json makes the run count as done: only its lock's holder writes it
     store.write_json(files.metrics, metrics)
     storage_files.rmtree(files.checkpoints)
     return metrics
+
+
+def _length_metrics(plan: RunPlan, end_step: int) -> dict:
+    """A ranking level's full length and whether it stopped short of it (nothing for other runs)."""
+    if plan.full_end_step is None:
+        return {}
+    return {"full_end_step": plan.full_end_step, "short_level": end_step < plan.full_end_step}
 
 
 def run_or_load(setup: Setup, plan: RunPlan) -> dict:

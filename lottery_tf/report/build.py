@@ -50,6 +50,10 @@ INSTABILITY_NOTE = (
     "with each rewind step.")
 
 
+SHORT_LEVEL_NOTE = (
+    "short_level: trunk levels cut short (intermediate_steps, or an early-bird stop) whose training "
+    "only ranked weights for the next level's pruning. Their accuracy is not a ticket's; the "
+    "ticket column holds the levels that trained fully.")
 COST_NOTE = (
     "Cumulative cost: the run's own training plus every training behind its mask (IMP level L: "
     "levels 0..L; a branch: the trunk levels that made the mask it uses, level 0 for one_shot, "
@@ -125,7 +129,8 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
     """
     name = collected.experiment.name
     stats = aggregate.summarize(collected.trunk, collected.branches)
-    percents = aggregate.level_percents(stats[aggregate.TICKET])
+    # Short levels are no tickets, but their levels still get training curves.
+    percents = aggregate.percents_by_level(stats)
     if curve_levels is None:
         levels = aggregate.curve_levels(percents)
     else:
@@ -187,6 +192,8 @@ def _markdown(report: ExperimentReport) -> str:
     if gaps:
         lines += ["## Missing", "", *(f"- {line}" for line in gaps), ""]
     lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["summary"])]
+    if aggregate.SHORT_LEVEL in report.stats:
+        lines += [SHORT_LEVEL_NOTE, ""]
     if report.warnings:
         lines += ["```text", *report.warnings, "```", ""]
     lines += ["All columns: levels.md, levels.csv.", ""]
@@ -332,7 +339,7 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
                 report.collected.experiment.paths.dir, "report")
         result.files += write_experiment_report(report, directory)
         tensorboard_images.write_figures(report.figures, report.collected.experiment.paths.tensorboard_root,
-                                         step=max(s.level for s in report.stats[aggregate.TICKET]))
+                                         step=max(s.level for kind in report.stats.values() for s in kind))
         _say(stream, f"{report.name}: {describe(report.collected)}")
         for line in report.collected.missing.lines():
             _say(stream, f"  missing: {line}")

@@ -57,10 +57,14 @@ def _percent(key: str) -> Callable[[Mapping], float]:
 
 def trunk_table(results: Sequence[Mapping]) -> str:
     """The per-level table printed when a replicate finishes: test accuracy at the end,
-    the early-stop step and test accuracy there (then `with_warnings`' lines)."""
-    table = text_table((LEVEL, PERCENT_LEFT, ("test acc %", 10, ".2f", _percent("test_accuracy")),
-                        ("early stop", 10, "", lambda m: m["early_stop_step"]),
-                        ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy"))), results)
+    the early-stop step and test accuracy there, and with short levels which levels were
+    cut short to rank weights (no tickets); then `with_warnings`' lines."""
+    columns = [LEVEL, PERCENT_LEFT, ("test acc %", 10, ".2f", _percent("test_accuracy")),
+               ("early stop", 10, "", lambda m: m["early_stop_step"]),
+               ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy"))]
+    if any("short_level" in m for m in results):
+        columns.append(("training", 16, "", lambda m: "short (ranking)" if m.get("short_level") else "full"))
+    table = text_table(columns, results)
     return with_warnings(table, {TICKET: results})
 
 
