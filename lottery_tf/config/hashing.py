@@ -3,8 +3,8 @@
 Fields that do not change results (where data lives, the device strategy,
 logging, how many levels to run) are not hashed, and neither are optional
 fields left unset or set to the value that means the same as unset. `levels` is
-hashed while short levels are set (`HASHED_WHEN`): it then names the level that
-trains fully.
+hashed while short levels or early-bird are set (`HASHED_WHEN`): it then names
+the level that trains fully.
 """
 import hashlib
 import json
@@ -16,16 +16,17 @@ from lottery_tf.data.sources.registry import default_validation_split
 
 # Top-level sections and fields left out of the hash.
 UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
-# Unhashed fields that are hashed while one of these fields is set: with short levels,
+# Unhashed fields that are hashed while one of these fields is set: with short levels or early-bird,
 # `levels` names the one level that trains fully, so extending it changes every result.
-HASHED_WHEN = {"levels": ("intermediate_steps",)}
+HASHED_WHEN = {"levels": ("intermediate_steps", "early_bird.threshold")}
 
 # Placeholder fields whose default, written out, means the same as unset.
 _SPELLED_DEFAULTS = {"retrain": "weight_rewind", "pruning.granularity": "weight",
                      "training.lr_schedule": "step",
                      "training.precision": "float32", "dataset.augmentation": "crop_flip",
                      "dataset.normalization": "standardize",
-                     "training.label_smoothing": 0.0, "training.lr_final": 0.0}
+                     "training.label_smoothing": 0.0, "training.lr_final": 0.0,
+                     "early_bird.check_every": "1ep", "early_bird.window": 5}
 
 
 def flatten(value, prefix: str = "") -> dict:

@@ -14,7 +14,13 @@ import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError, StoreError
 from lottery_tf.experiments import ranking_levels
-from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
+from lottery_tf.experiments.masked_run import (
+    EarlyBirdPlan,
+    RunPlan,
+    finished_metrics,
+    fresh_weights,
+    train_masked_run,
+)
 from lottery_tf.experiments.retraining import pruned_level_start, retrain_mode, trained_weights
 from lottery_tf.experiments.setup import Setup, prepare
 from lottery_tf.pruning import masks as mask_lib
@@ -81,19 +87,35 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
         except CorruptFileError:
             store.quarantine(path)  # recomputed below from the previous level
     previous_mask = level_masks(setup, replicate, level - 1, kernels)
-    trained = trained_weights(setup, replicate, level - 1)
-    masks = mask_lib.prune(setup.config.pruning.strategy,
-                           {name: trained[setup.weight_keys[name]] for name in previous_mask},
-                           previous_mask, setup.layer_rates,
-                           granularity=setup.granularity, chain=setup.chain)
+    masks = next_masks(setup, trained_weights(setup, replicate, level - 1), previous_mask)
     store.save_arrays(path, masks)
     crash_points.reach("pruned")
     return masks
 
 
+def next_masks(setup: Setup, weights: dict, masks: dict) -> dict:
+    """The masks the next level prunes to from `weights` (every weight by name), under `masks`.
+
+    The one pruning step of the trunk: between levels, and for early-bird's draws.
+    """
+    return mask_lib.prune(setup.config.pruning.strategy,
+                          {name: weights[setup.weight_keys[name]] for name in masks},
+                          masks, setup.layer_rates, granularity=setup.granularity, chain=setup.chain)
+
+
+def _early_bird_plan(setup: Setup, level: int, masks: dict) -> EarlyBirdPlan | None:
+    settings = ranking_levels.early_bird(setup.config, setup.steps_per_epoch)
+    if settings is None or not ranking_levels.ranks_only(setup.config, level):
+        return None
+    # Level 0 records the rewind weights on its way: no stop before the rewind point.
+    return EarlyBirdPlan(lambda weights: next_masks(setup, weights, masks), settings.check_every,
+                         settings.threshold, settings.window,
+                         not_before=setup.rewind_step if level == 0 else 0)
+
+
 def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
     """Trains one trunk level: level 0 from the seeded init, later levels as `retrain` says;
-    a level before the last stops early with short levels (`ranking_levels`)."""
+    a level before the last stops early with short levels or early-bird (`ranking_levels`)."""
     paths = setup.paths
     initial = fresh_weights(setup, seed)
     masks = level_masks(setup, replicate, level, {
@@ -118,7 +140,8 @@ def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
                    end_step=ranking_levels.level_end(setup, level, start_step, full_end),
                    extra_metrics=extra,
                    prior_cost=prior_cost(setup, replicate, level, cumulative_cost.TRUNK, start_step),
-                   full_end_step=full_end if ranking else None)
+                   full_end_step=full_end if ranking else None,
+                   early_bird=_early_bird_plan(setup, level, masks))
     return train_masked_run(setup, plan)
 
 

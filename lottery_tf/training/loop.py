@@ -3,6 +3,7 @@
 What a run is given (`LoopSpec`) and how callbacks are called (`PausingCallback`,
 the order of the hooks) are in `loop_spec.py`; both are importable from here.
 """
+import dataclasses
 import re
 import warnings
 from collections.abc import Sequence
@@ -310,7 +311,12 @@ class Trainer:
         return steps
 
     def run(self, callbacks: Sequence[keras.callbacks.Callback] = ()) -> None:
-        """Trains from the current step to `spec.end_step`, calling callbacks at pauses."""
+        """Trains from the current step to `spec.end_step`, calling callbacks at pauses.
+
+        A callback that sets `model.stop_training` (when training begins or at a pause)
+        ends the run at that step: `spec.end_step` becomes it, and it is evaluated
+        (test included) as a run's last step is.
+        """
         spec = self.spec
         callback_list = CallbackCalls(callbacks, self.model)
         eval_steps = self._eval_steps()
@@ -340,11 +346,14 @@ class Trainer:
                 augmentation=spec.augmentation)
             self._iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         position.start(resumed_at)  # for the command line's Ctrl-C line
+        self.model.stop_training = False
         callback_list.on_train_begin({"step": resumed_at, "start_step": spec.start_step})
         if resumed_at in eval_steps and resumed_at == spec.start_step:
             callback_list.on_test_end(self.evaluate_all())
         done = resumed_at
         for pause in sorted(p for p in pauses if resumed_at < p <= spec.end_step):
+            if self.model.stop_training:
+                break
             # `done` tracks the step without reading the optimizer's counter back.
             self._train_chunk(done, pause - done)
             done = pause
@@ -364,5 +373,14 @@ class Trainer:
                 callback_list.on_test_end(settled)
             callback_list.on_train_batch_end(pause, logs)
             crash_points.reach("pause")
+        if self.model.stop_training and done != spec.end_step:
+            self._stop_at(done, callback_list)
         callback_list.on_train_end({"step": self.step})
         position.clear()
+
+    def _stop_at(self, step: int, callback_list: CallbackCalls) -> None:
+        """Ends the run at `step` (a callback asked): it becomes the end step, evaluated in full."""
+        self.spec = dataclasses.replace(self.spec, end_step=step)
+        callback_list.on_test_end(self.evaluate_all())  # at the end step the test set is due
+        if (settled := self.settle_deferred_test()) is not None:
+            callback_list.on_test_end(settled)
