@@ -57,7 +57,8 @@ SHORT_LEVEL_NOTE = (
 COST_NOTE = (
     "Cumulative cost: the run's own training plus every training behind its mask (IMP level L: "
     "levels 0..L; a branch: the trunk levels that made the mask it uses, level 0 for one_shot, "
-    "nothing for random_prune). Dense-equivalent FLOPs count every weight, as masked dense "
+    "for random_prune and prune_at_init only the dense iterations up to their starting step). "
+    "Dense-equivalent FLOPs count every weight, as masked dense "
     "kernels compute; sparse FLOPs count the survivors. Short levels (training cut short to rank "
     "weights) are not tickets and are left out. The figure's x axis is dense-equivalent FLOPs.")
 
@@ -115,7 +116,8 @@ def _config_line(config: dict) -> str:
             f"{(config.get('pruning') or {}).get('granularity') or 'weight'}-level pruning "
             f"at rate {get('pruning', 'rate')}, rewind {config.get('rewind') or 'unset'}, "
             f"{get('training', 'train_steps')} per level, optimizer {get('training', 'optimizer')} "
-            f"lr {get('training', 'learning_rate')}, batch {get('training', 'batch_size')}")
+            f"lr {get('training', 'learning_rate')}, batch {get('training', 'batch_size')}; "
+            f"trunk: {cost.trunk_procedure(config)}")
 
 
 def experiment_report(collected: Collected, curve_levels: list[int] | None = None) -> ExperimentReport:
