@@ -78,13 +78,14 @@ def _setting(config: Mapping) -> dict:
 
 
 def setting_labels(configs: Mapping[str, Mapping]) -> dict[str, str]:
-    """Experiment name -> the settings that tell it from the others (`key=value, ...`; empty
-    when every experiment runs in the same setting)."""
+    """Experiment name -> the settings that tell it from the others (`key=value, ...`, an
+    unset field as `unset`; empty when every experiment runs in the same setting)."""
     settings = {name: _setting(config) for name, config in configs.items()}
     keys = sorted({key for fields in settings.values() for key in fields})
     differing = [key for key in keys
                  if len({json.dumps(fields.get(key), sort_keys=True) for fields in settings.values()}) > 1]
-    return {name: ", ".join(f"{key}={fields.get(key)}" for key in differing)
+    return {name: ", ".join(f"{key}={'unset' if fields.get(key) is None else fields[key]}"
+                            for key in differing)
             for name, fields in settings.items()}
 
 

@@ -117,3 +117,10 @@ def test_the_report_writes_cost_tables_and_figure_from_stored_runs(report_root, 
     assert "dense-equivalent" in figure.axes[0].get_xlabel()
     with open(os.path.join(tmp_path, "report.md")) as handle:
         assert "## Cost to reach each sparsity" in handle.read()
+
+
+def test_an_unset_setting_is_named_unset():
+    unit_range = _experiment("u_aaaa", _trunk([0.97], (0,)), **{"dataset.normalization": "unit_range"})
+    labels = list(cost.procedure_runs([_experiment("s_bbbb", _trunk([0.97], (0,))), unit_range]))
+    assert labels == ["IMP weight rewinding [dataset.normalization=unit_range]",
+                      "IMP weight rewinding [dataset.normalization=unset]"]
