@@ -14,7 +14,7 @@ def test_intermediate_levels_stop_at_the_short_step_and_the_last_trains_fully(ti
     from lottery_tf.experiments.lottery import run_lottery
     from lottery_tf.report import aggregate
     from lottery_tf.report.collect import collect
-    from lottery_tf.report.console import trunk_table
+    from lottery_tf.report.console import combined_table, trunk_table
 
     config = tiny_config(tiny_mnist_dir, levels=2, intermediate_steps="10it", **STEPS)
     results = run_lottery(config, str(tmp_path), [0], quiet=True)[0]
@@ -32,6 +32,7 @@ def test_intermediate_levels_stop_at_the_short_step_and_the_last_trains_fully(ti
     assert {kind: sorted(runs[0]) for kind, runs in kinds.items()} == {
         aggregate.TICKET: [2], aggregate.SHORT_LEVEL: [0, 1]}
     assert "short (ranking)" in trunk_table(results).splitlines()[1]
+    assert "short (ranking)" in combined_table(results, {}).splitlines()[2]
 
 
 def test_levels_are_hashed_with_short_levels_and_unset_changes_nothing(tiny_mnist_dir):
