@@ -31,6 +31,7 @@ own experiment:
           --pin_cpus --sweep_args=procedure=$procedure,target=$target
     done; done
     python -m lottery_tf report --root=runs --experiment=<the seven experiments' hashes, comma-separated>
+    (or without --experiment when the root holds only these seven)
 
 The comparison (`<root>/report/comparison_cost_summary.md`,
 `comparison_cost_vs_accuracy.png`) has one line per procedure: test accuracy at
