@@ -41,6 +41,7 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
             and not training.get("lr_final")):
         raise ConfigError("retrain=finetune trains at the schedule's final rate, which is 0 for "
                           "the cosine schedule with lr_final unset; set --config.training.lr_final.")
+    _check_early_bird(config.get("early_bird") or {})
     if config.levels < 0:
         raise ConfigError(f"levels must be >= 0, got {config.levels}.")
     if training.batch_size <= 0:
@@ -67,6 +68,20 @@ def check_ranges(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"dataset.image_size resizes the images of folder: and tfds: sources (and "
                           f"names the size of a shards: folder's) to a positive size; got {size} for "
                           f"{config.dataset.name!r}. Unset it or fix it.")
+
+
+def _check_early_bird(early_bird) -> None:
+    threshold = early_bird.get("threshold")
+    if threshold is None:
+        if early_bird.get("check_every") is not None or early_bird.get("window") is not None:
+            raise ConfigError("early_bird.check_every and early_bird.window apply with "
+                              "early_bird.threshold only; set it (e.g. 0.1) or unset them.")
+        return
+    if not 0.0 < threshold <= 1.0:
+        raise ConfigError(f"early_bird.threshold must be in (0, 1], got {threshold}.")
+    window = early_bird.get("window")
+    if window is not None and window < 1:
+        raise ConfigError(f"early_bird.window must be >= 1, got {window}.")
 
 
 def _check_choice(key: str, value, choices: tuple[str, ...]) -> None:

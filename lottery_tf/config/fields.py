@@ -25,6 +25,21 @@ FIELDS = {
                 "finetune_steps)"),
     "finetune_steps": (str, "retrain=finetune: iterations per pruned level, e.g. 5000it (unset: "
                        "training.train_steps minus the rewind point, as the other modes train)"),
+    "intermediate_steps": (str, "short levels: iterations each level before the last (levels) "
+                           "trains, e.g. 5000it; their training only ranks weights for the next "
+                           "pruning, and the last level trains fully (unset: every level trains "
+                           "fully). Set, levels is hashed: it names the level that trains fully"),
+    "early_bird.threshold": (float, "early-bird tickets (You et al. 2020): each level before the "
+                             "last (levels) stops training once the masks the next pruning would "
+                             "draw, drawn every check_every iterations, settle: the last window "
+                             "distances between consecutive draws (the fraction of the level's "
+                             "surviving weights on which they differ) all under this threshold "
+                             "(the paper: 0.1); the next level prunes from the weights there. "
+                             "Unset: off. Set, levels is hashed"),
+    "early_bird.check_every": (str, "early-bird: iterations between draws, e.g. 200it (unset: 1ep, "
+                               "the paper's)"),
+    "early_bird.window": (int, "early-bird: how many consecutive distances must all be under the "
+                          "threshold (unset: 5, the paper's queue)"),
     "dataset.name": ("mnist", " | ".join(known_names()) + " (README 'Your own data')"),
     "dataset.validation_size": (5000, "N training examples held out for early stopping (see "
                                 "validation_split)"),

@@ -2,7 +2,9 @@
 
 Fields that do not change results (where data lives, the device strategy,
 logging, how many levels to run) are not hashed, and neither are optional
-fields left unset or set to the value that means the same as unset.
+fields left unset or set to the value that means the same as unset. `levels` is
+hashed while short levels or early-bird are set (`HASHED_WHEN`): it then names
+the level that trains fully.
 """
 import hashlib
 import json
@@ -14,13 +16,17 @@ from lottery_tf.data.sources.registry import default_validation_split
 
 # Top-level sections and fields left out of the hash.
 UNHASHED = {"name", "levels", "runtime", "dataset.data_dir", "dataset.verify_checksums"}
+# Unhashed fields that are hashed while one of these fields is set: with short levels or early-bird,
+# `levels` names the one level that trains fully, so extending it changes every result.
+HASHED_WHEN = {"levels": ("intermediate_steps", "early_bird.threshold")}
 
 # Placeholder fields whose default, written out, means the same as unset.
 _SPELLED_DEFAULTS = {"retrain": "weight_rewind", "pruning.granularity": "weight",
                      "training.lr_schedule": "step",
                      "training.precision": "float32", "dataset.augmentation": "crop_flip",
                      "dataset.normalization": "standardize",
-                     "training.label_smoothing": 0.0, "training.lr_final": 0.0}
+                     "training.label_smoothing": 0.0, "training.lr_final": 0.0,
+                     "early_bird.check_every": "1ep", "early_bird.window": 5}
 
 
 def flatten(value, prefix: str = "") -> dict:
@@ -43,8 +49,11 @@ def hashed_fields(config: ml_collections.ConfigDict) -> dict:
     # The validation split's default depends on the source (`default_validation_split`).
     if flat.get("dataset.validation_split") == default_validation_split(flat.get("dataset.name")):
         flat["dataset.validation_split"] = None
+    hashed_now = {key for key, setters in HASHED_WHEN.items()
+                  if any(flat.get(setter) is not None for setter in setters)}
     return {key: value for key, value in sorted(flat.items())
-            if value is not None and key.split(".")[0] not in UNHASHED and key not in UNHASHED}
+            if value is not None and (key in hashed_now or (key.split(".")[0] not in UNHASHED
+                                                            and key not in UNHASHED))}
 
 
 def config_hash(config: ml_collections.ConfigDict) -> str:

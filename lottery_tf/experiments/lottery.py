@@ -13,7 +13,14 @@ from typing import TextIO
 import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError, StoreError
-from lottery_tf.experiments.masked_run import RunPlan, finished_metrics, fresh_weights, train_masked_run
+from lottery_tf.experiments import ranking_levels
+from lottery_tf.experiments.masked_run import (
+    EarlyBirdPlan,
+    RunPlan,
+    finished_metrics,
+    fresh_weights,
+    train_masked_run,
+)
 from lottery_tf.experiments.retraining import pruned_level_start, retrain_mode, trained_weights
 from lottery_tf.experiments.setup import Setup, prepare
 from lottery_tf.pruning import masks as mask_lib
@@ -21,7 +28,9 @@ from lottery_tf.report.console import trunk_table
 from lottery_tf.storage import crash_points, store
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths
+from lottery_tf.storage.runs import trunk_runs
 from lottery_tf.storage.summaries import log_level_to_tensorboard, write_replicate_summary
+from lottery_tf.training import cumulative_cost
 
 
 def replicate_seed(config, replicate: int) -> int:
@@ -78,41 +87,70 @@ def level_masks(setup: Setup, replicate: int, level: int, kernels: dict) -> dict
         except CorruptFileError:
             store.quarantine(path)  # recomputed below from the previous level
     previous_mask = level_masks(setup, replicate, level - 1, kernels)
-    trained = trained_weights(setup, replicate, level - 1)
-    masks = mask_lib.prune(setup.config.pruning.strategy,
-                           {name: trained[setup.weight_keys[name]] for name in previous_mask},
-                           previous_mask, setup.layer_rates,
-                           granularity=setup.granularity, chain=setup.chain)
+    masks = next_masks(setup, trained_weights(setup, replicate, level - 1), previous_mask)
     store.save_arrays(path, masks)
     crash_points.reach("pruned")
     return masks
 
 
+def next_masks(setup: Setup, weights: dict, masks: dict) -> dict:
+    """The masks the next level prunes to from `weights` (every weight by name), under `masks`.
+
+    The one pruning step of the trunk: between levels, and for early-bird's draws.
+    """
+    return mask_lib.prune(setup.config.pruning.strategy,
+                          {name: weights[setup.weight_keys[name]] for name in masks},
+                          masks, setup.layer_rates, granularity=setup.granularity, chain=setup.chain)
+
+
+def _early_bird_plan(setup: Setup, level: int, masks: dict) -> EarlyBirdPlan | None:
+    settings = ranking_levels.early_bird(setup.config, setup.steps_per_epoch)
+    if settings is None or not ranking_levels.ranks_only(setup.config, level):
+        return None
+    # Level 0 records the rewind weights on its way: no stop before the rewind point.
+    return EarlyBirdPlan(lambda weights: next_masks(setup, weights, masks), settings.check_every,
+                         settings.threshold, settings.window,
+                         not_before=setup.rewind_step if level == 0 else 0)
+
+
 def run_level(setup: Setup, replicate: int, level: int, seed: int) -> dict:
-    """Trains one trunk level: level 0 from the seeded init, later levels as `retrain` says."""
+    """Trains one trunk level: level 0 from the seeded init, later levels as `retrain` says;
+    a level before the last stops early with short levels or early-bird (`ranking_levels`)."""
     paths = setup.paths
     initial = fresh_weights(setup, seed)
     masks = level_masks(setup, replicate, level, {
         name: initial[setup.weight_keys[name]] for name in setup.layer_kinds})
     on_rewind_step = None
     if level == 0:
-        start_weights, start_step = initial, 0
+        start_weights, start_step, full_end = initial, 0, setup.train_steps
         if not storage_files.exists(paths.rewind_weights(replicate)):
             def on_rewind_step(weights):
                 store.save_arrays(paths.rewind_weights(replicate), weights)
-        end_step = None
     else:
         start = pruned_level_start(setup, replicate, level,
                                    lambda: load_rewind_weights(setup, replicate))
-        start_weights, start_step, end_step = start.weights, start.start_step, start.end_step
+        start_weights, start_step, full_end = start.weights, start.start_step, start.end_step
+    extra = {"level": level, "replicate": replicate, "retrain": retrain_mode(setup.config)}
+    ranking = ranking_levels.ranks_only(setup.config, level)
     plan = RunPlan(files=paths.level_files(replicate, level), masks=masks,
                    start_weights=start_weights, start_step=start_step, seed=seed,
                    label=f"rep {replicate} level {level}",
                    tensorboard_dir=paths.tensorboard_run(replicate, level, TICKET_RUN),
-                   on_rewind_step=on_rewind_step, end_step=end_step,
-                   extra_metrics={"level": level, "replicate": replicate,
-                                  "retrain": retrain_mode(setup.config)})
+                   on_rewind_step=on_rewind_step,
+                   end_step=ranking_levels.level_end(setup, level, start_step, full_end),
+                   extra_metrics=extra,
+                   prior_cost=prior_cost(setup, replicate, level, cumulative_cost.TRUNK, start_step),
+                   full_end_step=full_end if ranking else None,
+                   early_bird=_early_bird_plan(setup, level, masks))
     return train_masked_run(setup, plan)
+
+
+def prior_cost(setup: Setup, replicate: int, level: int, mask_from: str,
+               start_step: int) -> cumulative_cost.Cost:
+    """What produced the mask of a run off trunk `level` (`cumulative_cost.prior_cost`),
+    from the replicate's stored trunk levels below it."""
+    below = trunk_runs(setup.paths, replicate, level - 1) if level > 0 else {}
+    return cumulative_cost.prior_cost(mask_from, level, start_step, below)
 
 
 def load_rewind_weights(setup: Setup, replicate: int) -> dict:

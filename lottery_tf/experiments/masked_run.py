@@ -31,9 +31,24 @@ from lottery_tf.training.callbacks import (
 )
 from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
 from lottery_tf.training.cost import training_flops
+from lottery_tf.training.cumulative_cost import UNKNOWN, Cost, own_cost
+from lottery_tf.training.early_bird import STATE_NAME as EARLY_BIRD_STATE
+from lottery_tf.training.early_bird import EarlyBirdStop
 from lottery_tf.training.loop import LoopSpec, Trainer
 from lottery_tf.training.optimizers import make_optimizer
 from lottery_tf.training.precision import precision_policy
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyBirdPlan:
+    """Early-bird for one run (`training.early_bird.EarlyBirdStop`): what to draw, how often,
+    when the draws have settled, and the first step a draw may stop the run at."""
+
+    draw: Callable[[dict], dict]  # every weight by name -> the masks the next pruning draws
+    check_every: int
+    threshold: float
+    window: int
+    not_before: int = 0
 
 
 @dataclasses.dataclass
@@ -48,11 +63,17 @@ class RunPlan:
       seed: data-order seed.
       label: console prefix.
       tensorboard_dir: this run's TensorBoard folder.
-      tensorboard_group: `ticket` or `control`, the prefix of its curves' tags.
       on_rewind_step: if set, called with the weights at the setup's rewind step.
       extra_metrics: merged into metrics.json.
       end_step: global step the run stops at (None: the config's training length;
         equal to `start_step` for an evaluation without training).
+      tensorboard_group: `ticket` or `control`, the prefix of its curves' tags.
+      prior_cost: what produced its mask (`training.cumulative_cost.prior_cost`), added
+        to its own training for the cumulative cost in metrics.json.
+      full_end_step: for a trunk level that only ranks weights (`ranking_levels`): where
+        its full-length training would end. Its metrics then say whether it stopped
+        sooner (`short_level`); None for runs that always train to `end_step`.
+      early_bird: stop once the masks drawn from the weights settle (None: never).
     """
 
     files: RunFiles
@@ -66,6 +87,9 @@ class RunPlan:
     extra_metrics: dict = dataclasses.field(default_factory=dict)
     end_step: int | None = None
     tensorboard_group: str = "ticket"
+    prior_cost: Cost = UNKNOWN
+    full_end_step: int | None = None
+    early_bird: EarlyBirdPlan | None = None
 
 
 def build_wrapped(setup: Setup, seed: int) -> keras.Model:
@@ -116,7 +140,7 @@ def finished_metrics(files: RunFiles) -> dict | None:
         return None
     try:
         metrics = store.read_json(files.metrics)
-        for path in (files.mask, files.weights_end, files.weights_early_stop):
+        for path in (files.mask, files.weights_end, files.weights_early_stop, files.early_bird_mask):
             if storage_files.exists(path):
                 store.load_arrays(path)
         return metrics
@@ -185,7 +209,14 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
     store.save_arrays(files.weights_start, tfmot_adapter.get_weights(wrapped))
 
     tracker = EarlyStopTracker()
-    checkpoint = LevelCheckpoint(files.checkpoints, wrapped, optimizer)
+    early_bird = None
+    if plan.early_bird is not None:
+        settings = plan.early_bird
+        early_bird = EarlyBirdStop(lambda: settings.draw(tfmot_adapter.get_weights(wrapped)), plan.masks,
+                                   settings.check_every, settings.threshold, settings.window,
+                                   settings.not_before)
+    checkpoint = LevelCheckpoint(files.checkpoints, wrapped, optimizer,
+                                 {} if early_bird is None else {EARLY_BIRD_STATE: early_bird})
     checkpoint.restore(tracker)
     trainer.best_val_loss = tracker.best_val_loss()
     if checkpoint.early_stop is not None:
@@ -193,7 +224,9 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
 
     remaining = mask_lib.percent_remaining(plan.masks)
     by_layer = mask_lib.percent_remaining_by_layer(plan.masks)
-    callbacks = [tracker, Checkpointer(checkpoint, setup.checkpoint_every, tracker,
+    # Early-bird decides before the checkpoint at the same step, which then holds its decision.
+    callbacks = [tracker, *([early_bird] if early_bird else []),
+                 Checkpointer(checkpoint, setup.checkpoint_every, tracker,
                                        trainer.early_stop_weights),
                  TensorBoardLogger(plan.tensorboard_dir, plan.tensorboard_group, by_layer, remaining)]
     if plan.on_rewind_step is not None:
@@ -205,27 +238,43 @@ def _train(setup: Setup, plan: RunPlan, lease: Lease) -> dict:
                      else ConsoleLogger(label, end_step, sys.stdout))
     position.name_run(plan.label)  # for the command line's Ctrl-C and resume lines
     trainer.run(callbacks)
+    end_step = trainer.spec.end_step  # sooner if early-bird stopped the run
 
     tfmot_adapter.apply_masks(wrapped)
     store.save_arrays(files.weights_end, tfmot_adapter.get_weights(wrapped))
+    if early_bird is not None and early_bird.drawn is not None:
+        store.save_arrays(files.early_bird_mask, early_bird.drawn)
     summary = tracker.summary()
     early_stop = trainer.early_stop_weights()
     # A run resumed from a checkpoint of an older version may not know them.
     if early_stop is not None and early_stop[0] == summary["early_stop_step"]:
         store.save_arrays(files.weights_early_stop, early_stop[1])
-    metrics = {"seed": plan.seed, "start_step": plan.start_step, "end_step": end_step,
-               "train_iterations": end_step - plan.start_step,
-               **{f"train_flops_{kind}": flops for kind, flops in training_flops(
-                   plan.masks, setup.weight_uses, config.training.batch_size,
-                   end_step - plan.start_step).items()},
+    cost = {"train_iterations": end_step - plan.start_step,
+            **{f"train_flops_{kind}": flops for kind, flops in training_flops(
+                plan.masks, setup.weight_uses, config.training.batch_size,
+                end_step - plan.start_step).items()}}
+    metrics = {"seed": plan.seed, "start_step": plan.start_step, "end_step": end_step, **cost,
+               **(plan.prior_cost + own_cost(cost)).as_metrics(),
                "percent_remaining": remaining, "percent_remaining_by_layer": by_layer,
                "wall_seconds": time.perf_counter() - started,
                # Wall clock (Unix seconds): `status` takes its speed from the latest runs.
-               "finished_at": round(time.time(), 3), **plan.extra_metrics,
+               "finished_at": round(time.time(), 3), **_length_metrics(plan, end_step, early_bird),
+               **plan.extra_metrics,
                **summary, "curve": tracker.state()}
     lease.verify()  # metrics.json makes the run count as done: only its lock's holder writes it
     store.write_json(files.metrics, metrics)
     storage_files.rmtree(files.checkpoints)
+    return metrics
+
+
+def _length_metrics(plan: RunPlan, end_step: int, early_bird: EarlyBirdStop | None) -> dict:
+    """A ranking level's full length, whether it stopped short of it, and where early-bird
+    drew its mask (None: it never settled) with the last distances (nothing for other runs)."""
+    metrics = {}
+    if plan.full_end_step is not None:
+        metrics.update(full_end_step=plan.full_end_step, short_level=end_step < plan.full_end_step)
+    if early_bird is not None:
+        metrics.update(early_bird_step=early_bird.drawn_step, early_bird_distances=early_bird.distances)
     return metrics
 
 

@@ -20,6 +20,7 @@ from lottery_tf.data.spec import DatasetSpec
 from lottery_tf.data.splits import Splits, load_splits
 from lottery_tf.data.streaming import ShardSplits
 from lottery_tf.errors import ConfigError
+from lottery_tf.experiments import ranking_levels
 from lottery_tf.experiments.model import build_experiment_model
 from lottery_tf.models.layer_paths import layer_paths
 from lottery_tf.models.prunable import holds_pruned_weight, prunable_layers, pruned_weight_keys
@@ -130,6 +131,7 @@ def prepare(config: ml_collections.ConfigDict, root: str, strategy: tf.distribut
                           f"training (step {train_steps}); choose an earlier rewind point.")
     if config.get("finetune_steps") and parse_steps(config.finetune_steps, per_epoch) <= 0:
         raise ConfigError(f"finetune_steps={config.finetune_steps!r} must be positive, e.g. 5000it.")
+    ranking_levels.check(config, per_epoch, rewind_step)
     granularity = granularity_of(config)
     jit_compile, why = choose_jit_compile(config.runtime.get("jit_compile"), model, strategy)
     if not jit_compile and config.runtime.get("jit_compile") is None and claim:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 TICKET = "ticket"
+# Trunk levels cut short to rank weights (`short_level` in metrics.json): not tickets.
+SHORT_LEVEL = "short_level"
 # What a run needs to appear in the accuracy tables and figures.
 HEADLINE = ("early_stop_test_accuracy", "test_accuracy", "early_stop_step", "percent_remaining")
 
@@ -101,9 +103,17 @@ def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -
 
     Returns:
       kind -> replicate -> level -> metrics holding at least `HEADLINE`, the
-      ticket first, then branch labels sorted, rewind steps in step order.
+      ticket first, then the trunk's short levels (`SHORT_LEVEL`, when any: their
+      training only ranked weights, so they are no tickets), then branch labels
+      sorted, rewind steps in step order.
     """
-    kinds: dict[str, dict] = {TICKET: {r: dict(levels) for r, levels in trunk.items()}}
+    kinds: dict[str, dict] = {TICKET: {r: {level: run for level, run in levels.items()
+                                           if not run.get("short_level")}
+                                       for r, levels in trunk.items()}}
+    short = {r: {level: run for level, run in levels.items() if run.get("short_level")}
+             for r, levels in trunk.items()}
+    if any(short.values()):
+        kinds[SHORT_LEVEL] = {r: levels for r, levels in short.items() if levels}
     for label in sorted(branches):
         found: dict[str, dict] = {}
         for replicate, by_level in branches[label].items():

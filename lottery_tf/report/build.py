@@ -13,11 +13,18 @@ Outputs of one experiment (default folder `<root>/<experiment>/report/`):
   early_stop_vs_sparsity.png/.svg   early-stop iteration vs percent remaining
   training_curves.png/.svg          test accuracy during training at chosen levels
   lmc_paths.png/.svg, lmc_instability.png/.svg   when lmc branches exist
+  cost.csv, cost.md, cost_summary.md  per procedure (the trunk, each one-training branch) and
+                                    level: accuracy at early stop and cumulative cost (`cost.py`)
+  cost_vs_accuracy.png/.svg         accuracy at early stop vs cumulative dense-equivalent FLOPs,
+                                    one panel per sparsity, when 2+ procedures reach one
   instability_vs_rewind.png/.svg    when lmc runs of one level start from 2+ steps
 
 With several experiments, a comparison (comparison.md/.csv,
-comparison_accuracy.png/.svg, and instability_vs_rewind.png/.svg when lmc runs
-of one sparsity exist for several rewind steps) goes to `--out` or `<root>/report/`.
+comparison_accuracy.png/.svg, instability_vs_rewind.png/.svg when lmc runs
+of one sparsity exist for several rewind steps, and the cost tables and figure
+over every experiment's procedures: comparison_cost.csv/.md,
+comparison_cost_summary.md, comparison_cost_vs_accuracy.png/.svg) goes to
+`--out` or `<root>/report/`.
 
 Each experiment's figures also go to its TensorBoard logdir as images (run
 `report`, see `tensorboard_images.py`).
@@ -30,7 +37,7 @@ from typing import TextIO
 from matplotlib.figure import Figure
 
 from lottery_tf.errors import StoreError
-from lottery_tf.report import aggregate, figures, tables, tensorboard_images, text_figures
+from lottery_tf.report import aggregate, cost, cost_figure, figures, tables, tensorboard_images, text_figures
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
 from lottery_tf.report.degenerate import untrained_warnings
 from lottery_tf.storage import store
@@ -41,6 +48,19 @@ INSTABILITY_NOTE = (
     "two or more start steps: run `branch lmc --lmc_start=<step>` for each, or report experiments "
     "that differ only in `rewind` together (`--experiment=a,b`), which compares IMP tickets found "
     "with each rewind step.")
+
+
+SHORT_LEVEL_NOTE = (
+    "short_level: trunk levels cut short (intermediate_steps, or an early-bird stop) whose training "
+    "only ranked weights for the next level's pruning. Their accuracy is not a ticket's; the "
+    "ticket column holds the levels that trained fully.")
+COST_NOTE = (
+    "Cumulative cost: the run's own training plus every training behind its mask (IMP level L: "
+    "levels 0..L; a branch: the trunk levels that made the mask it uses, level 0 for one_shot, "
+    "for random_prune and prune_at_init only the dense iterations up to their starting step). "
+    "Dense-equivalent FLOPs count every weight, as masked dense "
+    "kernels compute; sparse FLOPs count the survivors. Short levels (training cut short to rank "
+    "weights) are not tickets and are left out. The figure's x axis is dense-equivalent FLOPs.")
 
 
 @dataclasses.dataclass
@@ -96,7 +116,8 @@ def _config_line(config: dict) -> str:
             f"{(config.get('pruning') or {}).get('granularity') or 'weight'}-level pruning "
             f"at rate {get('pruning', 'rate')}, rewind {config.get('rewind') or 'unset'}, "
             f"{get('training', 'train_steps')} per level, optimizer {get('training', 'optimizer')} "
-            f"lr {get('training', 'learning_rate')}, batch {get('training', 'batch_size')}")
+            f"lr {get('training', 'learning_rate')}, batch {get('training', 'batch_size')}; "
+            f"trunk: {cost.trunk_procedure(config)}")
 
 
 def experiment_report(collected: Collected, curve_levels: list[int] | None = None) -> ExperimentReport:
@@ -110,7 +131,8 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
     """
     name = collected.experiment.name
     stats = aggregate.summarize(collected.trunk, collected.branches)
-    percents = aggregate.level_percents(stats[aggregate.TICKET])
+    # Short levels are no tickets, but their levels still get training curves.
+    percents = aggregate.percents_by_level(stats)
     if curve_levels is None:
         levels = aggregate.curve_levels(percents)
     else:
@@ -133,11 +155,23 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
             drawn["instability_vs_rewind"] = figures.instability_vs_rewind(
                 series, f"{name}: instability vs rewind step")
     texts = {"figure_1": text_figures.figure_1(stats, f"{name}: mean and min-max over replicates")}
-    report = ExperimentReport(collected, stats, lmc, levels, drawn,
-                              {"levels": tables.level_table(stats), "summary": tables.summary_table(stats)},
+    cost_drawn, cost_tables = cost_outputs([collected], f"{name}: test accuracy at early stop vs cost")
+    report = ExperimentReport(collected, stats, lmc, levels, {**drawn, **cost_drawn},
+                              {"levels": tables.level_table(stats), "summary": tables.summary_table(stats),
+                               **cost_tables},
                               texts, untrained_warnings(_runs_of_kinds(kinds)))
     report.markdown = _markdown(report)
     return report
+
+
+def cost_outputs(collected: list[Collected], title: str) -> tuple[dict[str, Figure], dict[str, tables.Table]]:
+    """The cost tables (`cost`, `cost_summary`) of the experiments' procedures, and the
+    `cost_vs_accuracy` figure when two or more procedures reach one sparsity."""
+    points = cost.cost_points(cost.procedure_runs(collected))
+    drawn = {}
+    if levels := cost.figure_levels(points):
+        drawn["cost_vs_accuracy"] = cost_figure.cost_vs_accuracy(points, levels, title)
+    return drawn, {"cost": tables.cost_table(points), "cost_summary": tables.cost_summary_table(points)}
 
 
 def _runs_of_kinds(kinds: dict[str, dict]) -> dict[str, list[dict]]:
@@ -160,9 +194,15 @@ def _markdown(report: ExperimentReport) -> str:
     if gaps:
         lines += ["## Missing", "", *(f"- {line}" for line in gaps), ""]
     lines += ["## Test accuracy at early stop, by level", "", tables.to_markdown(report.tables["summary"])]
+    if aggregate.SHORT_LEVEL in report.stats:
+        lines += [SHORT_LEVEL_NOTE, ""]
     if report.warnings:
         lines += ["```text", *report.warnings, "```", ""]
-    lines += ["All columns: levels.md, levels.csv.", "", "## Figures", ""]
+    lines += ["All columns: levels.md, levels.csv.", ""]
+    if report.tables["cost_summary"].rows:
+        lines += ["## Cost to reach each sparsity", "", COST_NOTE, "",
+                  tables.to_markdown(report.tables["cost_summary"]), "All columns: cost.md, cost.csv.", ""]
+    lines += ["## Figures", ""]
     for stem in report.figures:
         lines += [f"![{stem}]({stem}.png) ([svg]({stem}.svg))", ""]
     for stem, text in report.texts.items():
@@ -244,7 +284,11 @@ def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict
     series = rewind_series([report.lmc for report in reports])
     if series:
         drawn["instability_vs_rewind"] = figures.instability_vs_rewind(series, "instability vs rewind step")
-    return drawn, {"comparison": tables.comparison_table(named)}
+    cost_drawn, cost_tables = cost_outputs([report.collected for report in reports],
+                                           "every procedure: test accuracy at early stop vs cost")
+    drawn.update({f"comparison_{stem}": figure for stem, figure in cost_drawn.items()})
+    return drawn, {"comparison": tables.comparison_table(named),
+                   **{f"comparison_{stem}": table for stem, table in cost_tables.items()}}
 
 
 def _comparison_label(report: ExperimentReport) -> str:
@@ -297,7 +341,7 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
                 report.collected.experiment.paths.dir, "report")
         result.files += write_experiment_report(report, directory)
         tensorboard_images.write_figures(report.figures, report.collected.experiment.paths.tensorboard_root,
-                                         step=max(s.level for s in report.stats[aggregate.TICKET]))
+                                         step=max(s.level for kind in report.stats.values() for s in kind))
         _say(stream, f"{report.name}: {describe(report.collected)}")
         for line in report.collected.missing.lines():
             _say(stream, f"  missing: {line}")

@@ -18,6 +18,12 @@ Column = tuple[str, int, str, Callable[[Mapping], object]]
 
 LEVEL: Column = ("level", 5, "", lambda m: m["level"])
 PERCENT_LEFT: Column = ("% left", 7, ".1f", lambda m: m["percent_remaining"])
+# Shown when a trunk has short levels: which levels were cut short to rank weights (no tickets).
+TRAINING: Column = ("training", 16, "", lambda m: "short (ranking)" if m.get("short_level") else "full")
+
+
+def _has_short_levels(trunk: Iterable[Mapping]) -> bool:
+    return any("short_level" in m for m in trunk)
 
 
 def cell(value: object, width: int, spec: str = "") -> str:
@@ -63,10 +69,14 @@ def _percent(key: str) -> Callable[[Mapping], float]:
 
 def trunk_table(results: Sequence[Mapping]) -> str:
     """The per-level table printed when a replicate finishes: test accuracy at the end,
-    the early-stop step and test accuracy there (then `with_warnings`' lines)."""
-    table = text_table((LEVEL, PERCENT_LEFT, ("test acc %", 10, ".2f", _percent("test_accuracy")),
-                        ("early stop", 10, "", lambda m: m["early_stop_step"]),
-                        ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy"))), results)
+    the early-stop step and test accuracy there, and with short levels which levels were
+    cut short to rank weights (no tickets); then `with_warnings`' lines."""
+    columns = [LEVEL, PERCENT_LEFT, ("test acc %", 10, ".2f", _percent("test_accuracy")),
+               ("early stop", 10, "", lambda m: m["early_stop_step"]),
+               ("acc@es %", 8, ".2f", _percent("early_stop_test_accuracy"))]
+    if _has_short_levels(results):
+        columns.append(TRAINING)
+    table = text_table(columns, results)
     return with_warnings(table, {TICKET: results})
 
 
@@ -123,6 +133,8 @@ def combined_table(trunk: Sequence[Mapping], branches: Mapping[str, Sequence[Map
             name: run if run and "early_stop_test_accuracy" in run else None for name, run in found.items()}})
     columns = [_of_ticket(column) for column in (LEVEL, PERCENT_LEFT)]
     columns += _run_columns("ticket", 12, 9, lambda row: row["ticket"])
+    if _has_short_levels(trunk):
+        columns.append(_of_ticket(TRAINING))
     for name in names:
         columns += _run_columns(name, 18, 16, lambda row, name=name: row["controls"][name])
     return with_warnings(text_table(columns, rows), {TICKET: trunk, **branches})

@@ -3,6 +3,7 @@
 Columns per run kind: test accuracy at early stop in percent (mean, min, max
 over replicates), mean early-stop step, mean final test accuracy in percent, and
 the number of replicates. A comparison table puts several experiments side by side by level.
+The cost tables have one row per procedure and level: accuracy and cumulative cost (`cost.py`).
 """
 import csv
 import dataclasses
@@ -10,7 +11,8 @@ import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from lottery_tf.report.aggregate import LevelStats, most_replicates, percents_by_level
+from lottery_tf.report.aggregate import LevelStats, Spread, most_replicates, percents_by_level
+from lottery_tf.report.cost import CostPoint
 
 # Per-kind columns: (header suffix, value picker, Markdown format).
 KIND_COLUMNS = (
@@ -152,3 +154,67 @@ def to_markdown(table: Table) -> str:
     for row in table.rows:
         lines.append("| " + " | ".join(_cell(v, f) for v, f in zip(row, table.formats, strict=True)) + " |")
     return "\n".join(lines) + "\n"
+
+
+# The cumulative cost columns of the cost tables: (header, CostPoint attribute).
+COST_COLUMNS = (("cumulative iterations", "iterations"),
+                ("cumulative dense-equivalent FLOPs", "flops_dense"),
+                ("cumulative sparse FLOPs", "flops_sparse"))
+
+
+def cost_table(points: Sequence[CostPoint]) -> Table:
+    """One row per procedure and level: accuracy at early stop in percent and the three
+    cumulative costs, each mean, min and max over replicates (None: unknown).
+
+    Args:
+      points: as `cost.cost_points` returns them.
+    """
+    header = ["level", "percent_remaining", "procedure",
+              "acc@es % mean", "acc@es % min", "acc@es % max"]
+    formats = ["{}", "{:.2f}", "{}", "{:.2f}", "{:.2f}", "{:.2f}"]
+    for title, _ in COST_COLUMNS:
+        header += [f"{title} {stat}" for stat in ("mean", "min", "max")]
+        formats += ["{:.4g}"] * 3
+    header.append("n")
+    formats.append("{}")
+    rows = []
+    for point in points:
+        row = [point.level, point.percent_remaining, point.procedure,
+               *(100 * value for value in (point.accuracy.mean, point.accuracy.min, point.accuracy.max))]
+        for _, attribute in COST_COLUMNS:
+            spread = getattr(point, attribute)
+            row += [None] * 3 if spread is None else [spread.mean, spread.min, spread.max]
+        rows.append([*row, len(point.replicates)])
+    return Table(header, rows, formats)
+
+
+def engineering(value: float) -> str:
+    """A large count in 3 significant digits with an SI suffix: 1.23M, 45.6T."""
+    for power, suffix in ((15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k")):
+        if abs(value) >= 10 ** power:
+            return f"{value / 10 ** power:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def cost_summary_table(points: Sequence[CostPoint]) -> Table:
+    """The cost table for reading: `mean (min-max)` cells, counts with SI suffixes; a cost
+    known for fewer replicates than the accuracy says `n=k`, an unknown one `unknown`."""
+
+    def cell(spread: Spread | None, show, replicates: int) -> str:
+        if spread is None:
+            return "unknown"
+        text = show(spread.mean)
+        if spread.count > 1 and spread.min != spread.max:
+            text += f" ({show(spread.min)}-{show(spread.max)})"
+        return text + (f" n={spread.count}" if spread.count < replicates else "")
+
+    header = ["level", "% weights", "procedure", "acc@es %",
+              *(title for title, _ in COST_COLUMNS), "n"]
+    rows = []
+    for point in points:
+        count = len(point.replicates)
+        rows.append([point.level, point.percent_remaining, point.procedure,
+                     cell(point.accuracy, lambda v: f"{100 * v:.2f}", count),
+                     *(cell(getattr(point, attribute), engineering, count) for _, attribute in COST_COLUMNS),
+                     count])
+    return Table(header, rows, ["{}", "{:.3g}", "{}", "{}", "{}", "{}", "{}", "{}"], csv=False)

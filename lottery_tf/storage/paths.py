@@ -3,7 +3,7 @@
     <root>/<name>_<hash>/config.json, model.json (a fit-based run's own architecture, if not a zoo model)
       replicate_<r>/replicate.json, rewind_weights.npz, summary.csv
         level_<L>/mask.npz, weights_start.npz, weights_end.npz, weights_early_stop.npz,
-                  metrics.json, checkpoints/
+                  early_bird_mask.npz (early-bird's draw), metrics.json, checkpoints/
           branch_<name>_<hash>/  (the same files, for a control run off this level)
       tensorboard/                 TensorBoard's logdir; run names are short:
         rep<r>/level_<LL>/ticket             a trunk level's curves and HParams session
@@ -29,6 +29,8 @@ class RunFiles:
         self.weights_end = os.path.join(directory, "weights_end.npz")
         # The weights at the early-stop step (minimum validation loss).
         self.weights_early_stop = os.path.join(directory, "weights_early_stop.npz")
+        # The mask early-bird drew where it stopped the run (what the next level prunes to).
+        self.early_bird_mask = os.path.join(directory, "early_bird_mask.npz")
         self.metrics = os.path.join(directory, "metrics.json")
         self.checkpoints = os.path.join(directory, "checkpoints")
 

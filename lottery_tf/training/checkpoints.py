@@ -1,13 +1,16 @@
-"""Mid-level checkpoints: model, optimizer, the evaluation curve and the early-stop
-weights (those of the lowest validation loss so far), resumable.
+"""Mid-level checkpoints: model, optimizer, the evaluation curve, the early-stop
+weights (those of the lowest validation loss so far) and the state of callbacks
+that keep one (`CheckpointedState`, e.g. early-bird's draws), resumable.
 
 `latest.json` is written last and atomically; it names the checkpoint that is
 complete, so a kill while TensorFlow writes the checkpoint files leaves the
 previous checkpoint in charge.
 """
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
+import numpy as np
 import tensorflow as tf
 
 from lottery_tf.errors import CorruptFileError
@@ -18,12 +21,25 @@ from lottery_tf.training.loop_spec import PausingCallback
 _LATEST = "latest.json"
 
 
+class CheckpointedState(Protocol):
+    """A callback whose state must resume with the level (saved at each checkpoint)."""
+
+    def checkpoint_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(JSON-able state, arrays by name) as of the checkpoint's step."""
+
+    def restore_checkpoint_state(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Takes back what `checkpoint_state` gave."""
+
+
 class LevelCheckpoint:
     """The checkpoint directory of one level."""
 
-    def __init__(self, directory: str, model, optimizer):
+    def __init__(self, directory: str, model, optimizer,
+                 states: Mapping[str, CheckpointedState] | None = None):
+        """`states`: name -> a callback's state saved and restored with the checkpoint."""
         self.directory = directory
         self._checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        self._states = dict(states or {})
         # (step, weights) of the early stop as restored; None if the checkpoint has none.
         self.early_stop: tuple[int, dict] | None = None
 
@@ -41,10 +57,19 @@ class LevelCheckpoint:
             store.save_arrays(os.path.join(self.directory, name), early_stop[1])
             record["early_stop"] = {"step": early_stop[0], "file": name}
             current.add(name)
+        for state_name, holder in self._states.items():
+            state, arrays = holder.checkpoint_state()
+            record.setdefault("states", {})[state_name] = {"state": state}
+            if arrays:
+                name = f"{state_name}-{step}.npz"
+                store.save_arrays(os.path.join(self.directory, name), arrays)
+                record["states"][state_name]["file"] = name
+                current.add(name)
         store.write_json(os.path.join(self.directory, _LATEST), record)
-        for stale in files.glob(os.path.join(self.directory, "ckpt-*")) + files.glob(
-                os.path.join(self.directory, "early_stop-*")):
-            if not any(os.path.basename(stale).startswith(keep) for keep in current):
+        stale_prefixes = ("ckpt-", "early_stop-", *(f"{name}-" for name in self._states))
+        for stale in files.glob(os.path.join(self.directory, "*-*")):
+            base = os.path.basename(stale)
+            if base.startswith(stale_prefixes) and not any(base.startswith(keep) for keep in current):
                 files.remove(stale)
 
     def restore(self, tracker: EarlyStopTracker) -> int | None:
@@ -66,12 +91,17 @@ class LevelCheckpoint:
             if early_stop is not None:
                 early_stop = (early_stop["step"], store.load_arrays(
                     os.path.join(self.directory, early_stop["file"])))
+            states = {name: (saved["state"], store.load_arrays(os.path.join(self.directory, saved["file"]))
+                             if "file" in saved else {})
+                      for name, saved in record.get("states", {}).items() if name in self._states}
         except (CorruptFileError, KeyError, tf.errors.OpError, ValueError):
             store.quarantine(self.directory)
             return None
         self._checkpoint.read(prefix).assert_consumed()
         tracker.load_state(record["curve"])
         self.early_stop = early_stop
+        for name, (state, arrays) in states.items():
+            self._states[name].restore_checkpoint_state(state, arrays)
         return record["step"]
 
 

@@ -3,6 +3,7 @@
 What a run is given (`LoopSpec`) and how callbacks are called (`PausingCallback`,
 the order of the hooks) are in `loop_spec.py`; both are importable from here.
 """
+import dataclasses
 import re
 import time
 import warnings
@@ -345,7 +346,12 @@ class Trainer:
         return elapsed
 
     def run(self, callbacks: Sequence[keras.callbacks.Callback] = ()) -> None:
-        """Trains from the current step to `spec.end_step`, calling callbacks at pauses."""
+        """Trains from the current step to `spec.end_step`, calling callbacks at pauses.
+
+        A callback that sets `model.stop_training` (when training begins or at a pause)
+        ends the run at that step: `spec.end_step` becomes it, and it is evaluated
+        (test included) as a run's last step is.
+        """
         spec = self.spec
         callback_list = CallbackCalls(callbacks, self.model)
         eval_steps = spec.evaluation_steps()
@@ -361,6 +367,7 @@ class Trainer:
         resumed_at = self.step
         self._start_training(resumed_at)
         position.start(resumed_at)  # for the command line's Ctrl-C line
+        self.model.stop_training = False
         callback_list.on_train_begin({"step": resumed_at, "start_step": spec.start_step})
         if resumed_at in eval_steps and resumed_at == spec.start_step:
             callback_list.on_test_end(self.evaluate_all())
@@ -368,6 +375,8 @@ class Trainer:
         with DeferredInterrupt() as interrupt:
             for pause in sorted(p for p in pauses if resumed_at < p <= spec.end_step):
                 interrupt.raise_if_requested()  # Ctrl-C lands here, after the last pause's work
+                if self.model.stop_training:
+                    break
                 # `done` tracks the step without reading the optimizer's counter back.
                 self._train_chunk(done, pause - done)
                 done = pause
@@ -387,5 +396,14 @@ class Trainer:
                     callback_list.on_test_end(settled)
                 callback_list.on_train_batch_end(pause, logs)
                 crash_points.reach("pause")
+            if self.model.stop_training and done != spec.end_step:
+                self._stop_at(done, callback_list)
             callback_list.on_train_end({"step": self.step})
         position.clear()
+
+    def _stop_at(self, step: int, callback_list: CallbackCalls) -> None:
+        """Ends the run at `step` (a callback asked): it becomes the end step, evaluated in full."""
+        self.spec = dataclasses.replace(self.spec, end_step=step)
+        callback_list.on_test_end(self.evaluate_all())  # at the end step the test set is due
+        if (settled := self.settle_deferred_test()) is not None:
+            callback_list.on_test_end(settled)

@@ -20,7 +20,7 @@ def test_report_needs_no_config_and_writes_the_report(report_root, tmp_path):
                      f"--out={out}", "--levels=1")
     assert run.returncode == 0, run.stderr
     assert "| level | % weights | ticket acc@es % (n=2) | ticket es step" in run.stdout
-    assert f"wrote 17 files to {out}" in run.stdout
+    assert f"wrote 22 files to {out}" in run.stdout  # with the cost tables and figure
     assert (out / "accuracy_vs_sparsity.svg").exists() and (out / "report.md").exists()
     assert "Training curves at levels 1;" in (out / "report.md").read_text()
 

@@ -16,7 +16,7 @@ from lottery_tf.storage import store
 from lottery_tf.storage.catalog import find_experiments
 
 FIGURES = ("figure_1", "accuracy_vs_sparsity", "early_stop_vs_sparsity", "training_curves", "lmc_paths",
-           "lmc_instability")
+           "lmc_instability", "cost_vs_accuracy")
 
 
 def _stored(root: str) -> dict:
@@ -55,7 +55,8 @@ def test_every_figure_and_table_is_written(report):
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
         with open(os.path.join(out, f"{stem}.svg")) as handle:
             assert "<svg" in handle.read()
-    for name in ("levels.csv", "levels.md", "summary.md", "report.md"):
+    for name in ("levels.csv", "levels.md", "summary.md", "report.md", "cost.csv", "cost.md",
+                 "cost_summary.md"):
         assert os.path.getsize(os.path.join(out, name)) > 0
     assert not os.path.exists(os.path.join(out, "summary.csv"))  # text cells: Markdown only
     with open(os.path.join(out, "figure_1.txt")) as handle:

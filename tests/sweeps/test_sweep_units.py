@@ -165,3 +165,31 @@ def test_sweep_args_choose_a_variant_and_each_variant_is_its_own_sweep(tmp_path,
         load_sweep(str(path), {"rate": "0.5"})
     with pytest.raises(ConfigError, match="--sweep_args takes key=value items, got 'unit_range'"):
         sweep_arguments(["unit_range"])
+
+
+@pytest.mark.parametrize("arguments, units, trainings", [
+    ({}, 3 + 3 * 2 * 2, 3 * (16 + 4)),
+    ({"procedure": "lr_rewind"}, 3, 3 * 16),
+    ({"procedure": "finetune"}, 3, 3 * 16),
+    ({"procedure": "short", "target": "10"}, 3, 3 * 11),
+    ({"procedure": "early_bird", "target": "15"}, 3, 3 * 16),
+])
+def test_tickets_for_less_plans_one_experiment_per_procedure(arguments, units, trainings, monkeypatch):
+    from lottery_tf.config.hashing import config_hash
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    path = str(root / "configs/sweep_tickets_for_less.py")
+    sweep = load_sweep(path, arguments)
+    expanded = expand(sweep)
+    assert len(expanded) == units
+    assert sum(u.level + 1 if u.branch is None else 1 for u in expanded) == trainings
+    assert sweep.config.training.train_steps == "50000it" and sweep.replicates == (0, 1, 2)
+    # Every variant is its own experiment; the short levels' targets too (levels is hashed there).
+    hashes = {config_hash(load_sweep(path, a).config) for a in (
+        {}, {"procedure": "lr_rewind"}, {"procedure": "finetune"}, {"procedure": "short", "target": "10"},
+        {"procedure": "short", "target": "15"}, {"procedure": "early_bird", "target": "10"},
+        {"procedure": "early_bird", "target": "15"})}
+    assert len(hashes) == 7
+    with pytest.raises(ConfigError, match="takes target=10 or target=15"):
+        load_sweep(path, {"procedure": "short"})

@@ -60,3 +60,31 @@ def test_recurrent_kernels_are_used_once_per_time_step_also_when_nested():
     entries = prunable_layers(model)
     assert weight_uses(model, entries) == {"block/lstm/kernel": 28, "block/lstm/recurrent_kernel": 28,
                                            "head": 1}
+
+
+def test_stored_runs_record_the_cumulative_cost_of_their_procedure(tiny_mnist_dir, tmp_path):
+    import tensorflow as tf
+
+    from lottery_tf.experiments import branches
+    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.experiments.setup import prepare
+    from lottery_tf.storage import store
+    from lottery_tf.storage.catalog import find_experiment
+    from lottery_tf.testing import tiny_config
+    from lottery_tf.training.cumulative_cost import own_cost, stored_cumulative
+
+    config = tiny_config(tiny_mnist_dir, levels=2, **{"training.train_steps": "20it",
+                                                      "rewind": "10it", "runtime.jit_compile": False})
+    run_lottery(config, str(tmp_path), [0], quiet=True)
+    setup = prepare(config, str(tmp_path), tf.distribute.get_strategy(), quiet=True)
+    paths = find_experiment(str(tmp_path), None).paths
+    trunk = [store.read_json(paths.metrics(0, level)) for level in range(3)]
+    own = [own_cost(run) for run in trunk]
+    assert stored_cumulative(trunk[2]) == own[0] + own[1] + own[2]
+    assert stored_cumulative(trunk[2]).iterations == 20 + 10 + 10
+    runs = {name: branches.run_branch(setup, name, 0, 2) for name in ("reinit", "one_shot", "random_prune")}
+    assert stored_cumulative(runs["reinit"]) == own[0] + own[1] + own_cost(runs["reinit"])
+    assert stored_cumulative(runs["one_shot"]) == own[0] + own_cost(runs["one_shot"])
+    assert runs["random_prune"]["mask_from"] == "none"
+    # Its start, the dense run at the rewind step: 10 of level 0's 20 iterations.
+    assert stored_cumulative(runs["random_prune"]) == own[0].scaled(0.5) + own_cost(runs["random_prune"])

@@ -3,12 +3,13 @@ import dataclasses
 import os
 
 from lottery_tf.errors import ConfigError
-from lottery_tf.experiments.lottery import load_rewind_weights, replicate_seed
+from lottery_tf.experiments.lottery import load_rewind_weights, prior_cost, replicate_seed
 from lottery_tf.experiments.masked_run import RunPlan, run_or_load
 from lottery_tf.experiments.setup import Setup
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.storage import store
 from lottery_tf.storage.paths import RunFiles, tensorboard_run_name
+from lottery_tf.training import cumulative_cost
 from lottery_tf.training.steps import parse_steps
 
 # What a branch of several runs keeps of each run in its own summary.
@@ -26,6 +27,8 @@ class BranchContext:
     seed: int
     args: dict
     files: RunFiles
+    # What produced the masks this branch trains (`training.cumulative_cost`); its record's.
+    mask_from: str = cumulative_cost.TRUNK
 
     @property
     def trunk_mask(self) -> dict:
@@ -45,7 +48,8 @@ class BranchContext:
 
     def run(self, masks: dict, start_weights: dict, start_step: int | None = None,
             end_step: int | None = None, files: RunFiles | None = None, seed: int | None = None,
-            label: str = "", extra: dict | None = None, training_setup: Setup | None = None) -> dict:
+            label: str = "", extra: dict | None = None, training_setup: Setup | None = None,
+            mask_from: str | None = None) -> dict:
         """Trains (or reads back) one masked run belonging to this branch.
 
         Args:
@@ -59,25 +63,30 @@ class BranchContext:
           extra: more entries for its metrics.json.
           training_setup: trains with another config's data and settings (ticket
             transfer); the files stay in this experiment.
+          mask_from: what produced `masks`, for its cumulative cost (default: the
+            branch's `mask_from`).
 
         Returns:
           The run's metrics.
         """
         setup = self.setup
+        mask_from = mask_from or self.mask_from
+        start_step = self.start_step if start_step is None else start_step
         # Named by the branch folder's hash, so two argument sets never share curves.
         logdir = setup.paths.tensorboard_run(self.replicate, self.level,
                                              tensorboard_run_name(os.path.basename(self.files.dir)))
         plan = RunPlan(
             files=files or self.files, masks=masks, start_weights=start_weights,
-            start_step=self.start_step if start_step is None else start_step,
+            start_step=start_step,
             seed=self.seed if seed is None else seed,
             label=f"rep {self.replicate} level {self.level} {self.name} {label}".rstrip(),
             tensorboard_dir=os.path.join(logdir, label) if label else logdir,
             tensorboard_group="control",
             extra_metrics={"level": self.level, "replicate": self.replicate, "branch": self.name,
                            "branch_folder": os.path.basename(self.files.dir),
-                           "branch_args": self.args, **(extra or {})},
-            end_step=end_step)
+                           "branch_args": self.args, "mask_from": mask_from, **(extra or {})},
+            end_step=end_step,
+            prior_cost=prior_cost(setup, self.replicate, self.level, mask_from, start_step))
         return run_or_load(training_setup or setup, plan)
 
     def summary(self, masks: dict, **entries) -> dict:
@@ -111,5 +120,5 @@ def dense_weights_at(ctx: BranchContext, text: str) -> tuple[int, dict]:
     ctx.run(mask_lib.ones_like(ctx.trunk_mask),
             store.load_arrays(setup.paths.weights_start(ctx.replicate, 0)), start_step=0,
             end_step=point, seed=replicate_seed(setup.config, ctx.replicate), files=files,
-            label=f"replay_{point}")
+            label=f"replay_{point}", mask_from=cumulative_cost.NONE)
     return point, store.load_arrays(files.weights_end)

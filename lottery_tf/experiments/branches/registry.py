@@ -20,6 +20,7 @@ from lottery_tf.pruning.masks import STRATEGIES
 from lottery_tf.pruning.scorers import registry as scorer_registry
 from lottery_tf.report.aggregate import ONE_TRAINING, PER_REWIND_STEP, SHOWN_AS_KEYS, TRAINING_PATH
 from lottery_tf.storage.paths import branch_folder
+from lottery_tf.training import cumulative_cost
 
 _PACKAGE = "lottery_tf.experiments.branches"
 
@@ -67,6 +68,10 @@ class Branch:
         table); `PER_REWIND_STEP`, one training per rewind point
         (`by_rewind_step`, run kinds `name@step`, the sweep table);
         `TRAINING_PATH`, an interpolation path between two trainings (like `lmc`).
+      mask_from: what produced the mask it trains, for its runs' cumulative cost
+        (`training.cumulative_cost`): `trunk` (this level's mask or one made from
+        it), `dense` (pruned from the trained dense network) or `none` (random or
+        scored before training).
     """
 
     name: str
@@ -74,11 +79,15 @@ class Branch:
     seed_offset: int = 0
     arguments: tuple[BranchArgument, ...] = ()
     shown_as: str = ONE_TRAINING
+    mask_from: str = cumulative_cost.TRUNK
 
     def __post_init__(self):
         if self.shown_as not in (ONE_TRAINING, *SHOWN_AS_KEYS):
             raise ConfigError(f"Branch {self.name!r}: shown_as must be one of "
                               f"{[ONE_TRAINING, *SHOWN_AS_KEYS]}, got {self.shown_as!r}.")
+        if self.mask_from not in cumulative_cost.MASK_SOURCES:
+            raise ConfigError(f"Branch {self.name!r}: mask_from must be one of "
+                              f"{list(cumulative_cost.MASK_SOURCES)}, got {self.mask_from!r}.")
 
     @property
     def several_runs(self) -> bool:
@@ -152,9 +161,9 @@ def _at(name: str) -> str:
 BRANCHES: dict[str, Branch] = {record.name: record for record in (
     Branch("reinit", _at("reinit"), 1_000_003),
     Branch("reinit_sign", _at("reinit_sign"), 2_000_003),
-    Branch("random_prune", _at("random_prune"), 3_000_017),
+    Branch("random_prune", _at("random_prune"), 3_000_017, mask_from=cumulative_cost.NONE),
     Branch("shuffle_mask", _at("shuffle_mask"), 4_000_037),
-    Branch("one_shot", _at("one_shot")),
+    Branch("one_shot", _at("one_shot"), mask_from=cumulative_cost.DENSE),
     Branch("init_eval", _at("init_eval")),
     Branch("rewind_sweep", _at("rewind_sweep"), shown_as=PER_REWIND_STEP, arguments=(
         BranchArgument("points", "rewind steps, e.g. '0it,100it,500it,2ep'.", flag="rewind_points",
@@ -164,7 +173,7 @@ BRANCHES: dict[str, Branch] = {record.name: record for record in (
                        value_type=int, default=30),
         BranchArgument("start", "start both copies from the dense run at this step (e.g. '500it'; "
                        "default: where this level's ticket starts).", flag="lmc_start"))),
-    Branch("prune_at_init", _at("prune_at_init"), 6_000_011, arguments=(
+    Branch("prune_at_init", _at("prune_at_init"), 6_000_011, mask_from=cumulative_cost.NONE, arguments=(
         BranchArgument("method", " | ".join(scorer_registry.names()) + ".", flag="method",
                        default="snip"),
         BranchArgument("scope", f"{' | '.join(STRATEGIES)} (default: the config's strategy).", flag="scope"),

@@ -43,7 +43,7 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
     files = paths.branch_files(replicate, level, folder)
     if storage_files.exists(files.metrics):
         return store.read_json(files.metrics)
-    ctx = BranchContext(setup, name, replicate, level, seed, args, files)
+    ctx = BranchContext(setup, name, replicate, level, seed, args, files, record.mask_from)
     metrics = record.resolve()(ctx)
     if not storage_files.exists(files.metrics):  # several runs: their summary goes here
         store.write_json(files.metrics, metrics)

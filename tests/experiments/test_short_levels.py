@@ -1,0 +1,61 @@
+"""Short levels (`intermediate_steps`): levels before the last only rank weights, the last trains fully."""
+import pytest
+
+from lottery_tf.config import hashing
+from lottery_tf.errors import ConfigError
+from lottery_tf.storage import store
+from lottery_tf.storage.catalog import find_experiment
+from lottery_tf.testing import tiny_config
+
+STEPS = {"training.train_steps": "40it", "training.eval_every": "20it", "runtime.jit_compile": False}
+
+
+def test_intermediate_levels_stop_at_the_short_step_and_the_last_trains_fully(tiny_mnist_dir, tmp_path):
+    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.report import aggregate
+    from lottery_tf.report.collect import collect
+    from lottery_tf.report.console import combined_table, trunk_table
+
+    config = tiny_config(tiny_mnist_dir, levels=2, intermediate_steps="10it", **STEPS)
+    results = run_lottery(config, str(tmp_path), [0], quiet=True)[0]
+    experiment = find_experiment(str(tmp_path), None)
+    stored = [store.read_json(experiment.paths.metrics(0, level)) for level in range(3)]
+    assert [(m["start_step"], m["end_step"]) for m in stored] == [(0, 10), (0, 10), (0, 40)]
+    assert [m.get("short_level") for m in stored] == [True, True, None]
+    assert stored[0]["full_end_step"] == 40 and stored[-1]["curve"][-1]["step"] == 40
+    # Cost adds up: two short levels of 10 iterations, then the full 40.
+    assert [m["cumulative_train_iterations"] for m in stored] == [10, 20, 60]
+    assert stored[2]["cumulative_train_flops_dense"] == pytest.approx(
+        sum(m["train_flops_dense"] for m in stored))
+    # Reports keep short levels apart from tickets.
+    kinds = aggregate.run_kinds(collect(experiment).trunk, {})
+    assert {kind: sorted(runs[0]) for kind, runs in kinds.items()} == {
+        aggregate.TICKET: [2], aggregate.SHORT_LEVEL: [0, 1]}
+    assert "short (ranking)" in trunk_table(results).splitlines()[1]
+    assert "short (ranking)" in combined_table(results, {}).splitlines()[2]
+
+
+def test_levels_are_hashed_with_short_levels_and_unset_changes_nothing(tiny_mnist_dir):
+    config = tiny_config(tiny_mnist_dir)
+    unset = hashing.config_hash(config)
+    config.levels = 7
+    assert hashing.config_hash(config) == unset  # plain IMP: levels can grow
+    config.intermediate_steps = "10it"
+    short_7 = hashing.config_hash(config)
+    config.levels = 8
+    assert len({unset, short_7, hashing.config_hash(config)}) == 3
+    assert hashing.hashed_fields(config)["levels"] == 8
+
+
+def test_a_short_level_ending_before_the_rewind_point_is_refused(tiny_mnist_dir, tmp_path):
+    import tensorflow as tf
+
+    from lottery_tf.experiments.setup import prepare
+
+    config = tiny_config(tiny_mnist_dir, levels=1, intermediate_steps="5it", rewind="10it", **STEPS)
+    with pytest.raises(ConfigError, match="ends level 0 before the rewind point"):
+        prepare(config, str(tmp_path), tf.distribute.get_strategy(), quiet=True)
+    config.intermediate_steps = "0it"
+    with pytest.raises(ConfigError, match="must be positive"):
+        prepare(config, str(tmp_path), tf.distribute.get_strategy(), quiet=True)
+    assert not list(tmp_path.iterdir())  # nothing claimed

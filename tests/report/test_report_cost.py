@@ -1,0 +1,126 @@
+"""Tickets for less: accuracy against cumulative cost, one line per procedure, over experiments."""
+import csv
+import os
+
+import pytest
+
+from lottery_tf.config import base_config
+from lottery_tf.report import cost, tables
+from lottery_tf.report.collect import Collected, Missing
+from lottery_tf.storage.catalog import StoredExperiment
+from lottery_tf.storage.paths import ExperimentPaths
+
+PERCENTS = {0: 100.0, 1: 80.0, 2: 64.0}
+
+
+def _run(level, accuracy, iterations=100, **extra):
+    flops = 10.0 * iterations
+    return {"level": level, "start_step": 0, "end_step": iterations, "train_iterations": iterations,
+            "train_flops_dense": flops, "train_flops_sparse": flops * PERCENTS[level] / 100,
+            "percent_remaining": PERCENTS[level], "early_stop_test_accuracy": accuracy,
+            "test_accuracy": accuracy, "early_stop_step": iterations, **extra}
+
+
+def _experiment(name, trunk, branches=None, **config_fields):
+    config = base_config()
+    for key, value in config_fields.items():
+        section, _, field = key.rpartition(".")
+        (config[section] if section else config)[field] = value
+    stored = StoredExperiment(name, name[-4:], ExperimentPaths("/nowhere", name), config.to_dict())
+    return Collected(stored, trunk, branches or {}, Missing())
+
+
+def _trunk(accuracies, replicates=(0, 1), short_below=None, iterations=100):
+    return {r: {level: _run(level, accuracy + r / 100, iterations,
+                            **({"short_level": True} if short_below is not None and level < short_below
+                               else {}))
+                for level, accuracy in enumerate(accuracies)} for r in replicates}
+
+
+def test_procedures_are_labelled_merged_across_levels_and_short_levels_left_out():
+    imp = _experiment("imp_aaaa", _trunk([0.97, 0.975, 0.976]), {
+        "one_shot": {r: {2: _run(2, 0.96, branch="one_shot", mask_from="dense")} for r in (0, 1)},
+        "random_prune": {r: {2: _run(2, 0.90, branch="random_prune", mask_from="none")} for r in (0, 1)}})
+    lr_rewind = _experiment("lrr_bbbb", _trunk([0.97, 0.974, 0.972]), retrain="lr_rewind")
+    # Short levels: an experiment per final level; intermediate levels train 10 iterations.
+    short_1 = _experiment("s1_cccc", {r: {0: _run(0, 0.5, 10, short_level=True), 1: _run(1, 0.97)}
+                                      for r in (0, 1)}, levels=1, intermediate_steps="10it")
+    short_2 = _experiment("s2_dddd", {r: {0: _run(0, 0.5, 10, short_level=True),
+                                          1: _run(1, 0.6, 10, short_level=True), 2: _run(2, 0.95)}
+                                      for r in (0, 1)}, levels=2, intermediate_steps="10it")
+    procedures = cost.procedure_runs([imp, lr_rewind, short_1, short_2])
+    assert list(procedures) == ["IMP lr rewinding", "IMP weight rewinding",
+                                "IMP weight rewinding + short levels 10it", "one_shot", "random_prune"]
+    short = procedures["IMP weight rewinding + short levels 10it"]
+    assert sorted(short[0]) == [1, 2]  # level 1 of one experiment, level 2 of the other
+    assert short[0][2][1] == cost.Cost(120, 1200.0, 10.0 * (10 + 8 + 64))
+    assert procedures["IMP weight rewinding"][1][2][1].iterations == 300
+    assert procedures["one_shot"][0][2][1] == cost.Cost(200, 2000.0, 1640.0)
+    assert procedures["random_prune"][0][2][1] == cost.Cost(100, 1000.0, 640.0)
+
+    points = cost.cost_points(procedures)
+    at_2 = {p.procedure: p for p in points if p.level == 2}
+    assert len(at_2) == 5 and at_2["IMP weight rewinding"].accuracy.min == pytest.approx(0.976)
+    assert at_2["IMP weight rewinding"].accuracy.max == pytest.approx(0.986)
+    assert at_2["IMP weight rewinding + short levels 10it"].iterations.mean == 120
+    assert cost.figure_levels(points) == [2]
+    summary = tables.cost_summary_table(points)
+    row = next(r for r in summary.rows if r[:3] == [2, 64.0, "IMP weight rewinding"])
+    assert row[3:5] == ["98.10 (97.60-98.60)", "300"]
+
+
+def test_a_branch_off_several_trunks_and_other_settings_are_told_apart():
+    branches = {"one_shot": {0: {1: _run(1, 0.96, branch="one_shot", mask_from="dense")}}}
+    weight = _experiment("w_aaaa", _trunk([0.97, 0.975], (0,)), branches)
+    lr = _experiment("l_bbbb", _trunk([0.97, 0.975], (0,)), branches, retrain="lr_rewind")
+    other_rate = _experiment("r_cccc", _trunk([0.97, 0.975], (0,)), **{"pruning.rate": 0.5})
+    labels = list(cost.procedure_runs([weight, lr, other_rate]))
+    assert labels == ["IMP lr rewinding [pruning.rate=0.2]", "IMP weight rewinding [pruning.rate=0.2]",
+                      "IMP weight rewinding [pruning.rate=0.5]",
+                      "one_shot off IMP lr rewinding [pruning.rate=0.2]",
+                      "one_shot off IMP weight rewinding [pruning.rate=0.2]"]
+
+
+def test_old_runs_without_flops_show_unknown_cost():
+    old = {0: {level: {k: v for k, v in _run(level, 0.97).items() if not k.startswith("train_")}
+               for level in (0, 1)}}
+    points = cost.cost_points(cost.procedure_runs([_experiment("old_aaaa", old)]))
+    assert [p.iterations.mean for p in points] == [100, 200]  # from start and end steps
+    assert points[1].flops_dense is None and cost.figure_levels(points) == []
+    assert tables.cost_summary_table(points).rows[1][5] == "unknown"
+
+
+def test_the_report_writes_cost_tables_and_figure_from_stored_runs(report_root, tmp_path):
+    from lottery_tf.report.build import build_report
+    from lottery_tf.storage import store
+    from lottery_tf.storage.catalog import find_experiments
+    from lottery_tf.storage.runs import branch_runs
+
+    result = build_report(report_root, out=str(tmp_path), quiet=True)
+    (experiment,) = find_experiments(report_root, None)
+    level0, level1 = (store.read_json(experiment.paths.metrics(0, level)) for level in (0, 1))
+    with open(os.path.join(tmp_path, "cost.csv")) as handle:
+        rows = {(row["procedure"], row["level"]): row for row in csv.DictReader(handle)}
+    ticket = rows[("IMP weight rewinding", "1")]
+    iterations = level0["train_iterations"] + level1["train_iterations"]
+    assert float(ticket["cumulative iterations min"]) == iterations
+    assert float(ticket["cumulative dense-equivalent FLOPs min"]) == pytest.approx(
+        level0["train_flops_dense"] + level1["train_flops_dense"])
+    reinit = [run["cumulative_train_flops_sparse"] for replicate in (0, 1)
+              for runs in branch_runs(experiment.paths, replicate).values() for run in runs
+              if run["branch"] == "reinit"]
+    assert float(rows[("reinit", "1")]["cumulative sparse FLOPs min"]) == pytest.approx(min(reinit))
+    assert ("lmc", "1") not in rows  # two trainings and a path: not one procedure's ticket
+    figure = result.experiments[0].figures["cost_vs_accuracy"]
+    labels = {line.get_label() for line in figure.axes[0].lines}
+    assert {"IMP weight rewinding (n=2)", "reinit (n=2)"} <= labels
+    assert "dense-equivalent" in figure.axes[0].get_xlabel()
+    with open(os.path.join(tmp_path, "report.md")) as handle:
+        assert "## Cost to reach each sparsity" in handle.read()
+
+
+def test_an_unset_setting_is_named_unset():
+    unit_range = _experiment("u_aaaa", _trunk([0.97], (0,)), **{"dataset.normalization": "unit_range"})
+    labels = list(cost.procedure_runs([_experiment("s_bbbb", _trunk([0.97], (0,))), unit_range]))
+    assert labels == ["IMP weight rewinding [dataset.normalization=unit_range]",
+                      "IMP weight rewinding [dataset.normalization=unset]"]
