@@ -33,6 +33,7 @@ from lottery_tf.experiments.branches import registry as branch_registry
 from lottery_tf.experiments.config import describe_fields
 from lottery_tf.sweeps import command as sweep_command  # defines the sweep and status flags
 from lottery_tf.training import position
+from lottery_tf.training.interrupts import DeferredInterrupt
 
 __doc__ += "\nConfig fields:\n" + describe_fields() + "\n"
 __doc__ += "\nBranches: " + ", ".join(branch_registry.BRANCHES) + "\n"
@@ -272,7 +273,11 @@ def main(argv: list[str]) -> None:
         # Checked before TensorFlow loads, so a bad value is reported at once.
         config = checked_config(commands[0]) if commands[0] in CONFIG_COMMANDS else None
         startup.import_tensorflow()  # before any module imports it: its load-time notices are dropped
-        run(commands, config)
+        if commands[0] in TRAINING_COMMANDS:
+            with DeferredInterrupt():  # Ctrl-C stops at the next pause, not inside TensorFlow
+                run(commands, config)
+        else:
+            run(commands, config)
     except LotteryError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -25,12 +25,11 @@ from lottery_tf.experiments.retraining import pruned_level_start, retrain_mode, 
 from lottery_tf.experiments.setup import Setup, prepare
 from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.report.console import trunk_table
-from lottery_tf.storage import crash_points, store
+from lottery_tf.storage import crash_points, cumulative_cost, store
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths
 from lottery_tf.storage.runs import trunk_runs
 from lottery_tf.storage.summaries import log_level_to_tensorboard, write_replicate_summary
-from lottery_tf.training import cumulative_cost
 
 
 def replicate_seed(config, replicate: int) -> int:

@@ -19,6 +19,7 @@ from lottery_tf.pruning import masks as mask_lib
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
+from lottery_tf.storage.cumulative_cost import UNKNOWN, Cost, own_cost
 from lottery_tf.storage.lock import Lease, run_lock
 from lottery_tf.storage.paths import RunFiles
 from lottery_tf.training import position
@@ -31,7 +32,6 @@ from lottery_tf.training.callbacks import (
 )
 from lottery_tf.training.checkpoints import Checkpointer, LevelCheckpoint
 from lottery_tf.training.cost import training_flops
-from lottery_tf.training.cumulative_cost import UNKNOWN, Cost, own_cost
 from lottery_tf.training.early_bird import STATE_NAME as EARLY_BIRD_STATE
 from lottery_tf.training.early_bird import EarlyBirdStop
 from lottery_tf.training.loop import LoopSpec, Trainer

@@ -23,7 +23,7 @@ import ml_collections
 from lottery_tf.config.hashing import hashed_fields
 from lottery_tf.report.aggregate import HEADLINE, ONE_TRAINING, Spread, by_level, shown_as
 from lottery_tf.report.collect import Collected
-from lottery_tf.training.cumulative_cost import Cost, cumulative_cost
+from lottery_tf.storage.cumulative_cost import Cost, cumulative_cost
 
 # Hashed fields that choose the procedure rather than the setting it runs in.
 PROCEDURE_FIELDS = ("levels", "retrain", "finetune_steps", "intermediate_steps")

@@ -70,8 +70,8 @@ def test_stored_runs_record_the_cumulative_cost_of_their_procedure(tiny_mnist_di
     from lottery_tf.experiments.setup import prepare
     from lottery_tf.storage import store
     from lottery_tf.storage.catalog import find_experiment
+    from lottery_tf.storage.cumulative_cost import own_cost, stored_cumulative
     from lottery_tf.testing import tiny_config
-    from lottery_tf.training.cumulative_cost import own_cost, stored_cumulative
 
     config = tiny_config(tiny_mnist_dir, levels=2, **{"training.train_steps": "20it",
                                                       "rewind": "10it", "runtime.jit_compile": False})

@@ -7,9 +7,8 @@ from lottery_tf.experiments.lottery import load_rewind_weights, prior_cost, repl
 from lottery_tf.experiments.masked_run import RunPlan, run_or_load
 from lottery_tf.experiments.setup import Setup
 from lottery_tf.pruning import masks as mask_lib
-from lottery_tf.storage import store
+from lottery_tf.storage import cumulative_cost, store
 from lottery_tf.storage.paths import RunFiles, tensorboard_run_name
-from lottery_tf.training import cumulative_cost
 from lottery_tf.training.steps import parse_steps
 
 # What a branch of several runs keeps of each run in its own summary.

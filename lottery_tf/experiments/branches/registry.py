@@ -19,8 +19,8 @@ from lottery_tf.errors import ConfigError
 from lottery_tf.pruning.masks import STRATEGIES
 from lottery_tf.pruning.scorers import registry as scorer_registry
 from lottery_tf.report.aggregate import ONE_TRAINING, PER_REWIND_STEP, SHOWN_AS_KEYS, TRAINING_PATH
+from lottery_tf.storage import cumulative_cost
 from lottery_tf.storage.paths import branch_folder
-from lottery_tf.training import cumulative_cost
 
 _PACKAGE = "lottery_tf.experiments.branches"
 

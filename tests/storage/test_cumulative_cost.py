@@ -1,7 +1,7 @@
 """Cumulative cost: a run's own training plus the training that produced its mask."""
 import pytest
 
-from lottery_tf.training import cumulative_cost as cc
+from lottery_tf.storage import cumulative_cost as cc
 
 
 def _run(level, iterations, dense, sparse, start_step=0, **extra):
