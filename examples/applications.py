@@ -8,7 +8,11 @@ the whole network with its own classifier producing logits. `mobilenet_v2_base`
 is the transfer-learning shape: the same network without its top, called as a
 layer inside a functional model (its layers are pruned where they sit, nested
 one model deep), on images resized up to MobileNetV2's smallest size (32x32),
-with a new Dense head.
+with a new Dense head, and BatchNorm momentum 0.99 (Keras' default) instead of
+MobileNetV2's 0.999: evaluation runs in inference mode, on the moving statistics,
+and over a training of a thousand steps 0.999 leaves them far from the weights'
+(measured: 81.5% accuracy in training mode, 11% in inference mode after 1,000
+steps on Fashion-MNIST).
 """
 import tf_keras as keras
 
@@ -22,13 +26,16 @@ def mobilenet_v2(input_shape, num_classes, seed):
                                           classes=num_classes, classifier_activation=None)
 
 
-def mobilenet_v2_base(input_shape, num_classes, seed):
+def mobilenet_v2_base(input_shape, num_classes, seed, batchnorm_momentum: float = 0.99):
     """MobileNetV2 alpha 0.35 without its top, as an inner model, then a Dense head (logits)."""
     keras.utils.set_random_seed(seed)
     height, width, channels = input_shape
     side = max(height, width, SMALLEST_SIDE)
     base = keras.applications.MobileNetV2(input_shape=(side, side, channels), alpha=0.35,
                                           include_top=False, weights=None, pooling="avg")
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = batchnorm_momentum
     inputs = keras.Input(shape=tuple(input_shape))
     resized = keras.layers.Resizing(side, side)(inputs) if (height, width) != (side, side) else inputs
     return keras.Model(inputs, keras.layers.Dense(num_classes, name="head")(base(resized)))

@@ -14,8 +14,10 @@ from lottery_tf.storage.untrained_signs import EARLY_STOP_AT_START, VALIDATION_L
 SIGN_TEXT = {EARLY_STOP_AT_START: "early-stopped at its start step",
              VALIDATION_LOSS_ROSE: "saw its validation loss rise from the first evaluation"}
 CAUSE = ("  likely cause: a validation split that does not represent the training data (e.g. it "
-         "holds some classes only; config.json's `validation` records its class counts), or a "
-         "learning rate too high.")
+         "holds some classes only; config.json's `validation` records its class counts), a "
+         "learning rate too high, or BatchNorm moving statistics that lag the weights (a momentum "
+         "near 1, as keras.applications' 0.999, over a short training: evaluation runs in "
+         "inference mode).")
 FIX = ("  fix: hold out a stratified sample (--config.dataset.validation_split=stratified) or "
        "lower --config.training.learning_rate, and rerun (the new config is a new experiment folder).")
 
