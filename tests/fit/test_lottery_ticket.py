@@ -271,3 +271,19 @@ for attempt in (lambda: lt.wrap(model),
     assert len(refusals) == 2
     for line in refusals:
         assert "Keras 3" in line and "import tf_keras as keras" in line and "TF_USE_LEGACY_KERAS=1" in line
+
+
+def test_model_checkpoint_listed_after_the_callback_saves_each_level_pruned(tmp_path):
+    (x, y), test = _data()
+    imp = lt.LotteryTicket(str(tmp_path / "runs"), levels=2, epochs_per_level=1, rate=0.5, test_data=test)
+    pattern = str(tmp_path / "checkpoints" / "epoch_{epoch}.h5")
+    saver = keras.callbacks.ModelCheckpoint(pattern, save_weights_only=True)
+    model = _small_model()
+    model.fit(x, y, batch_size=50, epochs=imp.total_epochs, validation_split=0.2, callbacks=[imp, saver],
+              verbose=0)
+    # Saved after LotteryTicket's level end, so pruned for the next level (the last: the last level's).
+    for epoch, kept in ((1, 0.5), (2, 0.25), (3, 0.25)):
+        saved = _small_model()  # the same architecture, its own weights until loaded
+        saved.load_weights(pattern.format(epoch=epoch))
+        kernel = np.asarray(saved.get_layer("prune_low_magnitude_hidden").weights[0])
+        assert np.count_nonzero(kernel) / kernel.size == pytest.approx(kept, abs=0.01), epoch
