@@ -16,7 +16,7 @@ from lottery_tf.describe.levels import LevelCounts
 from lottery_tf.experiments.setup import Setup
 from lottery_tf.models import layer_paths
 from lottery_tf.models.prunable import PrunedWeight, pruned_weights
-from lottery_tf.models.unpruned import unpruned_weights
+from lottery_tf.models.unpruned import UnprunedWeight, unpruned_weights
 from lottery_tf.pruning.rates import ignored_names, is_ignored, rate_field
 
 IGNORED = "listed in pruning.layers_to_ignore"
@@ -50,15 +50,8 @@ class PrunedRow:
     percent_left: tuple[float, ...] | None
 
 
-@dataclasses.dataclass(frozen=True)
-class DenseRow:
-    """A weight the experiment never prunes, and why."""
-
-    key: str
-    layer_type: str
-    shape: tuple[int, ...]
-    count: int
-    reason: str
+# A weight the experiment never prunes, and why.
+DenseRow = UnprunedWeight
 
 
 def _config_reason(weight: PrunedWeight, setup: Setup) -> str | None:
@@ -93,7 +86,7 @@ def weight_rows(model: keras.Model, setup: Setup,
         count = int(weight.variable.shape.num_elements())
         reason = _config_reason(weight, setup)
         if reason is not None:
-            dense.append(DenseRow(weight.key, types[weight.layer_path], shape, count, reason))
+            dense.append(DenseRow(weight.key, types[weight.layer_path], shape, reason))
             continue
         kind = setup.layer_kinds[weight.entry]
         percents = (tuple(level.percent_of([weight.entry]) for level in levels)
@@ -101,8 +94,7 @@ def weight_rows(model: keras.Model, setup: Setup,
         pruned.append(PrunedRow(weight.key, weight.entry, types[weight.layer_path], kind, shape,
                                 count, setup.layer_rates[weight.entry],
                                 rate_field(kind, setup.config.pruning), percents))
-    dense += [DenseRow(weight.key, weight.layer_type, weight.shape, weight.count, weight.reason)
-              for weight in unpruned_weights(model)]
+    dense += unpruned_weights(model)
     order = {key: index for index, key in enumerate(layer_paths.weight_variables(model))}
     dense.sort(key=lambda row: order[row.key])
     return pruned, dense
