@@ -61,8 +61,9 @@ def test_mirrored_fit_stores_the_default_strategys_levels(tmp_path, default_run)
         _assert_masked_weights_are_zero(ours)
 
 
-@pytest.mark.parametrize("precision", ["mixed_float16",
-                                       pytest.param("mixed_bfloat16", marks=pytest.mark.slow)])
+# ~30 s each on 2 shared cores; tests/fit/test_fit_mixed_precision.py covers the pieces by default.
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision_fit_prunes_exactly_and_restarts_the_loss_scale_each_level(tmp_path, precision):
     result = _run(tmp_path, precision)
     levels = _stored(tmp_path)
