@@ -135,5 +135,14 @@ def test_fit_api_prunes_every_weight_and_loads_into_a_fresh_build(builder, monke
 
 
 def _kernels(masks: dict, weights: dict) -> dict:
-    """Mask entries by the stored key of the weight they mask (`<layer>/kernel` for one-weight layers)."""
-    return {(key if key in weights else f"{key}/kernel"): mask for key, mask in masks.items()}
+    """Mask entries by the stored key of the weight they mask: the entry itself for layers with
+    several pruned weights, else the layer's one kernel (`kernel`, `depthwise_kernel`, ...)."""
+    found = {}
+    for entry, mask in masks.items():
+        if entry in weights:
+            found[entry] = mask
+            continue
+        [key] = [key for key in weights if key.startswith(f"{entry}/") and key.endswith("kernel")
+                 and weights[key].shape == mask.shape]
+        found[key] = mask
+    return found
