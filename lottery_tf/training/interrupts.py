@@ -52,10 +52,6 @@ class DeferredInterrupt:
             self._installed = True
         return self
 
-    @staticmethod
-    def raise_if_requested() -> None:
-        raise_if_requested()
-
     def __exit__(self, kind, value, traceback) -> None:
         if self._installed:
             self._installed = False

@@ -21,7 +21,7 @@ from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import crash_points
 from lottery_tf.training import position, random_layers
 from lottery_tf.training.evaluation import Evaluator
-from lottery_tf.training.interrupts import DeferredInterrupt
+from lottery_tf.training.interrupts import DeferredInterrupt, raise_if_requested
 from lottery_tf.training.loop_spec import CallbackCalls, LoopSpec, PausingCallback
 from lottery_tf.training.losses import cross_entropy
 from lottery_tf.training.strategies import xla_supported
@@ -372,9 +372,9 @@ class Trainer:
         if resumed_at in eval_steps and resumed_at == spec.start_step:
             callback_list.on_test_end(self.evaluate_all())
         done = resumed_at
-        with DeferredInterrupt() as interrupt:
+        with DeferredInterrupt():
             for pause in sorted(p for p in pauses if resumed_at < p <= spec.end_step):
-                interrupt.raise_if_requested()  # Ctrl-C lands here, after the last pause's work
+                raise_if_requested()  # Ctrl-C lands here, after the last pause's work
                 if self.model.stop_training:
                     break
                 # `done` tracks the step without reading the optimizer's counter back.
