@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from lottery_tf.testing import write_config_file
 from lottery_tf.training import position
 from lottery_tf.training.callbacks import ConsoleLogger, ProgressLine
@@ -43,6 +45,7 @@ def interrupted_run(config_file, root, interrupt_after: str) -> tuple[int, str, 
     return process.returncode, "".join(lines) + stdout, stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_is_one_line_and_the_same_command_resumes(tiny_mnist_dir, tmp_path):
     # Long enough never to finish; a checkpoint at every evaluation, so one exists by step 20.
     config_file = write_config_file(tmp_path / "tiny.py", tiny_mnist_dir, levels=0, **{

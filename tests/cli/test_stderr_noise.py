@@ -5,11 +5,14 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 NOISE = re.compile(r"determinism|use_unbounded_threadpool|cuda|oneDNN|InitializeLog|"
                    r"rebuild TensorFlow|tf\.data options|Traceback", re.IGNORECASE)
 
 
+@pytest.mark.slow
 def test_a_maxpool_model_run_prints_only_our_xla_notice(tiny_mnist_dir, tmp_path):
     # conv2's MaxPool gradient has no deterministic XLA kernel: TensorFlow logs an error line
     # worded for GPUs (on a CPU too) while the trainer finds out; the user sees our line once.

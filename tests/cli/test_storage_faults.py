@@ -6,6 +6,8 @@ import resource
 import subprocess
 import sys
 
+import pytest
+
 from lottery_tf.testing import write_config_file
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -27,6 +29,7 @@ def _digests(root):
             for path in sorted(root.rglob("*")) if path.is_file() and "tensorboard" not in path.parts}
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_with_the_fix_and_keeps_finished_levels(tiny_mnist_dir, tmp_path):
     config_file = write_config_file(tmp_path / "tiny.py", tiny_mnist_dir, levels=1)
     root = tmp_path / "runs"

@@ -50,6 +50,7 @@ def reference(config, tmp_path_factory):
     return paths
 
 
+@pytest.mark.slow
 def test_streamed_run_interrupted_mid_level_equals_uninterrupted(config, reference, tmp_path,
                                                                  monkeypatch):
     stored = json.loads(open(reference.config).read())
@@ -74,6 +75,7 @@ def test_streamed_experiment_exports_and_checks_on_its_test_shards(reference):
     assert result.percent_zero == pytest.approx(result.mask_percent_zero)
 
 
+@pytest.mark.slow
 def test_export_needs_no_data_once_its_spec_is_recorded(config, reference):
     folder = config.dataset.name.partition(":")[2]
     away = f"{folder}_moved"

@@ -1,4 +1,5 @@
 """A trainer reused across runs (trainer_pool) trains exactly as a freshly built one."""
+import pytest
 import tensorflow as tf
 
 from lottery_tf.experiments import branches, masked_run, trainer_pool
@@ -17,6 +18,7 @@ def _run_trunk_and_reinit(config, root):
         branches.run_branch(setup, "reinit", 0, level)
 
 
+@pytest.mark.slow
 def test_reused_trainer_gives_the_same_levels_and_controls(tiny_mnist_dir, tmp_path, monkeypatch):
     config = tiny_config(tiny_mnist_dir, levels=2, rewind="20it")
     warm, cold = (ExperimentPaths(str(tmp_path / name), experiment_name(config))

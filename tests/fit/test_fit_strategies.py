@@ -49,6 +49,7 @@ def test_fit_cycle_under_default_strategy(default_results, kind):
     assert list(result["kinds"].values()).count("output") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", MODELS)
 def test_fit_cycle_under_mirrored_strategy_matches_default(default_results, mirrored_results, kind):
     mirrored, default = mirrored_results[kind], default_results[kind]

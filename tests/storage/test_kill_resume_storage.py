@@ -43,6 +43,7 @@ def _hidden_files(directory):
     return sorted(name for name in files.listdir(directory) if name.startswith("."))
 
 
+@pytest.mark.slow
 def test_killed_writing_metrics_on_local_disk_is_rerun_to_the_same_results(
         reference, tiny_mnist_dir, tmp_path):
     config_file = write_config_file(tmp_path / "tiny.py", tiny_mnist_dir, **SETTINGS)
