@@ -12,6 +12,7 @@ level trains fully, and its network is the ticket. A level cut short records
 import dataclasses
 
 from lottery_tf.errors import ConfigError
+from lottery_tf.experiments import retraining
 from lottery_tf.pruning import early_bird as early_bird_lib
 from lottery_tf.training.steps import parse_steps
 
@@ -87,3 +88,10 @@ def level_end(setup, level: int, start_step: int, full_end: int) -> int:
     if iterations is None or not ranks_only(setup.config, level):
         return full_end
     return min(full_end, start_step + iterations)
+
+
+def trunk_level_iterations(setup, level: int) -> int:
+    """The iterations trunk `level` trains: all of its span under `retrain`, or a short
+    level's `intermediate_steps`; at most that for a level early-bird may stop sooner."""
+    start, full_end = (0, setup.train_steps) if level == 0 else retraining.pruned_level_steps(setup)
+    return level_end(setup, level, start, full_end) - start

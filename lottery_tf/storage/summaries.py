@@ -4,7 +4,8 @@ TensorBoard (logdir: the experiment's `tensorboard/` folder, see `paths.py`):
 
 - one HParams session per replicate, level and run (the ticket or a control),
   in that run's own folder, with percent of weights remaining, level,
-  replicate, run kind and its arguments as hyperparameters and the test
+  replicate, run kind (`ticket`, a control's name, or `ranking` for a
+  trunk level cut short to rank weights) and its arguments as hyperparameters and the test
   accuracy at the early-stop step, the early-stop step and the final test
   accuracy as metrics, so the HParams dashboard's scatter and
   parallel-coordinates views plot accuracy and early stop against sparsity,
@@ -41,11 +42,15 @@ from tensorboard.plugins.hparams import api as hparams_api
 
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
+from lottery_tf.storage.cumulative_cost import CUMULATIVE_KEYS, OWN_KEYS
 from lottery_tf.storage.paths import TICKET_RUN, ExperimentPaths, tensorboard_run_name
 
 SUMMARY_COLUMNS = ("level", "percent_remaining", "test_accuracy", "test_loss", "early_stop_step",
                    "early_stop_test_accuracy", "early_stop_val_loss", "final_step", "start_step",
-                   "seed", "wall_seconds")
+                   "seed", "wall_seconds", "short_level", *OWN_KEYS, *CUMULATIVE_KEYS)
+# A trunk level cut short to rank weights (`short_level`): its sessions and by-level
+# points are kept apart from the ticket's, under this run kind and curve group.
+RANKING_RUN = "ranking"
 
 # The HParams dashboard's metrics: tag -> display name. Written in each session's run.
 SESSION_METRICS = {
@@ -60,7 +65,7 @@ SESSION_HPARAMS = {
     "percent_remaining": "percent of weights remaining",
     "level": "pruning level",
     "replicate": "replicate",
-    "run": "ticket or the control's name",
+    "run": "ticket, ranking (a level cut short) or the control's name",
     "arguments": "the control's arguments",
     "experiment": "experiment folder",
 }
@@ -86,6 +91,13 @@ def curve_group(branch_folder: str | None) -> str:
     return "control" if branch_folder else "ticket"
 
 
+def run_kind(metrics: dict) -> str:
+    """A stored run's kind: its branch's name, `ranking` for a trunk level cut short, or `ticket`."""
+    if metrics.get("branch"):
+        return metrics["branch"]
+    return RANKING_RUN if metrics.get("short_level") else TICKET_RUN
+
+
 def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: dict,
                              branch_folder: str = "", arguments: str = "") -> None:
     """Writes a finished level's HParams session and its point on the by-level summary.
@@ -97,7 +109,8 @@ def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: di
       branch_folder: the branch's results folder; empty for the trunk's ticket.
       arguments: the branch's arguments as shown to users (e.g. `method=snip`).
     """
-    write_experiment_layout(paths, [metrics.get("branch", TICKET_RUN)])
+    kind = run_kind(metrics)
+    write_experiment_layout(paths, [kind])
     run = tensorboard_run_name(branch_folder)
     level = metrics["level"]
     session_dir = paths.tensorboard_run(replicate, level, run)
@@ -112,9 +125,11 @@ def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: di
     writer = tf.summary.create_file_writer(paths.tensorboard_summary(replicate, run))
     group = curve_group(branch_folder)
     with tf.summary.record_if(True), writer.as_default():
+        # A short level's accuracy is not a ticket's: its points go on a line of their own.
+        results_group = RANKING_RUN if kind == RANKING_RUN else group
         for name, value in zip(("test_accuracy_at_early_stop", "early_stop_step",
                                 "final_test_accuracy"), values, strict=True):
-            tf.summary.scalar(f"lottery/{group}/{name}", value, step=level)
+            tf.summary.scalar(f"lottery/{results_group}/{name}", value, step=level)
         tf.summary.scalar(f"lottery/{group}/percent_remaining", metrics["percent_remaining"], step=level)
     writer.close()
 
@@ -132,7 +147,7 @@ def _headline_values(metrics: dict) -> tuple[float, int, float]:
 def session_hparams(paths: ExperimentPaths, replicate: int, metrics: dict, arguments: str) -> dict:
     """The hyperparameters of one session (see SESSION_HPARAMS)."""
     return {"percent_remaining": float(metrics["percent_remaining"]), "level": int(metrics["level"]),
-            "replicate": int(replicate), "run": metrics.get("branch", TICKET_RUN),
+            "replicate": int(replicate), "run": run_kind(metrics),
             "arguments": arguments, "experiment": paths.name}
 
 

@@ -6,6 +6,7 @@ run held by a live process (sweep or not) with a progress bar from its last
 checkpoint; with neither, how many trunk levels and branch runs finished. Reads
 small JSON files (through the storage layer, so any `tf.io.gfile` root); loads no data.
 """
+import dataclasses
 import json
 import os
 
@@ -38,20 +39,39 @@ def _read(path: str) -> dict | None:
         return None  # being replaced, or damaged: status only reports, the runs repair
 
 
-def _plans(experiment_dir: str) -> tuple[dict, int | None]:
-    """Every unit named by any sweep plan of the experiment (by id), and the training length."""
-    units, train_steps = {}, None
+def _plans(experiment_dir: str) -> tuple[dict, "Budget | None"]:
+    """Every unit named by any sweep plan of the experiment (by id), and the trainings' lengths."""
+    units, budget = {}, None
     for path in files.glob(files.join(claims.sweep_dir(experiment_dir), "plan_*.json")):
         plan = _read(path)
         if plan:
-            train_steps = plan.get("train_steps", train_steps)
+            if plan.get("train_steps"):
+                budget = Budget(plan["train_steps"], tuple(plan.get("trunk_iterations") or ()))
             units.update({unit["id"]: unit for unit in plan["units"]})
-    return units, train_steps
+    return units, budget
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How many iterations a sweep's trainings run.
+
+    `train_steps` is a level's length; `trunk_iterations[L]` what trunk level L trains
+    (less for a level rewound to step k, a short level or one early-bird may stop;
+    plans written before it was recorded count `train_steps` for every training).
+    """
+
+    train_steps: int
+    trunk_iterations: tuple[int, ...] = ()
+
+    def trunk_level(self, level: int) -> int:
+        if level < len(self.trunk_iterations):
+            return self.trunk_iterations[level]
+        return self.train_steps
 
 
 def running_runs(experiment_dir: str) -> list[dict]:
     """Training runs whose lock (storage/lock.py) is held by a live process, with their
-    last checkpointed step."""
+    last checkpointed step and (from checkpoints that record it) their start and end steps."""
     runs = []
     for replicate in files.glob(files.join(experiment_dir, "replicate_*")):
         for run_dir, _, names in files.walk(replicate):
@@ -60,7 +80,8 @@ def running_runs(experiment_dir: str) -> list[dict]:
                 continue
             latest = _read(files.join(run_dir, "checkpoints", "latest.json")) or {}
             runs.append({"run": run_dir[len(experiment_dir):].lstrip("/"), "host": holder.get("host"),
-                         "pid": holder.get("pid"), "step": latest.get("step", 0)})
+                         "pid": holder.get("pid"), "step": latest.get("step", 0),
+                         "start_step": latest.get("start_step"), "end_step": latest.get("end_step")})
     return sorted(runs, key=lambda run: run["run"])
 
 
@@ -74,34 +95,52 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
-def training_progress(experiment_dir: str, units: dict, train_steps: int | None,
+def run_progress(run: dict, budget: Budget | None) -> tuple[int, int] | None:
+    """(iterations done, iterations in all) of a running training: from its checkpoint's
+    span, else its step against a level's length; None with neither."""
+    if run.get("start_step") is not None and run.get("end_step") is not None:
+        total = run["end_step"] - run["start_step"]
+        return min(max(run["step"] - run["start_step"], 0), total), total
+    if budget is None:
+        return None
+    return min(run["step"], budget.train_steps), budget.train_steps
+
+
+def training_progress(experiment_dir: str, units: dict, budget: Budget | None,
                       runs: list[dict]) -> str | None:
     """One line on the sweep's trainings (a trunk unit holds one per level, a branch unit one):
     how many finished, the iterations done, the mean speed of the `RECENT_TRAININGS` latest
     finished trainings, and the time left at that speed with as many trainings at once as
     are running now.
 
-    Each training counts `train_steps` iterations (one rewound to step k runs k fewer).
+    A trunk level counts the iterations the plan gives it (`Budget`), a branch run a
+    level's length.
     """
-    if not units or not train_steps:
+    if not units or budget is None:
         return None
     paths = ExperimentPaths.of(experiment_dir)
-    total = finished = 0
+    total = done = finished = trainings = 0
     for unit_id, unit in units.items():
         if unit["branch"] is None:
-            total += unit["level"] + 1
-            finished += sum(files.exists(paths.metrics(unit["replicate"], level))
-                            for level in range(unit["level"] + 1))
+            for level in range(unit["level"] + 1):
+                trainings += 1
+                total += budget.trunk_level(level)
+                if files.exists(paths.metrics(unit["replicate"], level)):
+                    finished += 1
+                    done += budget.trunk_level(level)
         else:
-            total += 1
-            finished += claims.outcome(claims.unit_dir(experiment_dir, unit_id)) == "done"
-    done = finished * train_steps + sum(min(run["step"], train_steps) for run in runs)
-    line = (f"  trainings: {finished} of {total} finished, {len(runs)} running; "
-            f"{_count(done)} of {_count(total * train_steps)} iterations")
+            trainings += 1
+            total += budget.train_steps
+            if claims.outcome(claims.unit_dir(experiment_dir, unit_id)) == "done":
+                finished += 1
+                done += budget.train_steps
+    done += sum(progress[0] for run in runs if (progress := run_progress(run, budget)))
+    line = (f"  trainings: {finished} of {trainings} finished, {len(runs)} running; "
+            f"{_count(done)} of {_count(total)} iterations")
     if recent := recent_speed(_finished_runs(paths)):
         speed, count = recent
         line += f"; {speed:,.0f} it/s per training (last {count} finished)"
-        left = total * train_steps - done
+        left = total - done
         if runs and left > 0:
             line += f", ~{_duration(left / (speed * len(runs)))} left at {len(runs)} at once"
     return line
@@ -146,7 +185,7 @@ def _describe(unit: dict) -> str:
 
 def experiment_status(experiment_dir: str) -> str:
     """The status lines of one experiment folder."""
-    units, train_steps = _plans(experiment_dir)
+    units, budget = _plans(experiment_dir)
     runs = running_runs(experiment_dir)
     paths = ExperimentPaths.of(experiment_dir)
     lines = [os.path.basename(experiment_dir)]
@@ -173,12 +212,13 @@ def experiment_status(experiment_dir: str) -> str:
                            + ("" if trunk_done else f" (for trunk level {unit['level']})"))
     if units:
         lines.append("  sweep units: " + "  ".join(f"{name} {count}" for name, count in counts.items()))
-        progress = training_progress(experiment_dir, units, train_steps, runs)
+        progress = training_progress(experiment_dir, units, budget, runs)
         if progress:
             lines.append(progress)
     lines.extend(details)
     for run in runs:
-        bar = progress_bar(run["step"], train_steps) if train_steps else f"step {run['step']}"
+        progress = run_progress(run, budget)
+        bar = progress_bar(*progress) if progress else f"step {run['step']}"
         lines.append(f"  training {run['run']:<48} {bar}  by {run['host']}:{run['pid']}")
     if not units and not runs:
         trunk, branches = finished_counts(experiment_dir)

@@ -73,6 +73,7 @@ def run_worker(sweep: Sweep, root: str, options: WorkerOptions, stream=sys.stdou
     """
     import tensorflow as tf
 
+    from lottery_tf.experiments import ranking_levels
     from lottery_tf.experiments.setup import prepare
 
     setup = prepare(sweep.config, root, tf.distribute.get_strategy(), options.quiet)
@@ -82,6 +83,8 @@ def run_worker(sweep: Sweep, root: str, options: WorkerOptions, stream=sys.stdou
     trunk_of = {unit.replicate: unit for unit in everything if unit.is_trunk}
     store.write_json(plan_path(experiment, sweep), {
         "sweep": sweep.path, "train_steps": setup.train_steps, "levels": sweep.config.levels,
+        "trunk_iterations": [ranking_levels.trunk_level_iterations(setup, level)
+                             for level in range(max((unit.level for unit in everything), default=0) + 1)],
         "units": [unit.to_json() for unit in everything]})
     retried = set()
     idle_since = None

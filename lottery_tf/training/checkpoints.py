@@ -44,13 +44,17 @@ class LevelCheckpoint:
         self.early_stop: tuple[int, dict] | None = None
 
     def save(self, step: int, tracker: EarlyStopTracker,
-             early_stop: tuple[int, dict] | None = None) -> None:
+             early_stop: tuple[int, dict] | None = None,
+             span: tuple[int, int] | None = None) -> None:
         """Writes the checkpoint for `step` (with the early-stop step's weights) and then
-        marks it as the latest."""
+        marks it as the latest; `span`, the run's (start, end) steps, is recorded for
+        `status` to draw its progress."""
         prefix = os.path.join(self.directory, f"ckpt-{step}")
         self._checkpoint.write(prefix)
         crash_points.reach("checkpoint_written")
         record = {"step": step, "prefix": os.path.basename(prefix), "curve": tracker.state()}
+        if span is not None:
+            record["start_step"], record["end_step"] = span
         current = {f"ckpt-{step}."}
         if early_stop is not None:
             name = f"early_stop-{step}.npz"
@@ -118,10 +122,10 @@ class Checkpointer(PausingCallback):
         self._every = every
         self._tracker = tracker
         self._early_stop = early_stop
-        self._end = None
+        self._start = self._end = None
 
     def pause_steps(self, start, end):
-        self._end = end
+        self._start, self._end = start, end
         if self._every <= 0:
             return []
         first = (start // self._every + 1) * self._every
@@ -129,4 +133,4 @@ class Checkpointer(PausingCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._every > 0 and batch % self._every == 0 and batch != self._end:
-            self._checkpoint.save(batch, self._tracker, self._early_stop())
+            self._checkpoint.save(batch, self._tracker, self._early_stop(), (self._start, self._end))

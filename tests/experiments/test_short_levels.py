@@ -1,11 +1,14 @@
 """Short levels (`intermediate_steps`): levels before the last only rank weights, the last trains fully."""
+import csv
+import os
+
 import pytest
 
 from lottery_tf.config import hashing
 from lottery_tf.errors import ConfigError
 from lottery_tf.storage import store
 from lottery_tf.storage.catalog import find_experiment
-from lottery_tf.testing import tiny_config
+from lottery_tf.testing import hparams_sessions, tensorboard_scalars, tiny_config
 
 STEPS = {"training.train_steps": "40it", "training.eval_every": "20it", "runtime.jit_compile": False}
 
@@ -33,6 +36,37 @@ def test_intermediate_levels_stop_at_the_short_step_and_the_last_trains_fully(ti
         aggregate.TICKET: [2], aggregate.SHORT_LEVEL: [0, 1]}
     assert "short (ranking)" in trunk_table(results).splitlines()[1]
     assert "short (ranking)" in combined_table(results, {}).splitlines()[2]
+    # TensorBoard: short levels' sessions are `ranking`, their by-level points a line of their own.
+    sessions = hparams_sessions(experiment.paths.tensorboard_root)
+    assert [sessions[os.path.join("rep0", f"level_0{level}", "ticket")][0]["run"]
+            for level in range(3)] == ["ranking", "ranking", "ticket"]
+    by_level = tensorboard_scalars(experiment.paths.tensorboard_summary(0, "ticket"))
+    assert [step for step, _ in by_level["lottery/ranking/test_accuracy_at_early_stop"]] == [0, 1]
+    assert [step for step, _ in by_level["lottery/ticket/test_accuracy_at_early_stop"]] == [2]
+    assert [step for step, _ in by_level["lottery/ticket/percent_remaining"]] == [0, 1, 2]
+    # summary.csv says which levels were short and what each cost.
+    with open(experiment.paths.summary_csv(0)) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["short_level"] for row in rows] == ["True", "True", ""]
+    assert [int(float(row["cumulative_train_iterations"])) for row in rows] == [10, 20, 60]
+    assert [float(row["train_flops_sparse"]) for row in rows] == [m["train_flops_sparse"] for m in stored]
+
+
+def test_a_sweep_plan_counts_short_levels_at_their_length(tiny_mnist_dir, tmp_path):
+    import tensorflow as tf
+
+    from lottery_tf.experiments.ranking_levels import trunk_level_iterations
+    from lottery_tf.experiments.setup import prepare
+
+    def lengths(**overrides):
+        config = tiny_config(tiny_mnist_dir, levels=2, **{**STEPS, **overrides})
+        setup = prepare(config, str(tmp_path / "runs"), tf.distribute.get_strategy(), quiet=True)
+        return [trunk_level_iterations(setup, level) for level in range(3)]
+
+    assert lengths() == [40, 40, 40]
+    assert lengths(rewind="10it") == [40, 30, 30]
+    assert lengths(intermediate_steps="15it", rewind="10it") == [15, 15, 30]
+    assert lengths(retrain="finetune", finetune_steps="5it") == [40, 5, 5]
 
 
 def test_levels_are_hashed_with_short_levels_and_unset_changes_nothing(tiny_mnist_dir):
