@@ -24,7 +24,9 @@ comparison_accuracy.png/.svg, instability_vs_rewind.png/.svg when lmc runs
 of one sparsity exist for several rewind steps, and the cost tables and figure
 over every experiment's procedures: comparison_cost.csv/.md,
 comparison_cost_summary.md, comparison_cost_vs_accuracy.png/.svg) goes to
-`--out` or `<root>/report/`.
+`--out` or `<root>/report/`. Its columns and legends name each experiment by the
+settings that tell it from the others (e.g. `dataset.normalization=unit_range`),
+and comparison_experiments.md says which folder each label stands for.
 
 Each experiment's figures also go to its TensorBoard logdir as images (run
 `report`, see `tensorboard_images.py`).
@@ -37,7 +39,16 @@ from typing import TextIO
 from matplotlib.figure import Figure
 
 from lottery_tf.errors import StoreError
-from lottery_tf.report import aggregate, cost, cost_figure, figures, tables, tensorboard_images, text_figures
+from lottery_tf.report import (
+    aggregate,
+    cost,
+    cost_figure,
+    figures,
+    labels,
+    tables,
+    tensorboard_images,
+    text_figures,
+)
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
 from lottery_tf.report.degenerate import untrained_warnings
 from lottery_tf.storage import store
@@ -272,15 +283,17 @@ def rewind_series(lmc_by_experiment: list[dict[str, list[aggregate.LmcStats]]]
 
 
 def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict[str, tables.Table]]:
-    """Side-by-side table and figures of several experiments."""
-    named = {report.name: report.stats for report in reports}
+    """Side-by-side table and figures of several experiments, each labelled by the settings
+    that tell it from the others (`labels.experiment_labels`), or by its name."""
+    label = labels.experiment_labels({report.name: report.collected.experiment.config
+                                      for report in reports})
+    named = {label[report.name]: report.stats for report in reports}
     drawn = {"comparison_accuracy": figures.accuracy_vs_sparsity(
         {name: stats[aggregate.TICKET] for name, stats in named.items()},
         "tickets of each experiment: test accuracy at early stop")}
     if any(len(report.stats) > 1 for report in reports):
         drawn["comparison_with_controls"] = figures.experiments_with_controls(
-            {_comparison_label(report): report.stats for report in reports},
-            "tickets and controls of each experiment: test accuracy at early stop")
+            named, "tickets and controls of each experiment: test accuracy at early stop")
     series = rewind_series([report.lmc for report in reports])
     if series:
         drawn["instability_vs_rewind"] = figures.instability_vs_rewind(series, "instability vs rewind step")
@@ -288,13 +301,9 @@ def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict
                                            "every procedure: test accuracy at early stop vs cost")
     drawn.update({f"comparison_{stem}": figure for stem, figure in cost_drawn.items()})
     return drawn, {"comparison": tables.comparison_table(named),
+                   "comparison_experiments": tables.experiments_table(
+                       {report.name: label[report.name] for report in reports}),
                    **{f"comparison_{stem}": table for stem, table in cost_tables.items()}}
-
-
-def _comparison_label(report: ExperimentReport) -> str:
-    """The experiment's folder name and its pruning granularity."""
-    granularity = (report.collected.experiment.config.get("pruning") or {}).get("granularity")
-    return f"{report.name} [{granularity or 'weight'}]"
 
 
 def build_report(root: str, selector: str | None = None, out: str | None = None,

@@ -15,12 +15,9 @@ Short levels (training cut short to rank weights, `short_level` in metrics.json)
 are not tickets and are left out.
 """
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 
-import ml_collections
-
-from lottery_tf.config.hashing import hashed_fields
+from lottery_tf.report import labels
 from lottery_tf.report.aggregate import HEADLINE, ONE_TRAINING, Spread, by_level, shown_as
 from lottery_tf.report.collect import Collected
 from lottery_tf.storage.cumulative_cost import Cost, cumulative_cost
@@ -71,22 +68,17 @@ def trunk_procedure(config: Mapping) -> str:
     return name
 
 
-def _setting(config: Mapping) -> dict:
-    """The hashed fields other than the procedure's."""
-    return {key: value for key, value in hashed_fields(ml_collections.ConfigDict(dict(config))).items()
-            if key not in PROCEDURE_FIELDS and key.split(".")[0] not in PROCEDURE_SECTIONS}
+def _is_setting(key: str) -> bool:
+    """Whether a hashed field is part of the setting rather than of the procedure."""
+    return key not in PROCEDURE_FIELDS and key.split(".")[0] not in PROCEDURE_SECTIONS
 
 
 def setting_labels(configs: Mapping[str, Mapping]) -> dict[str, str]:
     """Experiment name -> the settings that tell it from the others (`key=value, ...`, an
     unset field as `unset`; empty when every experiment runs in the same setting)."""
-    settings = {name: _setting(config) for name, config in configs.items()}
-    keys = sorted({key for fields in settings.values() for key in fields})
-    differing = [key for key in keys
-                 if len({json.dumps(fields.get(key), sort_keys=True) for fields in settings.values()}) > 1]
-    return {name: ", ".join(f"{key}={'unset' if fields.get(key) is None else fields[key]}"
-                            for key in differing)
-            for name, fields in settings.items()}
+    return labels.differing({name: {key: value for key, value in labels.settings(config).items()
+                                    if _is_setting(key)}
+                             for name, config in configs.items()})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -130,6 +130,12 @@ def comparison_table(experiments: Mapping[str, Mapping[str, Sequence[LevelStats]
     return Table(header, rows, formats)
 
 
+def experiments_table(labels: Mapping[str, str]) -> Table:
+    """Which stored experiment each label of a comparison stands for (text: Markdown only)."""
+    return Table(["label", "experiment"], [[label, name] for name, label in labels.items()],
+                 ["{}", "{}"], csv=False)
+
+
 def to_csv(table: Table) -> str:
     """CSV with full-precision numbers (repr of floats) and empty cells for None."""
     buffer = io.StringIO()

@@ -238,9 +238,10 @@ def test_several_experiments_get_a_comparison(report_root, tmp_path):
     assert line.get_ydata()[0] == line.get_ydata()[1]  # the copy holds the same numbers
     # Tickets and controls of every experiment: replicate counts in the legend, accuracy in percent.
     axes = result.comparison_figures["comparison_with_controls"].axes[0]
-    ticket = _line(axes, f"{original.name} [weight]: ticket (n=2)")
+    # Their settings are the same, so their names label them.
+    ticket = _line(axes, f"{original.name}: ticket (n=2)")
     assert "(%)" in axes.get_ylabel() and 1 < max(ticket.get_ydata()) <= 100
-    assert any(line.get_label() == f"{copy.name} [weight]: reinit (n=2)" for line in axes.lines)
+    assert any(line.get_label() == f"{copy.name}: reinit (n=2)" for line in axes.lines)
     with open(out / "comparison.csv") as handle:
         header = next(csv.reader(handle))
     assert f"{original.name}:ticket acc@es % mean" in header and f"{copy.name}:reinit es step mean" in header
