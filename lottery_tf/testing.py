@@ -324,8 +324,8 @@ def interrupt_then_resume(monkeypatch, config, paths, level: int, step: int,
 
     save = checkpoints.LevelCheckpoint.save
 
-    def save_then_stop(self, saved_step, tracker, early_stop=None):
-        save(self, saved_step, tracker, early_stop)
+    def save_then_stop(self, saved_step, tracker, early_stop=None, span=None):
+        save(self, saved_step, tracker, early_stop, span)
         if f"level_{level}" in self.directory and saved_step == step:
             raise _Interrupted()
 

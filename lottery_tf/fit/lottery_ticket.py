@@ -224,7 +224,7 @@ class LotteryTicket(keras.callbacks.Callback):
         if self._recorder is None and not self._finished(level):
             self._recorder = self._new_recorder(level)
             self._recorder.on_train_begin()
-            self._progress.save_level(level, epoch - 1, self._recorder, arrays_changed=True)
+            self._progress.save_level(level, epoch - 1, self._recorder, started=True)
 
     def _implements_train_batch_hooks(self):
         # Keras calls batch hooks only for callbacks that ask (tf_keras reads this when fit
@@ -247,7 +247,7 @@ class LotteryTicket(keras.callbacks.Callback):
             kept = self._recorder.early_stop_weights
             self._recorder.on_epoch_end(epoch, logs)
             self._progress.save_level(level, epoch, self._recorder,
-                                      arrays_changed=self._recorder.early_stop_weights is not kept)
+                                      early_stop_moved=self._recorder.early_stop_weights is not kept)
         if not self.plan.ends_level(epoch):
             return
         if self._recorder is not None:
@@ -262,7 +262,7 @@ class LotteryTicket(keras.callbacks.Callback):
         self._pruning_step.on_train_end(logs)
         if self._recorder is not None:  # fit ended inside a level: keep its wall time for a resume
             self._recorder.on_train_end()
-            self._progress.save_level(self._recorder_level, -1, self._recorder, arrays_changed=False)
+            self._progress.save_level(self._recorder_level, -1, self._recorder)
         if self.model.stop_training and not self._finished(self.plan.last_level):
             self._refuse_stop(self._last_epoch)
 

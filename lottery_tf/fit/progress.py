@@ -3,10 +3,12 @@
 `BackupAndRestore` brings back the model, its masks and the optimizer; what the
 callback itself has gathered is kept here, in a hidden folder beside the
 replicate's levels (`.fit_progress` for the trunk, `.fit_progress_<branch>` for
-a control): the running level's evaluation curve, start weights, masks and
-weights at the lowest validation loss so far, and the weights a trunk rewinds
-to or a control starts from. Files are written atomically after every epoch;
-the folder is deleted when the last level is stored.
+a control): the running level's evaluation curve (after every epoch), its start
+weights and masks (once, when it starts), its weights at the lowest validation
+loss so far (when that moves), and the weights a trunk rewinds to or a control
+starts from. Files are written atomically; each array file carries its level, so
+one left from an earlier level is never taken for the running one's. The folder
+is deleted when the last level is stored.
 """
 import dataclasses
 
@@ -17,6 +19,7 @@ from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
 
 _START, _MASK, _EARLY = "start/", "mask/", "early_stop/"
+_LEVEL = "level"  # the level an array file belongs to, stored in it
 
 
 def _prefixed(prefix: str, arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
@@ -42,9 +45,19 @@ class Progress:
     def _state(self) -> str:
         return storage_files.join(self.directory, "level.json")
 
-    @property
-    def _arrays(self) -> str:
-        return storage_files.join(self.directory, "level.npz")
+    def _level_arrays(self, part: str) -> str:
+        return storage_files.join(self.directory, f"level_{part}.npz")
+
+    def _save_level_arrays(self, part: str, level: int, arrays: dict[str, np.ndarray]) -> None:
+        store.save_arrays(self._level_arrays(part), {**arrays, _LEVEL: np.asarray(level)})
+
+    def _load_level_arrays(self, part: str, level: int) -> dict[str, np.ndarray] | None:
+        """The arrays of `part` saved for `level`, or None (absent, or another level's)."""
+        path = self._level_arrays(part)
+        if not storage_files.exists(path):
+            return None
+        arrays = store.load_arrays(path)
+        return arrays if int(arrays.pop(_LEVEL, -1)) == level else None
 
     def _weights_file(self, name: str) -> str:
         return storage_files.join(self.directory, f"{name}.npz")
@@ -59,15 +72,17 @@ class Progress:
         return store.load_arrays(path) if storage_files.exists(path) else None
 
     def save_level(self, level: int, epochs_done: int, recorder: LevelRecorder,
-                   arrays_changed: bool) -> None:
-        """Records the running level after an epoch; its arrays only when they changed.
+                   started: bool = False, early_stop_moved: bool = False) -> None:
+        """Records the running level after an epoch: its start weights and masks when it
+        has just `started`, its early-stop weights when they moved, its curve always.
 
         The arrays go first, so a state file never names arrays not yet written.
         """
-        if arrays_changed:
-            store.save_arrays(self._arrays, {**_prefixed(_START, recorder.weights_start),
-                                             **_prefixed(_MASK, recorder.masks),
-                                             **_prefixed(_EARLY, recorder.early_stop_weights)})
+        if started:
+            self._save_level_arrays("start", level, {**_prefixed(_START, recorder.weights_start),
+                                                     **_prefixed(_MASK, recorder.masks)})
+        if (started or early_stop_moved) and recorder.early_stop_weights is not None:
+            self._save_level_arrays("early_stop", level, _prefixed(_EARLY, recorder.early_stop_weights))
         store.write_json(self._state, {"level": level, "epochs_done": epochs_done,
                                        "curve": recorder.curve, "first_step": recorder.first_step,
                                        "wall_seconds": recorder.wall_seconds})
@@ -82,12 +97,12 @@ class Progress:
         if not storage_files.exists(self._state):
             return None
         state = store.read_json(self._state)
-        if state["level"] != level or not storage_files.exists(self._arrays):
+        start = self._load_level_arrays("start", level)
+        if state["level"] != level or start is None:
             return None
-        arrays = store.load_arrays(self._arrays)
-        recorder.weights_start = _unprefixed(_START, arrays)
-        recorder.masks = _unprefixed(_MASK, arrays)
-        recorder.early_stop_weights = _unprefixed(_EARLY, arrays)
+        recorder.weights_start = _unprefixed(_START, start)
+        recorder.masks = _unprefixed(_MASK, start)
+        recorder.early_stop_weights = _unprefixed(_EARLY, self._load_level_arrays("early_stop", level) or {})
         recorder.first_step = state["first_step"]
         recorder.wall_seconds = state["wall_seconds"]
         recorder.tracker.load_state(state["curve"])

@@ -16,7 +16,7 @@ import tensorflow as tf
 from lottery_tf.errors import CorruptFileError
 from lottery_tf.storage import crash_points, files, store
 from lottery_tf.training.callbacks import EarlyStopTracker
-from lottery_tf.training.loop_spec import PausingCallback
+from lottery_tf.training.loop_spec import PausingCallback, multiples
 
 _LATEST = "latest.json"
 
@@ -128,8 +128,7 @@ class Checkpointer(PausingCallback):
         self._start, self._end = start, end
         if self._every <= 0:
             return []
-        first = (start // self._every + 1) * self._every
-        return range(first, end, self._every)
+        return multiples(start + 1, end, self._every)  # none at the start: nothing to save
 
     def on_train_batch_end(self, batch, logs=None):
         if self._every > 0 and batch % self._every == 0 and batch != self._end:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lottery_tf.pruning import early_bird
-from lottery_tf.training.loop_spec import PausingCallback
+from lottery_tf.training.loop_spec import PausingCallback, multiples
 
 STATE_NAME = "early_bird"
 
@@ -45,9 +45,8 @@ class EarlyBirdStop(PausingCallback):
         self.drawn: dict[str, np.ndarray] | None = None
 
     def pause_steps(self, start, end):
-        first = max(start + 1, self._not_before)
-        first = -(-first // self._every) * self._every  # the first multiple at or after it
-        return range(first, end, self._every)  # a check at the end would stop nothing
+        # Not at the start (nothing trained yet), nor at the end (it would stop nothing).
+        return multiples(max(start + 1, self._not_before), end, self._every)
 
     def on_train_begin(self, logs=None):
         if self.drawn_step is not None:  # resumed from a checkpoint written at the stop

@@ -63,14 +63,18 @@ class LoopSpec:
         """The steps the run evaluates at: its start and end, and every multiple of `eval_every`."""
         steps = {self.start_step, self.end_step}
         if self.eval_every > 0:
-            first = -(-self.start_step // self.eval_every) * self.eval_every
-            steps.update(range(first, self.end_step, self.eval_every))
+            steps.update(multiples(self.start_step, self.end_step, self.eval_every))
         return steps
 
     def test_due(self, step: int) -> bool:
         """Whether an evaluation at `step` also passes over the test set (see `test_every`)."""
         return (self.test_every <= 0 or step % self.test_every == 0
                 or step in (self.start_step, self.end_step))
+
+
+def multiples(first: int, end: int, every: int) -> range:
+    """The multiples of `every` in [first, end): the steps a periodic event falls on."""
+    return range(-(-first // every) * every, end, every)
 
 
 class PausingCallback(keras.callbacks.Callback):

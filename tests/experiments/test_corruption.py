@@ -93,8 +93,8 @@ def test_a_damaged_checkpoint_restarts_its_level(finished, tmp_path, monkeypatch
 
     save = checkpoints.LevelCheckpoint.save
 
-    def save_then_stop(self, step, tracker, early_stop=None):
-        save(self, step, tracker, early_stop)
+    def save_then_stop(self, step, tracker, early_stop=None, span=None):
+        save(self, step, tracker, early_stop, span)
         if "level_1" in self.directory and step == 40:
             raise KeyboardInterrupt
 
