@@ -3,7 +3,8 @@ nested base with a new head: MobileNetV2 alpha 0.35, EfficientNetB0, ResNet50V2,
 
 Per model, on tiny CIFAR-10-shaped data (synthetic, tests/../lottery_tf/testing.py):
 IMP to level 2 with a reinit branch and an export read back by TensorFlow alone
-(predictions within 1e-5); an interrupted run resumed equal to an uninterrupted one;
+(predictions within 1e-5); a run SIGKILLed mid-level in its own process and resumed by a
+new one, equal to an uninterrupted run;
 one sweep worker process running two replicates; and the fit API. Slow (minutes per
 model on 2 cores): the default suite keeps a nested and a recurrent model in
 test_user_architectures.py.
@@ -16,20 +17,14 @@ import sys
 import numpy as np
 import pytest
 import tf_keras as keras
-from user_model_checks import BUILDERS, REPO, check_through_every_command
+from user_model_checks import BUILDERS, REPO, check_killed_run_resumes_equal, check_through_every_command
 
 from lottery_tf import api as lt
-from lottery_tf.config.hashing import experiment_name
-from lottery_tf.experiments.lottery import run_lottery
 from lottery_tf.models.registry import build_model
 from lottery_tf.pruning import tfmot_adapter
 from lottery_tf.storage import store
 from lottery_tf.storage.catalog import find_experiment
-from lottery_tf.storage.paths import ExperimentPaths
 from lottery_tf.testing import (
-    assert_same_results,
-    interrupt_then_resume,
-    stored_results,
     tiny_config,
     write_config_file,
     write_tiny_cifar10,
@@ -70,15 +65,16 @@ def test_lottery_reinit_and_export_read_back(builder, tiny_cifar_dir, tmp_path, 
         assert sum("/" in key for key in setup.layer_kinds) > len(setup.layer_kinds) // 2
 
 
+# Level 0 pauses at 0, 5 (the rewind point) and 10, level 1 at 5 and 10: the fifth pause is
+# level 1 mid-way, just after its checkpoint.
+KILLED_AT, RESUMES_AT = "pause:5", "level 1 at step 10"
+
+
 @pytest.mark.parametrize("builder", MODELS)
-def test_interrupted_run_resumes_equal_to_uninterrupted(builder, tiny_cifar_dir, tmp_path, monkeypatch,
-                                                        builders_importable):
-    config = _config(tiny_cifar_dir, builder)
-    reference = ExperimentPaths(str(tmp_path / "straight"), experiment_name(config))
-    run_lottery(config, reference.root, [0], quiet=True)
-    interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
-    interrupt_then_resume(monkeypatch, config, interrupted, level=1, step=10)
-    assert_same_results(stored_results(interrupted), stored_results(reference))
+def test_run_killed_mid_level_resumes_in_a_new_process_equal_to_uninterrupted(builder, tiny_cifar_dir,
+                                                                               tmp_path, monkeypatch):
+    overrides = {**SETTINGS, "levels": 2, "model.name": f"architectures:{builder}"}
+    check_killed_run_resumes_equal(tiny_cifar_dir, overrides, tmp_path, monkeypatch, KILLED_AT, RESUMES_AT)
 
 
 @pytest.mark.parametrize("builder", MODELS)

@@ -2,7 +2,8 @@
 
 Each model (tests/models/architectures.py) runs 2 pruned levels, a reinit branch,
 and an export read back by TensorFlow alone in a process that built other models
-first; the nested and the LSTM model are also interrupted and resumed.
+first; the nested and the LSTM model are also killed mid-level in their own process and
+resumed by a new one.
 """
 import os
 import pathlib
@@ -10,12 +11,9 @@ import subprocess
 import sys
 
 import pytest
-from user_model_checks import BUILDERS, check_through_every_command
+from user_model_checks import BUILDERS, check_killed_run_resumes_equal, check_through_every_command
 
-from lottery_tf.config.hashing import experiment_name
-from lottery_tf.experiments.lottery import run_lottery
-from lottery_tf.storage.paths import ExperimentPaths
-from lottery_tf.testing import assert_same_results, interrupt_then_resume, stored_results, tiny_config
+from lottery_tf.testing import tiny_config
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -46,14 +44,15 @@ def test_model_runs_lottery_reinit_and_exports_in_another_process(builder, tiny_
 
 # The default suite resumes the nested model; the LSTM (runs through every command above) is slow here.
 @pytest.mark.parametrize("builder", ["nested_blocks", pytest.param("lstm_rows", marks=pytest.mark.slow)])
-def test_resumed_run_equals_uninterrupted(builder, tiny_mnist_dir, tmp_path, monkeypatch,
-                                          builders_importable):
-    config = _config(tiny_mnist_dir, builder, rewind="20it")
-    reference = ExperimentPaths(str(tmp_path / "straight"), experiment_name(config))
-    run_lottery(config, reference.root, [0], quiet=True)
-    interrupted = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
-    interrupt_then_resume(monkeypatch, config, interrupted, level=1, step=40)
-    assert_same_results(stored_results(interrupted), stored_results(reference))
+def test_run_killed_mid_level_resumes_in_a_new_process_equal_to_uninterrupted(builder, tiny_mnist_dir,
+                                                                               tmp_path, monkeypatch):
+    # 60 iterations a level, rewind to 20: level 0 pauses at 0, 20 and 40, level 1 at 20 and
+    # 40 (a run pauses at its start to evaluate), so the fifth pause is level 1 mid-way, just
+    # after its checkpoint.
+    overrides = {"levels": 2, "runtime.jit_compile": False, "rewind": "20it",
+                 "model.name": f"architectures:{builder}"}
+    check_killed_run_resumes_equal(tiny_mnist_dir, overrides, tmp_path, monkeypatch, crash_at="pause:5",
+                                   resumes_at="level 1 at step 40")
 
 
 @pytest.mark.parametrize(("builder", "message"), [

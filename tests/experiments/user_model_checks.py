@@ -1,4 +1,5 @@
-"""Checks a user's model goes through: IMP, a reinit branch, export read back elsewhere, resume.
+"""Checks a user's model goes through: IMP, a reinit branch, export read back elsewhere, and a
+run killed in its own process resumed by another to the uninterrupted results.
 
 Shared by tests/experiments/test_user_architectures.py (28x28 tiny MNIST) and
 test_applications_battery.py (32x32 tiny CIFAR-10); the builders live in
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lottery_tf.config.hashing import experiment_name
 from lottery_tf.data.splits import normalize_images
 from lottery_tf.experiments import branches
 from lottery_tf.experiments.lottery import run_lottery
@@ -20,6 +22,14 @@ from lottery_tf.experiments.setup import prepare
 from lottery_tf.export.stored_level import level_files, rebuild
 from lottery_tf.storage import store
 from lottery_tf.storage.catalog import find_experiment
+from lottery_tf.storage.paths import ExperimentPaths
+from lottery_tf.testing import (
+    assert_same_results,
+    lottery_process,
+    stored_results,
+    tiny_config,
+    write_config_file,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILDERS = str(REPO / "tests" / "models")
@@ -92,3 +102,25 @@ def check_through_every_command(config, root: str, tmp_path, builder: str,
     expected = stored(normalize_images(images, experiment.spec()), training=False).numpy()
     np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected, atol=1e-5, rtol=0)
     return setup
+
+
+def check_killed_run_resumes_equal(data_dir, overrides: dict, tmp_path, monkeypatch, crash_at: str,
+                                   resumes_at: str) -> None:
+    """`lottery` in its own process, SIGKILLed at `crash_at` (e.g. `pause:3`); the same
+    command in a new process resumes where `resumes_at` says (e.g. `level 1 at step 40`) and
+    finishes; the stored results equal an uninterrupted run's."""
+    monkeypatch.syspath_prepend(BUILDERS)
+    config = tiny_config(data_dir, **overrides)
+    reference = ExperimentPaths(str(tmp_path / "straight"), experiment_name(config))
+    run_lottery(config, reference.root, [0], quiet=True)
+    config_file = write_config_file(tmp_path / "config.py", data_dir, **overrides)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), BUILDERS]))
+    killed = ExperimentPaths(str(tmp_path / "killed"), experiment_name(config))
+    died = lottery_process(config_file, killed.root, crash_at=crash_at)
+    assert died.returncode == -9, died.stderr[-3000:]
+    assert not os.path.exists(killed.metrics(0, config.levels))  # killed before the end
+    resumed = lottery_process(config_file, killed.root)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    output = resumed.stdout + resumed.stderr
+    assert f"{resumes_at} from its checkpoint" in output, output[-2000:]
+    assert_same_results(stored_results(killed), stored_results(reference))

@@ -12,7 +12,8 @@ def _recorder(start: float, early: float | None) -> LevelRecorder:
     recorder = LevelRecorder()
     recorder.weights_start = {"dense/kernel": np.full((2, 2), start, np.float32)}
     recorder.masks = {"dense": np.eye(2, dtype=np.float32)}
-    recorder.early_stop_weights = None if early is None else {"dense/kernel": np.full((2, 2), early, np.float32)}
+    recorder.early_stop_weights = (None if early is None
+                                   else {"dense/kernel": np.full((2, 2), early, np.float32)})
     recorder.first_step = 0
     return recorder
 
