@@ -100,7 +100,10 @@ def check_through_every_command(config, root: str, tmp_path, builder: str,
     experiment = find_experiment(root, None)
     stored = rebuild(config, level_files(experiment, 0, 2), "early_stop", spec=experiment.spec())
     expected = stored(normalize_images(images, experiment.spec()), training=False).numpy()
-    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected, atol=1e-5, rtol=0)
+    # Within 1e-5 of the largest logit, export's own rule: an untrained ResNet's logits reach
+    # thousands, where float32 itself only resolves ~2e-4 and op order shows.
+    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected, rtol=0,
+                               atol=1e-5 * max(1.0, float(np.abs(expected).max())))
     return setup
 
 
