@@ -39,18 +39,6 @@ def _read(path: str) -> dict | None:
         return None  # being replaced, or damaged: status only reports, the runs repair
 
 
-def _plans(experiment_dir: str) -> tuple[dict, "Budget | None"]:
-    """Every unit named by any sweep plan of the experiment (by id), and the trainings' lengths."""
-    units, budget = {}, None
-    for path in files.glob(files.join(claims.sweep_dir(experiment_dir), "plan_*.json")):
-        plan = _read(path)
-        if plan:
-            if plan.get("train_steps"):
-                budget = Budget(plan["train_steps"], tuple(plan.get("trunk_iterations") or ()))
-            units.update({unit["id"]: unit for unit in plan["units"]})
-    return units, budget
-
-
 @dataclasses.dataclass(frozen=True)
 class Budget:
     """How many iterations a sweep's trainings run.
@@ -67,6 +55,18 @@ class Budget:
         if level < len(self.trunk_iterations):
             return self.trunk_iterations[level]
         return self.train_steps
+
+
+def _plans(experiment_dir: str) -> tuple[dict, Budget | None]:
+    """Every unit named by any sweep plan of the experiment (by id), and the trainings' lengths."""
+    units, budget = {}, None
+    for path in files.glob(files.join(claims.sweep_dir(experiment_dir), "plan_*.json")):
+        plan = _read(path)
+        if plan:
+            if plan.get("train_steps"):
+                budget = Budget(plan["train_steps"], tuple(plan.get("trunk_iterations") or ()))
+            units.update({unit["id"]: unit for unit in plan["units"]})
+    return units, budget
 
 
 def running_runs(experiment_dir: str) -> list[dict]:
