@@ -74,11 +74,9 @@ def _is_setting(key: str) -> bool:
 
 
 def setting_labels(configs: Mapping[str, Mapping]) -> dict[str, str]:
-    """Experiment name -> the settings that tell it from the others (`key=value, ...`, an
-    unset field as `unset`; empty when every experiment runs in the same setting)."""
-    return labels.differing({name: {key: value for key, value in labels.settings(config).items()
-                                    if _is_setting(key)}
-                             for name, config in configs.items()})
+    """Experiment name -> the settings that tell it from the others (`key=value, ...`;
+    empty when every experiment runs in the same setting)."""
+    return labels.differing_settings(configs, _is_setting)
 
 
 @dataclasses.dataclass(frozen=True)

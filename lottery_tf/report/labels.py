@@ -33,16 +33,23 @@ def _dotted(config: Mapping, key: str):
     return value
 
 
-def experiment_labels(configs: Mapping[str, Mapping],
-                      keep: Callable[[str], bool] = lambda key: True) -> dict[str, str]:
-    """Experiment name -> a label for tables and legends: the settings (those `keep`
-    accepts) that tell it from the others, or its name when they do not tell it apart.
+def differing_settings(configs: Mapping[str, Mapping],
+                       keep: Callable[[str], bool] = lambda key: True) -> dict[str, str]:
+    """Experiment name -> `key=value, ...` over the settings (those `keep` accepts) whose
+    values differ between the experiments; empty strings when none differ.
 
     The fields compared are those any of the experiments hashes; each experiment's value
     is read from its whole config, so a default left out of one hash (e.g.
     `dataset.normalization=standardize`) is shown by its value, not as unset.
     """
     keys = sorted({key for config in configs.values() for key in settings(config) if keep(key)})
-    found = differing({name: {key: _dotted(config, key) for key in keys} for name, config in configs.items()})
+    return differing({name: {key: _dotted(config, key) for key in keys} for name, config in configs.items()})
+
+
+def experiment_labels(configs: Mapping[str, Mapping],
+                      keep: Callable[[str], bool] = lambda key: True) -> dict[str, str]:
+    """Experiment name -> a label for tables and legends: its differing settings
+    (`differing_settings`), or its name when they do not tell it apart."""
+    found = differing_settings(configs, keep)
     unique = len(set(found.values())) == len(found) and all(found.values())
     return {name: found[name] if unique else name for name in configs}

@@ -124,3 +124,13 @@ def test_an_unset_setting_is_named_unset():
     labels = list(cost.procedure_runs([_experiment("s_bbbb", _trunk([0.97], (0,))), unit_range]))
     assert labels == ["IMP weight rewinding [dataset.normalization=unit_range]",
                       "IMP weight rewinding [dataset.normalization=unset]"]
+
+
+def test_a_default_left_out_of_the_hash_is_named_by_its_stored_value():
+    # `standardize` is not hashed (old experiments keep their hashes), yet the stored
+    # config holds it: the comparison names it as the labels of every other table do.
+    standardize = _experiment("s_bbbb", _trunk([0.97], (0,)), **{"dataset.normalization": "standardize"})
+    unit_range = _experiment("u_aaaa", _trunk([0.97], (0,)), **{"dataset.normalization": "unit_range"})
+    labels = list(cost.procedure_runs([standardize, unit_range]))
+    assert labels == ["IMP weight rewinding [dataset.normalization=standardize]",
+                      "IMP weight rewinding [dataset.normalization=unit_range]"]
