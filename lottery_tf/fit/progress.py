@@ -8,7 +8,8 @@ weights and masks (once, when it starts), its weights at the lowest validation
 loss so far (when that moves), and the weights a trunk rewinds to or a control
 starts from. Files are written atomically; each array file carries its level, so
 one left from an earlier level is never taken for the running one's. The folder
-is deleted when the last level is stored.
+is deleted when the last level is stored. A folder written before the arrays were
+split (one untagged `level.npz`) is still read, for the level its state names.
 """
 import dataclasses
 
@@ -20,6 +21,7 @@ from lottery_tf.storage import store
 
 _START, _MASK, _EARLY = "start/", "mask/", "early_stop/"
 _LEVEL = "level"  # the level an array file belongs to, stored in it
+_UNSPLIT = "level.npz"  # the older layout: all of the state's level's arrays in one file
 
 
 def _prefixed(prefix: str, arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
@@ -97,12 +99,18 @@ class Progress:
         if not storage_files.exists(self._state):
             return None
         state = store.read_json(self._state)
-        start = self._load_level_arrays("start", level)
-        if state["level"] != level or start is None:
+        if state["level"] != level:
+            return None
+        start, early = self._load_level_arrays("start", level), self._load_level_arrays("early_stop", level)
+        unsplit = storage_files.join(self.directory, _UNSPLIT)
+        if start is None and storage_files.exists(unsplit):
+            # The older layout wrote the arrays before the state, and only its level's.
+            start = early = store.load_arrays(unsplit)
+        if start is None:
             return None
         recorder.weights_start = _unprefixed(_START, start)
         recorder.masks = _unprefixed(_MASK, start)
-        recorder.early_stop_weights = _unprefixed(_EARLY, self._load_level_arrays("early_stop", level) or {})
+        recorder.early_stop_weights = _unprefixed(_EARLY, early or {})
         recorder.first_step = state["first_step"]
         recorder.wall_seconds = state["wall_seconds"]
         recorder.tracker.load_state(state["curve"])
