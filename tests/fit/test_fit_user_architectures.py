@@ -15,6 +15,13 @@ BUILDERS = str(pathlib.Path(__file__).resolve().parents[1] / "models")
 @pytest.mark.parametrize(("builder", "entries"), [
     ("nested_blocks", ["sequential_1/dense_1", "sequential_1/sequential/dense", "dense_2"]),
     ("lstm_rows", ["lstm/kernel", "lstm/recurrent_kernel", "dense"]),
+    ("bidirectional_gru_rows", [f"bidirectional/{side}_gru/gru_cell/{weight}"
+                                for side in ("forward", "backward")
+                                for weight in ("kernel", "recurrent_kernel")] + ["dense"]),
+    ("embedding_conv1d", ["embedding", "conv1d", "dense"]),
+    ("transformer_rows", ["dense"] + [f"multi_head_attention/{part}/kernel"
+                                      for part in ("query", "key", "value", "attention_output")]
+     + ["dense_2", "dense_1", "dense_3"]),
 ])
 def test_fit_prunes_every_weight_and_its_weights_load_into_a_fresh_build(builder, entries,
                                                                         monkeypatch):
