@@ -147,5 +147,6 @@ def _write_summaries(paths: ExperimentPaths, replicate: int, metrics: dict, cont
         results = [store.read_json(paths.branch_files(replicate, level, folder).metrics)
                    for level in finished_levels(paths, replicate)
                    if storage_files.exists(paths.branch_files(replicate, level, folder).metrics)]
-    write_replicate_summary(paths, replicate, results, run=control or "")
-    log_level_to_tensorboard(paths, replicate, metrics, branch_folder=metrics.get("branch_folder", ""))
+    folder = metrics.get("branch_folder", "")
+    write_replicate_summary(paths, replicate, results, run=control or "", branch_folder=folder)
+    log_level_to_tensorboard(paths, replicate, metrics, branch_folder=folder)

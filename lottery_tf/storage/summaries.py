@@ -72,18 +72,50 @@ SESSION_HPARAMS = {
 
 
 def write_replicate_summary(paths: ExperimentPaths, replicate: int, results: list[dict],
-                            run: str = "") -> None:
-    """Rewrites `summary.csv` of a replicate (`summary_<run>.csv` for a branch) from its
+                            run: str = "", branch_folder: str = "") -> None:
+    """Rewrites `summary.csv` of a replicate (`summary_<run>.csv` for a branch) and the
+    by-level TensorBoard run of its trunk (or of the branch in `branch_folder`) from its
     levels' metrics."""
+    ordered = sorted(results, key=lambda m: m["level"])
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, SUMMARY_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for metrics in sorted(results, key=lambda m: m["level"]):
+    for metrics in ordered:
         writer.writerow(metrics)
     path = paths.summary_csv(replicate)
     if run:
         path = path.replace("summary.csv", f"summary_{run}.csv")
     store.atomic_write_bytes(path, buffer.getvalue().encode())
+    if ordered:
+        write_by_level_run(paths, replicate, ordered, branch_folder)
+
+
+def write_by_level_run(paths: ExperimentPaths, replicate: int, results: list[dict],
+                       branch_folder: str = "") -> None:
+    """Rewrites the by-level summary run of the trunk (or of the branch in `branch_folder`)
+    as one event file holding every level of `results`, in level order.
+
+    One file per finished level would not do: TensorBoard reads a run's event files in
+    name order, and files written within one second sort by the writer's counter as
+    text (".11" before ".9"), so levels would read back out of order.
+    """
+    directory = paths.tensorboard_summary(replicate, tensorboard_run_name(branch_folder))
+    earlier = storage_files.glob(os.path.join(directory, "events.out.tfevents.*"))
+    group = curve_group(branch_folder)
+    writer = tf.summary.create_file_writer(directory)
+    with tf.summary.record_if(True), writer.as_default():
+        for metrics in sorted(results, key=lambda m: m["level"]):
+            level = metrics["level"]
+            # A short level's accuracy is not a ticket's: its points go on a line of their own.
+            results_group = RANKING_RUN if run_kind(metrics) == RANKING_RUN else group
+            for name, value in zip(("test_accuracy_at_early_stop", "early_stop_step",
+                                    "final_test_accuracy"), _headline_values(metrics), strict=True):
+                tf.summary.scalar(f"lottery/{results_group}/{name}", value, step=level)
+            tf.summary.scalar(f"lottery/{group}/percent_remaining", metrics["percent_remaining"],
+                              step=level)
+    writer.close()
+    for stale in earlier:  # after the new file is whole, so a reader never finds the run empty
+        storage_files.remove(stale)
 
 
 def curve_group(branch_folder: str | None) -> str:
@@ -100,7 +132,8 @@ def run_kind(metrics: dict) -> str:
 
 def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: dict,
                              branch_folder: str = "", arguments: str = "") -> None:
-    """Writes a finished level's HParams session and its point on the by-level summary.
+    """Writes a finished level's HParams session (its point on the by-level summary run is
+    written by `write_replicate_summary`).
 
     Args:
       paths: the experiment.
@@ -118,19 +151,8 @@ def log_level_to_tensorboard(paths: ExperimentPaths, replicate: int, metrics: di
     with tf.summary.record_if(True), writer.as_default():
         hparams_api.hparams(session_hparams(paths, replicate, metrics, arguments),
                             trial_id=f"{paths.name}/rep{replicate}/level_{level:02d}/{run}")
-        values = _headline_values(metrics)
-        for tag, value in zip(SESSION_METRICS, values, strict=True):
+        for tag, value in zip(SESSION_METRICS, _headline_values(metrics), strict=True):
             tf.summary.scalar(tag, value, step=metrics["final_step"])
-    writer.close()
-    writer = tf.summary.create_file_writer(paths.tensorboard_summary(replicate, run))
-    group = curve_group(branch_folder)
-    with tf.summary.record_if(True), writer.as_default():
-        # A short level's accuracy is not a ticket's: its points go on a line of their own.
-        results_group = RANKING_RUN if kind == RANKING_RUN else group
-        for name, value in zip(("test_accuracy_at_early_stop", "early_stop_step",
-                                "final_test_accuracy"), values, strict=True):
-            tf.summary.scalar(f"lottery/{results_group}/{name}", value, step=level)
-        tf.summary.scalar(f"lottery/{group}/percent_remaining", metrics["percent_remaining"], step=level)
     writer.close()
 
 

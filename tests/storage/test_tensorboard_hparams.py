@@ -8,7 +8,7 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from lottery_tf.storage.paths import ExperimentPaths, branch_folder
-from lottery_tf.storage.summaries import EXPERIMENT_RUN, log_level_to_tensorboard
+from lottery_tf.storage.summaries import EXPERIMENT_RUN, log_level_to_tensorboard, write_replicate_summary
 from lottery_tf.testing import tensorboard_scalars
 
 
@@ -36,9 +36,11 @@ def test_hparams_domains_are_typed_and_no_run_is_named_dot(tmp_path):
         tf.summary.scalar("stale", 1.0, step=0)
     for level in range(2):
         log_level_to_tensorboard(paths, 0, _metrics(level))
+    write_replicate_summary(paths, 0, [_metrics(level) for level in range(2)])
     folder = branch_folder("reinit", {"seed": 1})
     control = _metrics(1, branch="reinit", branch_folder=folder)
     log_level_to_tensorboard(paths, 0, control, branch_folder=folder)
+    write_replicate_summary(paths, 0, [control], run=folder, branch_folder=folder)
 
     runs = _event_folders(paths.tensorboard_root)
     assert "." not in runs and EXPERIMENT_RUN in runs
@@ -63,3 +65,23 @@ def test_hparams_domains_are_typed_and_no_run_is_named_dot(tmp_path):
                if any(re.fullmatch(combined, tag)
                       for tag in tensorboard_scalars(os.path.join(paths.tensorboard_root, run)))]
     assert sorted(matched) == sorted(summary_runs) and len(matched) == 2  # ticket and reinit, one chart
+
+
+def test_by_level_run_reads_back_in_level_order_however_fast_levels_end(tmp_path):
+    """Levels stored within one second (as tiny runs store them) still read back 0, 1, ..., 11:
+    each store rewrites the run as one file, so the event files' name order cannot reorder them."""
+    paths = ExperimentPaths(str(tmp_path), "exp_0123456789")
+    stored = []
+    for level in range(12):
+        stored.append(_metrics(level, early_stop_step=10 * level))
+        write_replicate_summary(paths, 0, list(reversed(stored)))  # any order in, level order out
+    run = paths.tensorboard_summary(0, "ticket")
+    assert len([name for name in os.listdir(run) if name.startswith("events.out.tfevents")]) == 1
+    scalars = tensorboard_scalars(run)
+    assert scalars["lottery/ticket/early_stop_step"] == [(level, 10.0 * level) for level in range(12)]
+    assert [step for step, _ in scalars["lottery/ticket/percent_remaining"]] == list(range(12))
+    # A level cut short to rank weights goes on the ranking line, not the ticket's.
+    write_replicate_summary(paths, 0, [*stored, _metrics(12, short_level=True)])
+    scalars = tensorboard_scalars(run)
+    assert [step for step, _ in scalars["lottery/ranking/test_accuracy_at_early_stop"]] == [12]
+    assert [step for step, _ in scalars["lottery/ticket/percent_remaining"]] == list(range(13))
