@@ -51,6 +51,7 @@ from lottery_tf.report import (
 )
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
 from lottery_tf.report.degenerate import untrained_warnings
+from lottery_tf.report.unrecorded_cost import with_unrecorded_flops
 from lottery_tf.storage import store
 from lottery_tf.storage.catalog import find_experiments
 
@@ -333,7 +334,7 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
     stream = None if quiet else stream or sys.stdout
     reports = []
     for experiment in experiments:
-        collected = collect(experiment)
+        collected = with_unrecorded_flops(collect(experiment))
         if not has_stored_runs(collected):
             _say(stream, f"{experiment.name}: no finished level yet; skipped.")
             continue

@@ -119,6 +119,48 @@ def test_the_report_writes_cost_tables_and_figure_from_stored_runs(report_root, 
         assert "## Cost to reach each sparsity" in handle.read()
 
 
+def test_flops_of_runs_stored_before_they_were_recorded_are_computed_from_their_masks(report_root,
+                                                                                     tmp_path):
+    """Runs stored without FLOPs (older versions) get exactly the FLOPs a run records today:
+    from the rebuilt model and each run's mask. A later run whose stored cumulative cost
+    has unknown FLOPs (recorded on top of such older runs) is added up again."""
+    import glob
+    import shutil
+
+    from lottery_tf.report.build import build_report
+    from lottery_tf.storage import store
+
+    def cost_rows(root, out):
+        build_report(root, out=str(out), quiet=True)
+        with open(os.path.join(out, "cost.csv")) as handle:
+            return {(row["procedure"], row["level"]): row for row in csv.DictReader(handle)}
+
+    recorded = cost_rows(report_root, tmp_path / "recorded")
+    older = str(tmp_path / "older")
+    shutil.copytree(report_root, older)
+    stripped = 0
+    for path in glob.glob(os.path.join(older, "*", "replicate_*", "level_*", "**", "metrics.json"),
+                          recursive=True):
+        run = store.read_json(path)
+        if "reinit" in path:  # recorded after older levels: own FLOPs known, cumulative FLOPs not
+            run.update(cumulative_train_flops_dense=None, cumulative_train_flops_sparse=None)
+        else:
+            run = {key: value for key, value in run.items() if "flops" not in key and "cumulative" not in key}
+        store.write_json(path, run)
+        stripped += 1
+    assert stripped >= 6  # two replicates' levels 0 and 1, and their reinit runs
+    computed = cost_rows(older, tmp_path / "computed")
+    columns = [f"cumulative {kind} FLOPs {stat}" for kind in ("dense-equivalent", "sparse")
+               for stat in ("mean", "min", "max")]
+    assert ("reinit", "1") in recorded and set(computed) == set(recorded)
+    for key, row in recorded.items():
+        assert row[columns[0]] not in ("", "–")
+        assert [float(computed[key][c]) for c in columns] == pytest.approx([float(row[c]) for c in columns])
+    assert glob.glob(os.path.join(older, "*", "replicate_0", "level_1", "metrics.json"))  # nothing moved
+    assert "train_flops_dense" not in store.read_json(
+        glob.glob(os.path.join(older, "*", "replicate_0", "level_1", "metrics.json"))[0])  # files untouched
+
+
 def test_an_unset_setting_is_named_unset():
     unit_range = _experiment("u_aaaa", _trunk([0.97], (0,)), **{"dataset.normalization": "unit_range"})
     labels = list(cost.procedure_runs([_experiment("s_bbbb", _trunk([0.97], (0,))), unit_range]))
