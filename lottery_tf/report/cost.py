@@ -25,7 +25,8 @@ from lottery_tf.storage.cumulative_cost import Cost, cumulative_cost
 # Hashed fields that choose the procedure rather than the setting it runs in.
 PROCEDURE_FIELDS = ("levels", "retrain", "finetune_steps", "intermediate_steps")
 PROCEDURE_SECTIONS = ("early_bird",)
-_RETRAIN_NAMES = {"weight_rewind": "IMP weight rewinding", "lr_rewind": "IMP lr rewinding",
+REFERENCE = "IMP weight rewinding"  # what every other procedure is measured against
+_RETRAIN_NAMES = {"weight_rewind": REFERENCE, "lr_rewind": "IMP lr rewinding",
                   "finetune": "IMP fine-tuning"}
 
 
@@ -177,3 +178,42 @@ def figure_levels(points: Sequence[CostPoint], most: int = 4) -> list[int]:
     if top < 2:
         return []
     return sorted(level for level, count in counts.items() if count == top)[-most:]
+
+
+def _setting_suffix(label: str) -> str:
+    """` [key=value, ...]` of a label in a comparison across settings, else empty."""
+    return label[label.index(" ["):] if label.endswith("]") and " [" in label else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class VersusReference:
+    """A procedure at one level against IMP with weight rewinding at that level (same setting).
+
+    Attributes:
+      accuracy_points: mean test accuracy at early stop minus IMP's, in percentage points.
+      cost_ratio: mean cumulative dense-equivalent FLOPs over IMP's (iterations where a
+        FLOPs figure is unknown; the two agree for one model and batch size).
+    """
+
+    accuracy_points: float
+    cost_ratio: float | None
+
+
+def versus_reference(points: Sequence[CostPoint]) -> dict[tuple[str, int], VersusReference]:
+    """(procedure, level) -> how it compares with `REFERENCE` of its setting at its level;
+    procedures at a level IMP did not reach are absent."""
+    by_key = {(point.procedure, point.level): point for point in points}
+    result = {}
+    for point in points:
+        reference = by_key.get((REFERENCE + _setting_suffix(point.procedure), point.level))
+        if reference is None:
+            continue
+        ratio = None
+        for attribute in ("flops_dense", "iterations"):
+            mine, theirs = getattr(point, attribute), getattr(reference, attribute)
+            if mine is not None and theirs is not None and theirs.mean:
+                ratio = mine.mean / theirs.mean
+                break
+        result[(point.procedure, point.level)] = VersusReference(
+            100 * (point.accuracy.mean - reference.accuracy.mean), ratio)
+    return result

@@ -11,6 +11,7 @@ import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 
+from lottery_tf.report import cost
 from lottery_tf.report.aggregate import LevelStats, Spread, most_replicates, percents_by_level
 from lottery_tf.report.cost import CostPoint
 
@@ -204,7 +205,9 @@ def engineering(value: float) -> str:
 
 def cost_summary_table(points: Sequence[CostPoint]) -> Table:
     """The cost table for reading: `mean (min-max)` cells, counts with SI suffixes; a cost
-    known for fewer replicates than the accuracy says `n=k`, an unknown one `unknown`."""
+    known for fewer replicates than the accuracy says `n=k`, an unknown one `unknown`.
+    The last columns set each procedure against IMP with weight rewinding at the same
+    level: accuracy difference in points, and cost as a fraction of IMP's."""
 
     def cell(spread: Spread | None, show, replicates: int) -> str:
         if spread is None:
@@ -214,13 +217,18 @@ def cost_summary_table(points: Sequence[CostPoint]) -> Table:
             text += f" ({show(spread.min)}-{show(spread.max)})"
         return text + (f" n={spread.count}" if spread.count < replicates else "")
 
+    versus = cost.versus_reference(points)
     header = ["level", "% weights", "procedure", "acc@es %",
-              *(title for title, _ in COST_COLUMNS), "n"]
+              *(title for title, _ in COST_COLUMNS), "n",
+              f"acc vs {cost.REFERENCE} (pp)", "cost / its cost"]
     rows = []
     for point in points:
         count = len(point.replicates)
+        against = versus.get((point.procedure, point.level))
         rows.append([point.level, point.percent_remaining, point.procedure,
                      cell(point.accuracy, lambda v: f"{100 * v:.2f}", count),
                      *(cell(getattr(point, attribute), engineering, count) for _, attribute in COST_COLUMNS),
-                     count])
-    return Table(header, rows, ["{}", "{:.3g}", "{}", "{}", "{}", "{}", "{}", "{}"], csv=False)
+                     count,
+                     "–" if against is None else f"{against.accuracy_points:+.2f}",
+                     "–" if against is None or against.cost_ratio is None else f"{against.cost_ratio:.3g}"])
+    return Table(header, rows, ["{}", "{:.3g}", "{}", "{}", "{}", "{}", "{}", "{}", "{}", "{}"], csv=False)

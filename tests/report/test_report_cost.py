@@ -66,7 +66,13 @@ def test_procedures_are_labelled_merged_across_levels_and_short_levels_left_out(
     assert cost.figure_levels(points) == [2]
     summary = tables.cost_summary_table(points)
     row = next(r for r in summary.rows if r[:3] == [2, 64.0, "IMP weight rewinding"])
-    assert row[3:5] == ["98.10 (97.60-98.60)", "300"]
+    assert row[3:5] == ["98.10 (97.60-98.60)", "300"] and row[-2:] == ["+0.00", "1"]
+    # Against IMP at the same level: accuracy in points, cost as a fraction (dense FLOPs).
+    short = "IMP weight rewinding + short levels 10it"
+    short_row = next(r for r in summary.rows if r[:3] == [2, 64.0, short])
+    assert short_row[-2:] == ["-3.10", "0.4"]  # 95.0 vs 98.1; the FLOPs of 120 vs 300 iterations
+    lr_row = next(r for r in summary.rows if r[:3] == [2, 64.0, "IMP lr rewinding"])
+    assert lr_row[-2:] == ["-0.40", "1"]
 
 
 def test_a_branch_off_several_trunks_and_other_settings_are_told_apart():
@@ -79,6 +85,12 @@ def test_a_branch_off_several_trunks_and_other_settings_are_told_apart():
                       "IMP weight rewinding [pruning.rate=0.5]",
                       "one_shot off IMP lr rewinding [pruning.rate=0.2]",
                       "one_shot off IMP weight rewinding [pruning.rate=0.2]"]
+    # Each setting is set against its own IMP: one_shot (0.96) against rate 0.2's (0.975).
+    versus = cost.versus_reference(cost.cost_points(cost.procedure_runs([weight, lr, other_rate])))
+    one_shot = versus[("one_shot off IMP lr rewinding [pruning.rate=0.2]", 1)]
+    assert one_shot.accuracy_points == pytest.approx(-1.5)
+    assert versus[("IMP weight rewinding [pruning.rate=0.5]", 1)].accuracy_points == 0
+    assert ("IMP lr rewinding [pruning.rate=0.2]", 0) in versus
 
 
 def test_old_runs_without_flops_show_unknown_cost():
