@@ -1,4 +1,5 @@
 """LotteryTicket: IMP in one model.fit stores what the hand-written loop stores, and Keras habits work."""
+import csv
 import os
 import pathlib
 import subprocess
@@ -15,7 +16,8 @@ from lottery_tf.errors import ConfigError
 from lottery_tf.models.registry import build_model
 from lottery_tf.storage import store
 from lottery_tf.storage.catalog import find_experiment
-from lottery_tf.testing import synthetic_images
+from lottery_tf.storage.paths import tensorboard_run_name
+from lottery_tf.testing import synthetic_images, tensorboard_scalars
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BATCH, STEPS_PER_EPOCH, EPOCHS_PER_LEVEL, LEVELS = 30, 4, 2, 2
@@ -186,6 +188,12 @@ def test_reinit_control_trains_the_stored_masks_from_its_own_initialization(tmp_
         np.testing.assert_array_equal(start, initial[1][0] * mask)
         assert store.read_json(control.metrics)["start_step"] == 0
     assert initial[0]["hidden"].all()
+    # Summarized in the command line's layout: the branch folder's CSV and by-level run.
+    folder = reinit.results[2]["branch_folder"]
+    with open(os.path.join(paths.replicate(0), f"summary_{folder}.csv")) as handle:
+        assert [row["level"] for row in csv.DictReader(handle)] == ["1", "2"]
+    by_level = tensorboard_scalars(paths.tensorboard_summary(0, tensorboard_run_name(folder)))
+    assert [step for step, _ in by_level["lottery/control/test_accuracy_at_early_stop"]] == [1, 2]
 
 
 @pytest.mark.parametrize("early_stopping_first", [False, True])
