@@ -17,13 +17,14 @@ Outputs of one experiment (default folder `<root>/<experiment>/report/`):
                                     level: accuracy at early stop and cumulative cost (`cost.py`)
   cost_vs_accuracy.png/.svg         accuracy at early stop vs cumulative dense-equivalent FLOPs,
                                     one panel per sparsity, when 2+ procedures reach one
+  cost_vs_accuracy.txt              the same as text (also in report.md)
   instability_vs_rewind.png/.svg    when lmc runs of one level start from 2+ steps
 
 With several experiments, a comparison (comparison.md/.csv,
 comparison_accuracy.png/.svg, instability_vs_rewind.png/.svg when lmc runs
 of one sparsity exist for several rewind steps, and the cost tables and figure
 over every experiment's procedures: comparison_cost.csv/.md,
-comparison_cost_summary.md, comparison_cost_vs_accuracy.png/.svg) goes to
+comparison_cost_summary.md, comparison_cost_vs_accuracy.png/.svg/.txt) goes to
 `--out` or `<root>/report/`. Its columns and legends name each experiment by the
 settings that tell it from the others (e.g. `dataset.normalization=unit_range`),
 and comparison_experiments.md says which folder each label stands for.
@@ -47,6 +48,7 @@ from lottery_tf.report import (
     labels,
     tables,
     tensorboard_images,
+    text_cost_figure,
     text_figures,
 )
 from lottery_tf.report.collect import Collected, collect, describe, has_stored_runs
@@ -116,6 +118,7 @@ class Report:
     experiments: list[ExperimentReport]
     comparison_figures: dict[str, Figure] = dataclasses.field(default_factory=dict)
     comparison_tables: dict[str, tables.Table] = dataclasses.field(default_factory=dict)
+    comparison_texts: dict[str, str] = dataclasses.field(default_factory=dict)
     files: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -166,8 +169,10 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
         if series := rewind_series([lmc]):
             drawn["instability_vs_rewind"] = figures.instability_vs_rewind(
                 series, f"{name}: instability vs rewind step")
-    texts = {"figure_1": text_figures.figure_1(stats, f"{name}: mean and min-max over replicates")}
-    cost_drawn, cost_tables = cost_outputs([collected], f"{name}: test accuracy at early stop vs cost")
+    cost_drawn, cost_tables, cost_texts = cost_outputs([collected],
+                                                       f"{name}: test accuracy at early stop vs cost")
+    texts = {"figure_1": text_figures.figure_1(stats, f"{name}: mean and min-max over replicates"),
+             **cost_texts}
     report = ExperimentReport(collected, stats, lmc, levels, {**drawn, **cost_drawn},
                               {"levels": tables.level_table(stats), "summary": tables.summary_table(stats),
                                **cost_tables},
@@ -176,14 +181,17 @@ def experiment_report(collected: Collected, curve_levels: list[int] | None = Non
     return report
 
 
-def cost_outputs(collected: list[Collected], title: str) -> tuple[dict[str, Figure], dict[str, tables.Table]]:
+def cost_outputs(collected: list[Collected], title: str
+                 ) -> tuple[dict[str, Figure], dict[str, tables.Table], dict[str, str]]:
     """The cost tables (`cost`, `cost_summary`) of the experiments' procedures, and the
-    `cost_vs_accuracy` figure when two or more procedures reach one sparsity."""
+    `cost_vs_accuracy` figure and its text twin when two or more procedures reach one sparsity."""
     points = cost.cost_points(cost.procedure_runs(collected))
-    drawn = {}
+    drawn, texts = {}, {}
     if levels := cost.figure_levels(points):
         drawn["cost_vs_accuracy"] = cost_figure.cost_vs_accuracy(points, levels, title)
-    return drawn, {"cost": tables.cost_table(points), "cost_summary": tables.cost_summary_table(points)}
+        texts["cost_vs_accuracy"] = text_cost_figure.cost_vs_accuracy(points, levels, title)
+    costs = {"cost": tables.cost_table(points), "cost_summary": tables.cost_summary_table(points)}
+    return drawn, costs, texts
 
 
 def _runs_of_kinds(kinds: dict[str, dict]) -> dict[str, list[dict]]:
@@ -245,6 +253,13 @@ def write_table(table: tables.Table, directory: str, stem: str) -> list[str]:
     return written
 
 
+def write_text(text: str, directory: str, stem: str) -> str:
+    """Writes a text figure to `<stem>.txt` atomically; returns its path."""
+    path = os.path.join(directory, f"{stem}.txt")
+    store.atomic_write_bytes(path, text.encode())
+    return path
+
+
 def write_experiment_report(report: ExperimentReport, directory: str) -> list[str]:
     """Writes the report's figures, tables and report.md to `directory`, each file atomically."""
     files = []
@@ -253,9 +268,7 @@ def write_experiment_report(report: ExperimentReport, directory: str) -> list[st
     for stem, table in report.tables.items():
         files += write_table(table, directory, stem)
     for stem, text in report.texts.items():
-        path = os.path.join(directory, f"{stem}.txt")
-        store.atomic_write_bytes(path, text.encode())
-        files.append(path)
+        files.append(write_text(text, directory, stem))
     path = os.path.join(directory, "report.md")
     store.atomic_write_bytes(path, report.markdown.encode())
     report.files = files + [path]
@@ -283,7 +296,8 @@ def rewind_series(lmc_by_experiment: list[dict[str, list[aggregate.LmcStats]]]
             for percent, points in sorted(by_percent.items(), reverse=True) if len(points) > 1}
 
 
-def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict[str, tables.Table]]:
+def comparison(reports: list[ExperimentReport]
+               ) -> tuple[dict[str, Figure], dict[str, tables.Table], dict[str, str]]:
     """Side-by-side table and figures of several experiments, each labelled by the settings
     that tell it from the others (`labels.experiment_labels`), or by its name."""
     label = labels.experiment_labels({report.name: report.collected.experiment.config
@@ -298,13 +312,14 @@ def comparison(reports: list[ExperimentReport]) -> tuple[dict[str, Figure], dict
     series = rewind_series([report.lmc for report in reports])
     if series:
         drawn["instability_vs_rewind"] = figures.instability_vs_rewind(series, "instability vs rewind step")
-    cost_drawn, cost_tables = cost_outputs([report.collected for report in reports],
-                                           "every procedure: test accuracy at early stop vs cost")
+    cost_drawn, cost_tables, cost_texts = cost_outputs([report.collected for report in reports],
+                                                       "every procedure: test accuracy at early stop vs cost")
     drawn.update({f"comparison_{stem}": figure for stem, figure in cost_drawn.items()})
     return drawn, {"comparison": tables.comparison_table(named),
                    "comparison_experiments": tables.experiments_table(
                        {report.name: label[report.name] for report in reports}),
-                   **{f"comparison_{stem}": table for stem, table in cost_tables.items()}}
+                   **{f"comparison_{stem}": table for stem, table in cost_tables.items()}}, \
+        {f"comparison_{stem}": text for stem, text in cost_texts.items()}
 
 
 def build_report(root: str, selector: str | None = None, out: str | None = None,
@@ -360,12 +375,14 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
             _say(stream, line)
         _say(stream, f"wrote {len(report.files)} files to {directory}")
     if len(reports) > 1:
-        result.comparison_figures, result.comparison_tables = comparison(reports)
+        result.comparison_figures, result.comparison_tables, result.comparison_texts = comparison(reports)
         directory = out or os.path.join(root, "report")
         for stem, figure in result.comparison_figures.items():
             result.files += figures.save(figure, directory, stem)
         for stem, table in result.comparison_tables.items():
             result.files += write_table(table, directory, stem)
+        for stem, text in result.comparison_texts.items():
+            result.files.append(write_text(text, directory, stem))
         _say(stream, f"comparison of {len(reports)} experiments written to {directory}")
     return result
 

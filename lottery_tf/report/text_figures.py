@@ -51,7 +51,7 @@ def row_step(low: float, high: float, rows: int) -> float:
     return 20.0 * power
 
 
-def _decimals(step: float) -> int:
+def step_decimals(step: float) -> int:
     """Decimals that print every multiple of `step` exactly (0.25 -> 2, 2.5 -> 1, 1000 -> 0)."""
     return next((d for d in range(7) if abs(round(step, d) - step) <= 1e-9 * step), 6)
 
@@ -106,7 +106,7 @@ def range_plot(stats: Mapping[str, Sequence[LevelStats]], value: Callable[[Level
     for r, cells in enumerate(grid):
         label = ""
         if r % LABEL_EVERY == 0 or r == height - 1:
-            label = f"{high - r * step:.{_decimals(step)}f}"
+            label = f"{high - r * step:.{step_decimals(step)}f}"
         lines.append(f"{label:>{LABEL_WIDTH}} |" + "".join(cells).rstrip())
     lines.append(" " * LABEL_WIDTH + " +" + "-" * (group * len(levels)))
     lines.append(" " * (LABEL_WIDTH + 2) + "".join(f"{percent_label(percents[level]):<{group}}"

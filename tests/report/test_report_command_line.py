@@ -20,7 +20,8 @@ def test_report_needs_no_config_and_writes_the_report(report_root, tmp_path):
                      f"--out={out}", "--levels=1")
     assert run.returncode == 0, run.stderr
     assert "| level | % weights | ticket acc@es % (n=2) | ticket es step" in run.stdout
-    assert f"wrote 22 files to {out}" in run.stdout  # with the cost tables and figure
+    assert f"wrote 23 files to {out}" in run.stdout  # with the cost tables and figure (PNG, SVG, text)
+    assert "A IMP weight rewinding" in (out / "cost_vs_accuracy.txt").read_text()
     assert (out / "accuracy_vs_sparsity.svg").exists() and (out / "report.md").exists()
     assert "Training curves at levels 1;" in (out / "report.md").read_text()
 

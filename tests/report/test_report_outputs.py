@@ -64,7 +64,12 @@ def test_every_figure_and_table_is_written(report):
     assert text == experiment.texts["figure_1"]
     assert "Early-stop iteration" in text and "T ticket" in text
     with open(os.path.join(out, "report.md")) as handle:
-        assert text.rstrip("\n") in handle.read()
+        markdown = handle.read()
+    assert text.rstrip("\n") in markdown
+    with open(os.path.join(out, "cost_vs_accuracy.txt")) as handle:
+        cost_text = handle.read()
+    assert cost_text == experiment.texts["cost_vs_accuracy"] and cost_text.rstrip("\n") in markdown
+    assert "A IMP weight rewinding" in cost_text and "B reinit" in cost_text
     assert sorted(result.files) == sorted(glob.glob(os.path.join(out, "*")))
     assert not glob.glob(os.path.join(out, ".*"))  # no temporary files left behind
 
@@ -230,8 +235,11 @@ def test_several_experiments_get_a_comparison(report_root, tmp_path):
     result = build_report(str(root), f"{original.name},0123", out=str(out), quiet=True)
     assert [e.name for e in result.experiments] == [original.name, copy.name]
     for name in ("comparison.csv", "comparison.md", "comparison_accuracy.png", "instability_vs_rewind.svg",
-                 f"{copy.name}/report.md"):
+                 "comparison_cost_vs_accuracy.png", "comparison_cost_summary.md", f"{copy.name}/report.md"):
         assert (out / name).exists(), name
+    assert (out / "comparison_cost_vs_accuracy.txt").read_text() == \
+        result.comparison_texts["comparison_cost_vs_accuracy"]
+    assert str(out / "comparison_cost_vs_accuracy.txt") in result.files
     (line,) = [line for line in result.comparison_figures["instability_vs_rewind"].axes[0].lines
                if line.get_label().startswith("80% remaining (n=")]
     np.testing.assert_array_equal(line.get_xdata(), [0, 10])
