@@ -383,6 +383,10 @@ def build_report(root: str, selector: str | None = None, out: str | None = None,
             result.files += write_table(table, directory, stem)
         for stem, text in result.comparison_texts.items():
             result.files.append(write_text(text, directory, stem))
+        costs = result.comparison_tables["comparison_cost_summary"]
+        if len({row[2] for row in costs.rows}) > 1:  # several procedures: how each compares on cost
+            _say(stream, "Every procedure's cost to reach each sparsity:")
+            _say(stream, tables.to_markdown(costs))
         _say(stream, f"comparison of {len(reports)} experiments written to {directory}")
     return result
 

@@ -1,6 +1,7 @@
 """The report draws and tabulates exactly the stored numbers, and says what is missing."""
 import csv
 import glob
+import io
 import json
 import os
 import shutil
@@ -232,8 +233,12 @@ def test_several_experiments_get_a_comparison(report_root, tmp_path):
     for path in copy.glob("replicate_*/level_1/branch_lmc_*/metrics.json"):
         store.write_json(str(path), {**store.read_json(str(path)), "start_step": 10})
     out = tmp_path / "out"
-    result = build_report(str(root), f"{original.name},0123", out=str(out), quiet=True)
+    printed = io.StringIO()
+    result = build_report(str(root), f"{original.name},0123", out=str(out), stream=printed)
     assert [e.name for e in result.experiments] == [original.name, copy.name]
+    # The cost verdict is printed too: each procedure against IMP at the same level.
+    assert "Every procedure's cost to reach each sparsity:" in printed.getvalue()
+    assert "| acc vs IMP weight rewinding (pp) | cost / its cost |" in printed.getvalue()
     for name in ("comparison.csv", "comparison.md", "comparison_accuracy.png", "instability_vs_rewind.svg",
                  "comparison_cost_vs_accuracy.png", "comparison_cost_summary.md", f"{copy.name}/report.md"):
         assert (out / name).exists(), name
