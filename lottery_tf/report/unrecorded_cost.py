@@ -4,12 +4,12 @@ A run's FLOPs (`training.cost`) follow from its model, batch size, iterations an
 mask, and all four are stored: the experiment's config and data spec rebuild the
 model, and each run keeps its mask.npz. The report fills them in memory (no stored
 file changes), so an older IMP trunk still sits on the same cost axis as the
-procedures measured after it. A run whose mask file is absent, or whose model
-cannot be rebuilt here (a user model that no longer imports), stays unknown.
+procedures measured after it. A run whose mask file is absent or damaged, or whose
+model cannot be rebuilt here (a user model that no longer imports), stays unknown.
 """
 import dataclasses
 
-from lottery_tf.errors import LotteryError
+from lottery_tf.errors import CorruptFileError, LotteryError
 from lottery_tf.report.collect import Collected
 from lottery_tf.storage import files as storage_files
 from lottery_tf.storage import store
@@ -54,7 +54,10 @@ def with_unrecorded_flops(collected: Collected) -> Collected:
     for replicate, level, run in lacking:
         path = _mask_path(collected, replicate, level, run)
         if own_cost(run).iterations is not None and storage_files.exists(path):
-            masks[id(run)] = store.load_arrays(path)
+            try:
+                masks[id(run)] = store.load_arrays(path)
+            except CorruptFileError:  # only this figure depends on it: unknown, the report goes on
+                continue
     if not masks:
         return collected
     from lottery_tf.training.cost import training_flops

@@ -171,6 +171,17 @@ def test_flops_of_runs_stored_before_they_were_recorded_are_computed_from_their_
     assert glob.glob(os.path.join(older, "*", "replicate_0", "level_1", "metrics.json"))  # nothing moved
     assert "train_flops_dense" not in store.read_json(
         glob.glob(os.path.join(older, "*", "replicate_0", "level_1", "metrics.json"))[0])  # files untouched
+    # A damaged mask leaves only that run's FLOPs unknown; the rest of the report is written.
+    (mask,) = glob.glob(os.path.join(older, "*", "replicate_0", "level_1", "mask.npz"))
+    with open(mask, "r+b") as handle:
+        handle.truncate(40)
+    damaged = cost_rows(older, tmp_path / "damaged")
+    assert float(damaged[("IMP weight rewinding", "1")]["cumulative dense-equivalent FLOPs min"]) == \
+        pytest.approx(float(recorded[("IMP weight rewinding", "1")]["cumulative dense-equivalent FLOPs min"]))
+    assert damaged[("IMP weight rewinding", "1")]["n"] == "2"
+    with open(tmp_path / "damaged" / "cost_summary.md") as handle:
+        (row,) = [line for line in handle if line.startswith("| 1 |") and "| IMP weight rewinding |" in line]
+    assert row.count(" n=1") == 2  # both FLOPs columns: known for one replicate of two
 
 
 def test_an_unset_setting_is_named_unset():
