@@ -17,6 +17,9 @@ import numpy as np
 TICKET = "ticket"
 # Trunk levels cut short to rank weights (`short_level` in metrics.json): not tickets.
 SHORT_LEVEL = "short_level"
+# metrics.json mark of a branch run that is its trunk procedure's own ticket at a level the
+# trunk cut short (`full_ticket`): reports put it on the trunk's line, not a control's.
+TRUNK_TICKET = "trunk_ticket"
 # What a run needs to appear in the accuracy tables and figures.
 HEADLINE = ("early_stop_test_accuracy", "test_accuracy", "early_stop_step", "percent_remaining")
 
@@ -103,9 +106,10 @@ def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -
 
     Returns:
       kind -> replicate -> level -> metrics holding at least `HEADLINE`, the
-      ticket first, then the trunk's short levels (`SHORT_LEVEL`, when any: their
-      training only ranked weights, so they are no tickets), then branch labels
-      sorted, rewind steps in step order.
+      ticket first (with the `full_ticket` runs of levels the trunk cut short), then
+      the trunk's short levels (`SHORT_LEVEL`, when any: their training only ranked
+      weights, so they are no tickets), then branch labels sorted, rewind steps in
+      step order.
     """
     kinds: dict[str, dict] = {TICKET: {r: {level: run for level, run in levels.items()
                                            if not run.get("short_level")}
@@ -119,7 +123,9 @@ def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -
         for replicate, by_level in branches[label].items():
             for level, run in by_level.items():
                 shape = shown_as(run)
-                if shape == PER_REWIND_STEP:
+                if run.get(TRUNK_TICKET):  # the ticket of a level the trunk cut short
+                    kinds[TICKET].setdefault(replicate, {})[level] = run
+                elif shape == PER_REWIND_STEP:
                     for step, headline in run[SHOWN_AS_KEYS[PER_REWIND_STEP]].items():
                         # The sweep's summary keeps the level's sparsity once, not per step.
                         found.setdefault(f"{label}@{step}", {}).setdefault(replicate, {})[level] = {

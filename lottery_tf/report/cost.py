@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from lottery_tf.report import labels
-from lottery_tf.report.aggregate import HEADLINE, ONE_TRAINING, Spread, by_level, shown_as
+from lottery_tf.report.aggregate import HEADLINE, ONE_TRAINING, TRUNK_TICKET, Spread, by_level, shown_as
 from lottery_tf.report.collect import Collected
 from lottery_tf.storage.cumulative_cost import Cost, cumulative_cost
 
@@ -91,10 +91,17 @@ class _Found:
 
 def _found(collected: Collected, setting: str) -> list[_Found]:
     procedure = trunk_procedure(collected.experiment.config)
-    found = [_Found(procedure, setting, "ticket", collected.trunk, collected.trunk)]
+    tickets = {r: dict(levels) for r, levels in collected.trunk.items()}
+    for runs in collected.branches.values():  # full_ticket: the trunk's ticket at a level cut short
+        for r, levels in runs.items():
+            for level, run in levels.items():
+                if run.get(TRUNK_TICKET):
+                    tickets.setdefault(r, {})[level] = run
+    found = [_Found(procedure, setting, "ticket", tickets, collected.trunk)]
     for label, runs in sorted(collected.branches.items()):
         one_training = {r: {level: run for level, run in levels.items()
-                            if shown_as(run) == ONE_TRAINING and all(key in run for key in HEADLINE)}
+                            if shown_as(run) == ONE_TRAINING and all(key in run for key in HEADLINE)
+                            and not run.get(TRUNK_TICKET)}
                         for r, levels in runs.items()}
         if any(one_training.values()):
             found.append(_Found(procedure, setting, label, one_training, collected.trunk))

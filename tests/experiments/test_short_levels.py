@@ -93,3 +93,50 @@ def test_a_short_level_ending_before_the_rewind_point_is_refused(tiny_mnist_dir,
     with pytest.raises(ConfigError, match="must be positive"):
         prepare(config, str(tmp_path), tf.distribute.get_strategy(), quiet=True)
     assert not list(tmp_path.iterdir())  # nothing claimed
+
+
+def test_full_ticket_gives_a_cut_short_level_the_ticket_a_shorter_experiment_trains(tiny_mnist_dir, tmp_path):
+    """One experiment run to level 3 plus `full_ticket` at level 2 equals, bit for bit, the last
+    level of the experiment that stops at level 2, at the same cost; reports put it on the
+    trunk's line."""
+    import numpy as np
+    import tensorflow as tf
+
+    from lottery_tf.experiments import branches
+    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.experiments.setup import prepare
+    from lottery_tf.report import aggregate, cost
+    from lottery_tf.report.collect import collect
+    from lottery_tf.storage.catalog import find_experiments
+
+    root = str(tmp_path)
+    shorter = tiny_config(tiny_mnist_dir, levels=2, intermediate_steps="10it", **STEPS)
+    longer = tiny_config(tiny_mnist_dir, levels=3, intermediate_steps="10it", **STEPS)
+    for config in (shorter, longer):
+        run_lottery(config, root, [0], quiet=True)
+    setup = prepare(longer, root, tf.distribute.get_strategy(), quiet=True)
+    ticket = branches.run_branch(setup, "full_ticket", 0, 2)
+    with pytest.raises(ConfigError, match="trained fully"):
+        branches.run_branch(setup, "full_ticket", 0, 3)
+
+    (stopped,) = find_experiments(root, hashing.config_hash(shorter))
+    reference = store.read_json(stopped.paths.metrics(0, 2))
+    assert reference.get("short_level") is None and ticket["trunk_ticket"] is True
+    for key in ("start_step", "end_step", "early_stop_step", "early_stop_test_accuracy", "test_accuracy",
+                "curve", "percent_remaining", "cumulative_train_iterations", "cumulative_train_flops_dense"):
+        assert ticket[key] == reference[key], key
+    assert ticket["cumulative_train_iterations"] == 10 + 10 + 40
+    folder = ticket["branch_folder"]
+    mine = store.load_arrays(setup.paths.branch_files(0, 2, folder).weights_end)
+    theirs = store.load_arrays(stopped.paths.weights_end(0, 2))
+    assert sorted(mine) == sorted(theirs)
+    for name in mine:
+        np.testing.assert_array_equal(mine[name], theirs[name])
+
+    collected = collect(find_experiments(root, hashing.config_hash(longer))[0])
+    procedures = cost.procedure_runs([collected])
+    assert list(procedures) == ["IMP weight rewinding + short levels 10it"]  # no full_ticket line
+    assert sorted(procedures["IMP weight rewinding + short levels 10it"][0]) == [2, 3]
+    kinds = aggregate.run_kinds(collected.trunk, collected.branches)
+    assert sorted(kinds[aggregate.TICKET][0]) == [2, 3] and "full_ticket" not in kinds
+    assert sorted(kinds[aggregate.SHORT_LEVEL][0]) == [0, 1, 2]

@@ -15,6 +15,8 @@ Each branch keeps this level's sparsity and changes one thing:
   magnitude or random) at this sparsity, trained from the initialization.
 - `init_eval`: the masked network evaluated before any training.
 - `retrain`: the ticket trained under another config (ticket transfer).
+- `full_ticket`: a level cut short to rank weights (short levels, early-bird) trained
+  fully, as the last level is: the experiment's ticket at that sparsity.
 
 A branch is one file here holding its function (taking a `BranchContext`,
 `context.py`, returning its metrics) and one record in `registry.py` (its seed

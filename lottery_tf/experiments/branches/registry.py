@@ -164,6 +164,7 @@ BRANCHES: dict[str, Branch] = {record.name: record for record in (
     Branch("random_prune", _at("random_prune"), 3_000_017, mask_from=cumulative_cost.NONE),
     Branch("shuffle_mask", _at("shuffle_mask"), 4_000_037),
     Branch("one_shot", _at("one_shot"), mask_from=cumulative_cost.DENSE),
+    Branch("full_ticket", _at("full_ticket")),
     Branch("init_eval", _at("init_eval")),
     Branch("rewind_sweep", _at("rewind_sweep"), shown_as=PER_REWIND_STEP, arguments=(
         BranchArgument("points", "rewind steps, e.g. '0it,100it,500it,2ep'.", flag="rewind_points",
