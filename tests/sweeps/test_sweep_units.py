@@ -173,6 +173,7 @@ def test_sweep_args_choose_a_variant_and_each_variant_is_its_own_sweep(tmp_path,
     ({"procedure": "finetune"}, 3, 3 * 16),
     ({"procedure": "short", "target": "10"}, 3, 3 * 11),
     ({"procedure": "early_bird", "target": "15"}, 3, 3 * 16),
+    ({"procedure": "short"}, 3 + 3, 3 * 16 + 3),  # both targets: full_ticket at level 10
 ])
 def test_tickets_for_less_plans_one_experiment_per_procedure(arguments, units, trainings, monkeypatch):
     from lottery_tf.config.hashing import config_hash
@@ -191,5 +192,9 @@ def test_tickets_for_less_plans_one_experiment_per_procedure(arguments, units, t
         {"procedure": "short", "target": "15"}, {"procedure": "early_bird", "target": "10"},
         {"procedure": "early_bird", "target": "15"})}
     assert len(hashes) == 7
-    with pytest.raises(ConfigError, match="takes target=10 or target=15"):
-        load_sweep(path, {"procedure": "short"})
+    # Without a target, short levels and early-bird are the level-15 experiment plus full_ticket.
+    for procedure in ("short", "early_bird"):
+        assert config_hash(load_sweep(path, {"procedure": procedure}).config) == config_hash(
+            load_sweep(path, {"procedure": procedure, "target": "15"}).config)
+    with pytest.raises(ConfigError, match="target=10 or target=15 is for procedures"):
+        load_sweep(path, {"procedure": "imp", "target": "10"})
