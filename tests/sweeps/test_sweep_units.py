@@ -70,10 +70,17 @@ def test_a_bad_branch_entry_gets_one_clear_error(tmp_path, config_file, entry, m
         load_sweep(write_sweep(tmp_path / "s.py", config_file, branches=[entry]))
 
 
-def test_a_sweep_file_can_register_a_branch_of_its_own(tmp_path, config_file, monkeypatch):
+@pytest.fixture
+def forget_eval_again():
+    """Removes the branch the test's sweep file registers, keeping the registry's dict itself
+    (other modules hold it by reference)."""
     from lottery_tf.experiments.branches import registry as branch_registry
 
-    monkeypatch.setattr(branch_registry, "BRANCHES", dict(branch_registry.BRANCHES))
+    yield
+    branch_registry.BRANCHES.pop("eval_again", None)
+
+
+def test_a_sweep_file_can_register_a_branch_of_its_own(tmp_path, config_file, forget_eval_again):
     path = write_sweep(tmp_path / "s.py", config_file, branches=[
         {"name": "eval_again", "levels": "1", "args": {"note": "b"}}])
     path.write_text("from lottery_tf.experiments.branch_registry import Branch, BranchArgument, register\n"
