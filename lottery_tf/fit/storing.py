@@ -148,5 +148,5 @@ def _write_summaries(paths: ExperimentPaths, replicate: int, metrics: dict, cont
                    for level in finished_levels(paths, replicate)
                    if storage_files.exists(paths.branch_files(replicate, level, folder).metrics)]
     folder = metrics.get("branch_folder", "")
-    write_replicate_summary(paths, replicate, results, run=folder, branch_folder=folder)
+    write_replicate_summary(paths, replicate, results, branch_folder=folder)
     log_level_to_tensorboard(paths, replicate, metrics, branch_folder=folder)

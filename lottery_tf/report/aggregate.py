@@ -97,6 +97,19 @@ class LmcStats:
     instability: Spread
 
 
+def trunk_tickets(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -> RunsByReplicate:
+    """replicate -> level -> the trunk procedure's ticket: the trunk level, or where the trunk
+    cut the level short and `full_ticket` trained it fully, that branch run."""
+    tickets = {r: {level: run for level, run in levels.items() if not run.get("short_level")}
+               for r, levels in trunk.items()}
+    for runs in branches.values():
+        for replicate, levels in runs.items():
+            for level, run in levels.items():
+                if run.get(TRUNK_TICKET):
+                    tickets.setdefault(replicate, {})[level] = run
+    return tickets
+
+
 def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -> dict[str, dict]:
     """The ticket and every branch that is one training per level, as run kinds.
 
@@ -111,9 +124,7 @@ def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -
       weights, so they are no tickets), then branch labels sorted, rewind steps in
       step order.
     """
-    kinds: dict[str, dict] = {TICKET: {r: {level: run for level, run in levels.items()
-                                           if not run.get("short_level")}
-                                       for r, levels in trunk.items()}}
+    kinds: dict[str, dict] = {TICKET: trunk_tickets(trunk, branches)}
     short = {r: {level: run for level, run in levels.items() if run.get("short_level")}
              for r, levels in trunk.items()}
     if any(short.values()):
@@ -123,9 +134,9 @@ def run_kinds(trunk: RunsByReplicate, branches: Mapping[str, RunsByReplicate]) -
         for replicate, by_level in branches[label].items():
             for level, run in by_level.items():
                 shape = shown_as(run)
-                if run.get(TRUNK_TICKET):  # the ticket of a level the trunk cut short
-                    kinds[TICKET].setdefault(replicate, {})[level] = run
-                elif shape == PER_REWIND_STEP:
+                if run.get(TRUNK_TICKET):  # in the ticket's kind already
+                    continue
+                if shape == PER_REWIND_STEP:
                     for step, headline in run[SHOWN_AS_KEYS[PER_REWIND_STEP]].items():
                         # The sweep's summary keeps the level's sparsity once, not per step.
                         found.setdefault(f"{label}@{step}", {}).setdefault(replicate, {})[level] = {

@@ -18,7 +18,15 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from lottery_tf.report import labels
-from lottery_tf.report.aggregate import HEADLINE, ONE_TRAINING, TRUNK_TICKET, Spread, by_level, shown_as
+from lottery_tf.report.aggregate import (
+    HEADLINE,
+    ONE_TRAINING,
+    TRUNK_TICKET,
+    Spread,
+    by_level,
+    shown_as,
+    trunk_tickets,
+)
 from lottery_tf.report.collect import Collected
 from lottery_tf.storage.cumulative_cost import Cost, cumulative_cost
 
@@ -91,12 +99,7 @@ class _Found:
 
 def _found(collected: Collected, setting: str) -> list[_Found]:
     procedure = trunk_procedure(collected.experiment.config)
-    tickets = {r: dict(levels) for r, levels in collected.trunk.items()}
-    for runs in collected.branches.values():  # full_ticket: the trunk's ticket at a level cut short
-        for r, levels in runs.items():
-            for level, run in levels.items():
-                if run.get(TRUNK_TICKET):
-                    tickets.setdefault(r, {})[level] = run
+    tickets = trunk_tickets(collected.trunk, collected.branches)
     found = [_Found(procedure, setting, "ticket", tickets, collected.trunk)]
     for label, runs in sorted(collected.branches.items()):
         one_training = {r: {level: run for level, run in levels.items()
@@ -141,9 +144,7 @@ def procedure_runs(collected: Sequence[Collected]) -> dict[str, dict[int, dict[i
     for item in items:
         by_replicate = result.setdefault(_label(item, counts), {})
         for replicate, levels in item.runs.items():
-            for level, run in levels.items():
-                if run.get("short_level"):
-                    continue  # its training only ranked weights: not a ticket
+            for level, run in levels.items():  # short levels are no tickets: `trunk_tickets` left them out
                 cost = cumulative_cost({"level": level, **run}, item.trunk.get(replicate, {}))
                 by_replicate.setdefault(replicate, {}).setdefault(int(level), (run, cost))
     return {label: runs for label, runs in result.items() if any(runs.values())}

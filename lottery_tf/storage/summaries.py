@@ -72,10 +72,10 @@ SESSION_HPARAMS = {
 
 
 def write_replicate_summary(paths: ExperimentPaths, replicate: int, results: list[dict],
-                            run: str = "", branch_folder: str = "") -> None:
-    """Rewrites `summary.csv` of a replicate (`summary_<run>.csv` for a branch) and the
-    by-level TensorBoard run of its trunk (or of the branch in `branch_folder`) from its
-    levels' metrics."""
+                            branch_folder: str = "") -> None:
+    """Rewrites a replicate's `summary.csv` and its trunk's by-level TensorBoard run (for
+    the branch in `branch_folder`: `summary_<branch_folder>.csv` and the branch's run) from
+    its levels' metrics."""
     ordered = sorted(results, key=lambda m: m["level"])
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, SUMMARY_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -83,8 +83,8 @@ def write_replicate_summary(paths: ExperimentPaths, replicate: int, results: lis
     for metrics in ordered:
         writer.writerow(metrics)
     path = paths.summary_csv(replicate)
-    if run:
-        path = path.replace("summary.csv", f"summary_{run}.csv")
+    if branch_folder:
+        path = path.replace("summary.csv", f"summary_{branch_folder}.csv")
     store.atomic_write_bytes(path, buffer.getvalue().encode())
     if ordered:
         write_by_level_run(paths, replicate, ordered, branch_folder)

@@ -170,5 +170,5 @@ def _refresh_branch_summaries(setup: "Setup", sweep: Sweep) -> None:
         for runs in branch_runs(setup.paths, replicate, setup.config.levels).values():
             singles = [run for run in runs if "early_stop_test_accuracy" in run]
             if singles:
-                folder = singles[0]["branch_folder"]
-                write_replicate_summary(setup.paths, replicate, singles, run=folder, branch_folder=folder)
+                write_replicate_summary(setup.paths, replicate, singles,
+                                        branch_folder=singles[0]["branch_folder"])

@@ -40,7 +40,7 @@ def test_hparams_domains_are_typed_and_no_run_is_named_dot(tmp_path):
     folder = branch_folder("reinit", {"seed": 1})
     control = _metrics(1, branch="reinit", branch_folder=folder)
     log_level_to_tensorboard(paths, 0, control, branch_folder=folder)
-    write_replicate_summary(paths, 0, [control], run=folder, branch_folder=folder)
+    write_replicate_summary(paths, 0, [control], branch_folder=folder)
 
     runs = _event_folders(paths.tensorboard_root)
     assert "." not in runs and EXPERIMENT_RUN in runs

@@ -51,7 +51,7 @@ def run_branch(setup: Setup, name: str, replicate: int, level: int, args: dict |
         log_level_to_tensorboard(paths, replicate, metrics, branch_folder=folder,
                                  arguments=registry.describe_args(name, args))
         write_replicate_summary(paths, replicate, collect_branches(setup, replicate, folder)[folder],
-                                run=folder, branch_folder=folder)
+                                branch_folder=folder)
     return metrics
 
 
