@@ -1,5 +1,6 @@
 """Tickets for less: accuracy against cumulative cost, one line per procedure, over experiments."""
 import csv
+import dataclasses
 import os
 
 import pytest
@@ -199,3 +200,30 @@ def test_a_default_left_out_of_the_hash_is_named_by_its_stored_value():
     labels = list(cost.procedure_runs([standardize, unit_range]))
     assert labels == ["IMP weight rewinding [dataset.normalization=standardize]",
                       "IMP weight rewinding [dataset.normalization=unit_range]"]
+
+
+@pytest.mark.parametrize("builder", ["nested_blocks", "lstm_rows"])
+def test_computed_flops_match_recorded_ones_for_user_models(builder, tiny_mnist_dir, tmp_path, monkeypatch):
+    """A nested model with Dropout and unnamed layers, and an LSTM (kernels used once per time
+    step): the FLOPs the report computes for runs stored without them are those recorded."""
+    import pathlib
+
+    from lottery_tf.experiments.lottery import run_lottery
+    from lottery_tf.report.collect import collect
+    from lottery_tf.report.unrecorded_cost import with_unrecorded_flops
+    from lottery_tf.storage.catalog import find_experiment
+    from lottery_tf.testing import tiny_config
+
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parents[1] / "models"))
+    config = tiny_config(tiny_mnist_dir, levels=1, **{"runtime.jit_compile": False,
+                                                     "training.train_steps": "20it"})
+    config.model.name = f"architectures:{builder}"
+    run_lottery(config, str(tmp_path), [0], quiet=True)
+    recorded = collect(find_experiment(str(tmp_path), None))
+    stripped = {0: {level: {k: v for k, v in run.items() if "flops" not in k and "cumulative" not in k}
+                    for level, run in recorded.trunk[0].items()}}
+    computed = with_unrecorded_flops(dataclasses.replace(recorded, trunk=stripped))
+    for level in (0, 1):
+        for key in ("train_flops_dense", "train_flops_sparse"):
+            assert computed.trunk[0][level][key] == pytest.approx(recorded.trunk[0][level][key]), (level, key)
+    assert computed.trunk[0][1]["train_flops_sparse"] < computed.trunk[0][1]["train_flops_dense"]
