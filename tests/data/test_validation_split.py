@@ -106,7 +106,9 @@ def test_class_ordered_data_trains_as_well_as_shuffled_data(tmp_path):
         splits = load_splits(f"npz:{path}", validation_size=1000)
         accuracies[order] = np.mean([_short_training(splits, seed) for seed in (0, 1)])
     assert accuracies["shuffled"] > 0.8
-    assert abs(accuracies["sorted"] - accuracies["shuffled"]) < 0.01  # seeds alone differ ~0.7 points
+    # Seeds alone move the mean by up to ~1.2 points here; the bug this guards against (one class
+    # held out of training whole) costs every test example of that class: 7.6 points (84.1 -> 76.5).
+    assert abs(accuracies["sorted"] - accuracies["shuffled"]) < 0.03
 
 
 def _short_training(splits, seed: int) -> float:

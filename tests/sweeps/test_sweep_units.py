@@ -205,3 +205,21 @@ def test_tickets_for_less_plans_one_experiment_per_procedure(arguments, units, t
             load_sweep(path, {"procedure": procedure, "target": "15"}).config)
     with pytest.raises(ConfigError, match="target=10 or target=15 is for procedures"):
         load_sweep(path, {"procedure": "imp", "target": "10"})
+
+
+def test_lr_rewind_cosine_plans_two_experiments_that_differ_only_in_retrain(monkeypatch):
+    from lottery_tf.config.hashing import config_hash
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    path = str(root / "configs/sweep_lr_rewind_cosine.py")
+    rewind, lr_rewind = load_sweep(path, {}), load_sweep(path, {"retrain": "lr_rewind"})
+    assert sum(u.level + 1 if u.branch is None else 1 for u in expand(rewind)) == 3 * (16 + 2)
+    assert sum(u.level + 1 if u.branch is None else 1 for u in expand(lr_rewind)) == 3 * 16
+    for sweep in (rewind, lr_rewind):
+        assert sweep.config.training.lr_schedule == "cosine"
+        assert sweep.config.training.train_steps == "5000it" and sweep.replicates == (0, 1, 2)
+    assert rewind.config.get("retrain") is None and lr_rewind.config.retrain == "lr_rewind"
+    assert config_hash(rewind.config) != config_hash(lr_rewind.config)
+    with pytest.raises(ConfigError, match="retrain must be one of"):
+        load_sweep(path, {"retrain": "finetune"})
