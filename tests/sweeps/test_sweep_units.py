@@ -153,7 +153,7 @@ def test_shipped_sweep_files_expand_to_the_runs_their_docs_give(path, units, tra
     expanded = expand(load_sweep(str(root / path)))
     assert len(expanded) == units
     # A trunk unit trains levels 0..L, a branch unit one level.
-    assert sum(u.level + 1 if u.branch is None else 1 for u in expanded) == trainings
+    assert _trainings(expanded) == trainings
 
 
 def test_sweep_args_choose_a_variant_and_each_variant_is_its_own_sweep(tmp_path, config_file):
@@ -191,7 +191,7 @@ def test_tickets_for_less_plans_one_experiment_per_procedure(arguments, units, t
     sweep = load_sweep(path, arguments)
     expanded = expand(sweep)
     assert len(expanded) == units
-    assert sum(u.level + 1 if u.branch is None else 1 for u in expanded) == trainings
+    assert _trainings(expanded) == trainings
     assert sweep.config.training.train_steps == "50000it" and sweep.replicates == (0, 1, 2)
     # Every variant is its own experiment; the short levels' targets too (levels is hashed there).
     hashes = {config_hash(load_sweep(path, a).config) for a in (
@@ -214,8 +214,8 @@ def test_lr_rewind_cosine_plans_two_experiments_that_differ_only_in_retrain(monk
     monkeypatch.chdir(root)
     path = str(root / "configs/sweep_lr_rewind_cosine.py")
     rewind, lr_rewind = load_sweep(path, {}), load_sweep(path, {"retrain": "lr_rewind"})
-    assert sum(u.level + 1 if u.branch is None else 1 for u in expand(rewind)) == 3 * (16 + 2)
-    assert sum(u.level + 1 if u.branch is None else 1 for u in expand(lr_rewind)) == 3 * 16
+    assert _trainings(expand(rewind)) == 3 * (16 + 2)
+    assert _trainings(expand(lr_rewind)) == 3 * 16
     for sweep in (rewind, lr_rewind):
         assert sweep.config.training.lr_schedule == "cosine"
         assert sweep.config.training.train_steps == "5000it" and sweep.replicates == (0, 1, 2)
@@ -223,3 +223,8 @@ def test_lr_rewind_cosine_plans_two_experiments_that_differ_only_in_retrain(monk
     assert config_hash(rewind.config) != config_hash(lr_rewind.config)
     with pytest.raises(ConfigError, match="retrain must be one of"):
         load_sweep(path, {"retrain": "finetune"})
+
+
+def _trainings(units) -> int:
+    """Trainings a plan runs: a trunk unit trains levels 0..level, a branch unit one level."""
+    return sum(u.level + 1 if u.branch is None else 1 for u in units)
